@@ -1,0 +1,37 @@
+# neuronet: `make demo` runs the main job, `make test` the test suite. Both start from nothing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test parity bench lint clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --quiet -e ".[dev,plot,fast]"
+	touch $(STAMP)
+
+demo: $(PY)
+	$(PIP) install --quiet -e ".[plot,fast]"
+	$(PY) -m neuronet.demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks tools
+	$(PY) tools/filesize.py src/neuronet
+
+test: $(STAMP) lint
+	$(PY) -m pytest -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q --doctest-modules src/neuronet -p no:cacheprovider
+
+parity: $(STAMP)
+	$(PIP) install --quiet -e ".[torch]"
+	$(PY) -m pytest -n 2 -m parity tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

@@ -1,0 +1,24 @@
+"""The public functional API (``neuronet.functional``, imported as ``F``).
+
+This file holds no logic: every name is an op function re-exported from its one home file in
+``neuronet/ops``, so ``F.relu`` *is* ``neuronet.ops.activation.relu``.
+"""
+
+from __future__ import annotations
+
+from neuronet.ops.activation import *  # noqa: F403
+from neuronet.ops.arithmetic import *  # noqa: F403
+from neuronet.ops.attention import *  # noqa: F403
+from neuronet.ops.conv import *  # noqa: F403
+from neuronet.ops.dropout import *  # noqa: F403
+from neuronet.ops.embedding import *  # noqa: F403
+from neuronet.ops.indexing import *  # noqa: F403
+from neuronet.ops.loss import *  # noqa: F403
+from neuronet.ops.matmul import *  # noqa: F403
+from neuronet.ops.normalization import *  # noqa: F403
+from neuronet.ops.pooling import *  # noqa: F403
+from neuronet.ops.recurrent import *  # noqa: F403
+from neuronet.ops.reduction import *  # noqa: F403
+from neuronet.ops.shape import *  # noqa: F403
+from neuronet.ops.softmax import *  # noqa: F403
+from neuronet.ops.unary import *  # noqa: F403

@@ -1,0 +1,24 @@
+"""Layers and models: Module, Parameter, containers, every layer family, losses, initializers.
+
+Each name is defined once, in the file named for its textbook chapter (``nn/conv.py``,
+``nn/recurrent.py``, ...) and re-exported here, as ``torch.nn`` does.
+"""
+
+from __future__ import annotations
+
+from neuronet.nn import init  # noqa: F401
+from neuronet.nn.activation import *  # noqa: F403
+from neuronet.nn.attention import *  # noqa: F403
+from neuronet.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from neuronet.nn.conv import *  # noqa: F403
+from neuronet.nn.dropout import *  # noqa: F403
+from neuronet.nn.embedding import *  # noqa: F403
+from neuronet.nn.linear import *  # noqa: F403
+from neuronet.nn.loss import *  # noqa: F403
+from neuronet.nn.module import Module  # noqa: F401
+from neuronet.nn.normalization import *  # noqa: F403
+from neuronet.nn.parameter import Parameter  # noqa: F401
+from neuronet.nn.pooling import *  # noqa: F403
+from neuronet.nn.recurrent import *  # noqa: F403
+from neuronet.nn.transformer import *  # noqa: F403
+from neuronet.nn import utils  # noqa: F401,E402

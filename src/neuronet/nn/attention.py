@@ -1,0 +1,3 @@
+"""(placeholder: these layers are being written)"""
+
+__all__ = []

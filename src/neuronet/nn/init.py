@@ -1,0 +1,1 @@
+"""(placeholder: initializers are being written)"""

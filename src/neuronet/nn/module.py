@@ -1,0 +1,404 @@
+"""Module: the base class of every layer and model.
+
+A Module owns parameters, buffers and child modules, found by attribute assignment as in
+PyTorch: ``self.weight = Parameter(...)`` registers a parameter, ``self.fc = Linear(...)`` a child,
+``self.register_buffer("running_mean", t)`` a buffer. Names in ``state_dict`` are the attribute
+paths (``encoder.0.weight``), identical to PyTorch's for the same layers, so state dicts move
+between the two unchanged.
+
+Every module knows where it sits in its model (``module_path()``, e.g. ``encoder.2``), so a layer
+that rejects its input can say which layer it is.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from neuronet.autograd.grad_mode import no_grad
+from neuronet.autograd.tensor import Tensor
+from neuronet.nn.parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _Handle:
+    def __init__(self, hooks: dict, key: int):
+        self._hooks = hooks
+        self._key = key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+def _as_array(value) -> np.ndarray:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class Module:
+    """Base class for all layers and models. Subclasses define ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_parent", None)
+        object.__setattr__(self, "_name", "")
+        object.__setattr__(self, "training", True)
+
+    # ---- registration ---------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called; call "
+                "super().__init__() first in your module's __init__"
+            )
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if isinstance(value, Parameter):
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            d.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None)
+            buffers.pop(name, None)
+            d.pop(name, None)
+            modules[name] = value
+            object.__setattr__(value, "_parent", weakref.ref(self))
+            object.__setattr__(value, "_name", name)
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} "
+                    "(nn.Parameter or None expected); wrap it: nn.Parameter(value)"
+                )
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} "
+                    "(Module or None expected)"
+                )
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to buffer {name!r}; use a Tensor or None"
+                )
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None, for an absent optional parameter such as ``bias``)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot register {type(param).__name__} as parameter {name!r}; "
+                "wrap it in nn.Parameter"
+            )
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a tensor that is state but not learnable (e.g. BatchNorm's running_mean).
+
+        Persistent buffers are saved in ``state_dict``; non-persistent ones are not.
+        """
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}"
+            )
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child called ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if module is None:
+            self._modules[name] = None
+        else:
+            setattr(self, name, module)
+
+    register_module = add_module
+
+    # ---- where am I -----------------------------------------------------------------------
+    def module_path(self) -> str:
+        """This module's path in its model (``"encoder.2"``); ``""`` for the root."""
+        parts = []
+        node = self
+        while node._parent is not None:
+            parent = node._parent()
+            if parent is None:
+                break
+            parts.append(node._name)
+            node = parent
+        return ".".join(reversed(parts))
+
+    def describe(self) -> str:
+        """``"Linear at 'encoder.2'"``: how errors name this module."""
+        path = self.module_path()
+        return f"{type(self).__name__} at '{path}'" if path else type(self).__name__
+
+    # ---- traversal --------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """Yield ``(path, module)`` for this module and every descendant, depth first."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{k}" if name else k, m)
+                for k, m in module._modules.items()
+                if m is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store: str, prefix: str, recurse: bool):
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mod_prefix, module in modules:
+            for name, value in getattr(module, store).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(name, parameter)`` pairs; a parameter shared by two layers appears once."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---- modes and bulk changes -------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout active, batch statistics) on this module and children."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (dropout off, running statistics)."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters (to None by default, as PyTorch)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every child (recursively), then on self; return self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype=None, *args, **kwargs) -> Module:
+        """Convert floating parameters and buffers to ``dtype`` in place (``'cpu'`` is a no-op)."""
+        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+            return self
+        from neuronet.backend import as_dtype
+
+        dtype = as_dtype(dtype)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+        return self
+
+    def float(self) -> Module:
+        return self.to("float32")
+
+    def double(self) -> Module:
+        return self.to("float64")
+
+    def cpu(self) -> Module:
+        return self
+
+    # ---- calling ------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} has no forward(); subclasses of Module must define it"
+        )
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_hook(self, hook) -> _Handle:
+        """Call ``hook(module, inputs, output)`` after every forward; a returned value replaces
+        the output. Returns a handle with ``remove()``."""
+        key = id(hook) ^ len(self._forward_hooks) ^ id(self)
+        while key in self._forward_hooks:
+            key += 1
+        self._forward_hooks[key] = hook
+        return _Handle(self._forward_hooks, key)
+
+    def register_forward_pre_hook(self, hook) -> _Handle:
+        """Call ``hook(module, inputs)`` before every forward; a returned value replaces inputs."""
+        key = id(hook) ^ len(self._forward_pre_hooks) ^ id(self)
+        while key in self._forward_pre_hooks:
+            key += 1
+        self._forward_pre_hooks[key] = hook
+        return _Handle(self._forward_pre_hooks, key)
+
+    # ---- state dict ---------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name, sharing memory with the module."""
+        out = OrderedDict()
+        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+            pre = f"{mod_prefix}." if mod_prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[pre + name] = p if keep_vars else Tensor(p.data)
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    out[pre + name] = b if keep_vars else Tensor(b.data)
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state_dict``'s arrays into this module's parameters and buffers.
+
+        Everything is checked before anything is copied, so a failed load changes nothing.
+        Values may be neuronet tensors, NumPy arrays or PyTorch tensors.
+
+        Raises:
+            RuntimeError: listing missing keys, unexpected keys (when ``strict``) and any shape
+                mismatch, with the fix.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        arrays = {}
+        mismatched = []
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            arr = _as_array(state_dict[k])
+            if arr.shape != target.data.shape:
+                mismatched.append(
+                    f"  {k}: checkpoint has shape {tuple(arr.shape)}, "
+                    f"this model has {tuple(target.data.shape)}"
+                )
+            arrays[k] = arr
+        problems = []
+        if strict and missing:
+            problems.append("Missing key(s): " + ", ".join(missing))
+        if strict and unexpected:
+            problems.append("Unexpected key(s): " + ", ".join(unexpected))
+        if mismatched:
+            problems.append("Size mismatch:\n" + "\n".join(mismatched))
+        if problems:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n"
+                + "\n".join(problems)
+                + "\nCheck that the checkpoint was saved from the same architecture and config "
+                "(or pass strict=False to load only the matching keys)."
+            )
+        with no_grad():
+            for k, arr in arrays.items():
+                np.copyto(own[k].data, arr, casting="unsafe")
+                own[k]._version += 1
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing ------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The hyperparameters shown in ``repr`` (override in layers)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        main = type(self).__name__ + "("
+        if lines:
+            if len(lines) == 1 and not self._modules:
+                main += lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"

@@ -1,0 +1,1 @@
+"""(placeholder: gradient clipping and parameter/vector helpers are being written)"""

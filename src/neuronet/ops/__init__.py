@@ -1,0 +1,1 @@
+"""The differentiable primitives, one op family per file (see each file's docstring)."""

@@ -1,0 +1,64 @@
+"""Helpers shared by the op families: undoing broadcasting and turning operands into arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuronet.autograd.tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the backward of NumPy broadcasting.
+
+    A forward that broadcast an input of ``shape`` up to ``grad.shape`` used each input element
+    several times, so its gradient is the sum over the copies: over the leading axes that were
+    added, and over every axis where ``shape`` has size 1.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def operand(value, like: Tensor):
+    """A Tensor for ``value``: Python and NumPy scalars take ``like``'s dtype (never upcast)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float, np.number)) and like.data.dtype.kind == "f":
+        return Tensor(np.asarray(value, dtype=like.data.dtype))
+    if isinstance(value, (bool, int, float)) and like.data.dtype.kind in "iu":
+        if isinstance(value, float):
+            return Tensor(np.asarray(value, dtype=np.float32))
+        return Tensor(np.asarray(value, dtype=like.data.dtype))
+    return Tensor(np.asarray(value))
+
+
+def broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
+    return ValueError(
+        f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together "
+        "(NumPy/PyTorch rules: trailing dimensions must be equal or 1); reshape or unsqueeze one "
+        "operand so the dimensions line up"
+    )
+
+
+def normalize_dims(dim, ndim: int, op: str):
+    """``dim`` (None, int or tuple, negatives allowed) as a sorted tuple of axes, or None."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                f"(expected a value in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
+            )
+        out.append(int(d) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dimension {dims} repeats an axis")
+    return tuple(sorted(out))

@@ -1,0 +1,3 @@
+"""(placeholder: this op family is being written)"""
+
+__all__ = []

@@ -1,0 +1,59 @@
+"""The op registry: one ``OpSpec`` per public op, driving gradcheck and PyTorch parity.
+
+Each op family registers its specs in ``tests/support/specs/<family>.py`` as a list ``SPECS``;
+this module collects them all into ``OPS``. An ``OpSpec`` names the op, the neuronet call, the
+equivalent torch call, and how to build sample inputs away from kinks (relu at 0, max ties,
+clamp bounds). ``tests/test_api_coverage.py`` fails when a public function has no spec.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class OpSpec:
+    name: str  # the public name(s) it covers, e.g. "add" (see ``covers``)
+    fn: Callable  # neuronet call on neuronet tensors / other args
+    torch_fn: Callable | None  # the same call in torch, on torch tensors
+    inputs: Callable  # inputs(rng, dtype) -> list of np.ndarray (or plain args)
+    differentiable: bool = True
+    grad_inputs_idx: tuple | None = None  # which inputs get requires_grad (default: float arrays)
+    fast_gradcheck: bool = False  # random-direction check for big inputs
+    rtol32: float = 1e-5
+    atol32: float = 1e-6
+    grad_rtol32: float | None = None
+    grad_atol32: float | None = None
+    covers: tuple = field(default_factory=tuple)  # extra public names this spec exercises
+
+    def make_inputs(self, rng: np.random.Generator, dtype) -> list:
+        return self.inputs(rng, np.dtype(dtype))
+
+    def grad_inputs(self, raw: list) -> tuple:
+        if self.grad_inputs_idx is not None:
+            return self.grad_inputs_idx
+        return tuple(
+            i for i, a in enumerate(raw) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+        )
+
+    @property
+    def names(self) -> tuple:
+        return (self.name,) + tuple(self.covers)
+
+
+def _collect() -> list:
+    from support import specs
+
+    ops = []
+    for mod in pkgutil.iter_modules(specs.__path__):
+        module = importlib.import_module(f"support.specs.{mod.name}")
+        ops.extend(getattr(module, "SPECS", []))
+    return ops
+
+
+OPS = _collect()
