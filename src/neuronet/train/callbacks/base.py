@@ -1,0 +1,99 @@
+"""The callback API: hooks the training loop calls, with a ``logs`` dict (Keras's vocabulary).
+
+Order of calls in ``Trainer.fit``::
+
+    on_train_begin(logs)
+      on_epoch_begin(epoch, logs)
+        on_train_batch_begin(step, logs)   on_train_batch_end(step, logs)    (each batch)
+        on_test_begin(logs) ... on_test_batch_end(step, logs) ... on_test_end(logs)   (if val)
+      on_epoch_end(epoch, logs)            logs: loss, metrics, val_loss, val_<metric>, lr
+    on_train_end(logs)
+
+``on_batch_begin``/``on_batch_end`` are aliases of the train-batch hooks. A callback sees the
+trainer as ``self.trainer`` (model, optimizer, ``stop_training``), set before training starts.
+Setting ``trainer.stop_training = True`` ends training after the current epoch.
+"""
+
+from __future__ import annotations
+
+
+class Callback:
+    """Base class: override the hooks you need; the rest do nothing."""
+
+    trainer = None
+
+    def set_trainer(self, trainer) -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, logs=None): ...
+
+    def on_train_end(self, logs=None): ...
+
+    def on_epoch_begin(self, epoch, logs=None): ...
+
+    def on_epoch_end(self, epoch, logs=None): ...
+
+    def on_train_batch_begin(self, step, logs=None):
+        self.on_batch_begin(step, logs)
+
+    def on_train_batch_end(self, step, logs=None):
+        self.on_batch_end(step, logs)
+
+    def on_batch_begin(self, step, logs=None): ...
+
+    def on_batch_end(self, step, logs=None): ...
+
+    def on_test_begin(self, logs=None): ...
+
+    def on_test_end(self, logs=None): ...
+
+    def on_test_batch_begin(self, step, logs=None): ...
+
+    def on_test_batch_end(self, step, logs=None): ...
+
+    def state_dict(self) -> dict:
+        """JSON-able state saved in training checkpoints (for exact resume)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class CallbackList:
+    """Calls a hook on every callback, in order."""
+
+    HOOKS = (
+        "on_train_begin",
+        "on_train_end",
+        "on_epoch_begin",
+        "on_epoch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_test_begin",
+        "on_test_end",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+    )
+
+    def __init__(self, callbacks, trainer):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    f"callbacks must be neuronet.train.Callback instances, got "
+                    f"{type(cb).__name__}; subclass Callback and override its hooks"
+                )
+            cb.set_trainer(trainer)
+
+    def __getattr__(self, hook):
+        if hook not in self.HOOKS:
+            raise AttributeError(hook)
+
+        def call(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+
+        return call
+
+    def __iter__(self):
+        return iter(self.callbacks)
