@@ -28,7 +28,7 @@ import numpy as np
 
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
-from neuronet.random import Generator, default_generator
+from neuronet.random import Generator
 from neuronet.train.batches import make_loader, split_batch
 from neuronet.train.callbacks.base import CallbackList
 from neuronet.train.callbacks.history import History
@@ -284,12 +284,12 @@ class Trainer:
 
     # ---- checkpoints --------------------------------------------------------------------------
     def checkpoint_state(self) -> dict:
-        """Everything besides tensors that exact resume needs (JSON-able)."""
+        """The loop's state for exact resume (JSON-able). ``io.save_checkpoint`` adds the
+        model, optimizer, scheduler and every RNG state."""
         return {
             "epoch": self.epoch,
             "global_step": self.global_step,
             "loader": self._loader_in_use.state_dict() if self._loader_in_use else None,
-            "default_rng": default_generator.get_state(),
             "history": self.history.state_dict(),
             "callbacks": [cb.state_dict() for cb in self.user_callbacks],
             "config": self.config,
@@ -330,7 +330,6 @@ class Trainer:
         self.global_step = state["global_step"]
         if state.get("loader") is not None:
             loader.load_state_dict(state["loader"])
-        default_generator.set_state(state["default_rng"])
         self.history.load_state_dict(state.get("history", {}))
         for cb, cb_state in zip(self.user_callbacks, state.get("callbacks", [])):
             cb.load_state_dict(cb_state)

@@ -1,0 +1,125 @@
+"""The ``neuronet`` command: train, evaluate, predict, sample, summary.
+
+Errors a user can fix (unknown options, missing files, a model that does not fit the data) are
+printed as one line on stderr with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from neuronet.cli.config import MODELS, OPTIMIZERS, SCHEDULES, ConfigError
+
+EXAMPLES = {
+    "train": "examples:\n  neuronet train\n  neuronet train --model lenet --epochs 10\n"
+    "  neuronet train --model gpt --data text:input.txt --steps 2000 --out runs/gpt\n"
+    "  neuronet train --resume runs/gpt",
+    "evaluate": "example:\n  neuronet evaluate runs/20261126-101500-mlp-digits",
+    "predict": "example:\n  neuronet predict runs/mlp-digits samples.csv --output predictions.csv",
+    "sample": "example:\n  neuronet sample runs/gpt --prompt 'def ' --tokens 200 --temperature 0.8",
+    "summary": "example:\n  neuronet summary --model resnet",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="neuronet",
+        description="Train and use neural networks with neuronet.",
+        epilog="run `neuronet COMMAND --help` for each command's options",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name, help_text):
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    t = add("train", "train a model on a dataset (default: an MLP on the bundled digits)")
+    t.add_argument("--model", choices=MODELS, help="architecture (default mlp)")
+    t.add_argument(
+        "--data",
+        help="digits | pydoc_text | mnist:DIR | fashion_mnist:DIR | "
+        "cifar10:DIR | csv:FILE | text:FILE (default: the model's)",
+    )
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--steps", type=int, help="stop after this many optimizer steps")
+    t.add_argument("--batch-size", dest="batch_size", type=int)
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--optimizer", choices=OPTIMIZERS)
+    t.add_argument("--weight-decay", dest="weight_decay", type=float)
+    t.add_argument("--schedule", choices=SCHEDULES)
+    t.add_argument("--grad-clip", dest="grad_clip", type=float, help="max global gradient norm")
+    t.add_argument("--dropout", type=float)
+    t.add_argument("--block-size", dest="block_size", type=int, help="context length (text)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--out", help="run folder (default runs/<timestamp>-<model>-<data>)")
+    t.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        help="continue from a run folder or checkpoint (default: --out)",
+    )
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--config", help="a TOML file with any of these options; flags override it")
+
+    e = add("evaluate", "evaluate a trained run on its test data (or --data)")
+    e.add_argument("run", help="a run folder written by `neuronet train`")
+    e.add_argument("--data", help="evaluate on other data of the same kind")
+
+    p = add("predict", "predict the outputs for the samples in a CSV or .npy file")
+    p.add_argument("run")
+    p.add_argument("input", help="CSV (one sample per row) or .npy array")
+    p.add_argument("--output", help="write predictions to this file instead of stdout")
+
+    s = add("sample", "generate text with a trained language model")
+    s.add_argument("run")
+    s.add_argument("--prompt", default="\n")
+    s.add_argument("--tokens", type=int, default=200)
+    s.add_argument("--temperature", type=float, default=0.8)
+    s.add_argument("--top-k", dest="top_k", type=int)
+    s.add_argument("--seed", type=int, default=0)
+
+    m = add("summary", "print a model's layers, output shapes and parameter counts")
+    m.add_argument("--model", choices=MODELS, default="mlp")
+    m.add_argument("--data", help="the data the model is built for (default: the model's)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from neuronet.cli import commands, train_cmd
+
+    handlers = {
+        "train": train_cmd.train,
+        "evaluate": commands.evaluate,
+        "predict": commands.predict,
+        "sample": commands.sample,
+        "summary": commands.summary,
+    }
+    try:
+        return handlers[args.command](vars(args))
+    except ConfigError as err:
+        print(f"neuronet {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"neuronet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

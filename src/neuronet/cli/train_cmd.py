@@ -1,0 +1,184 @@
+"""``neuronet train``: train a model, report results, leave a run folder behind.
+
+The run folder (``runs/<timestamp>-<model>-<data>/`` or ``--out``) holds ``config.toml``,
+``model.safetensors`` (weights + the model's config + the vocabulary for text),
+``checkpoint.safetensors`` (for ``--resume``), ``history.csv``, ``history.json``, ``curves.png``
+and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime
+from pathlib import Path
+
+from neuronet.cli.config import ConfigError, dump_toml, load_toml, resolve
+from neuronet.cli.tasks import prepare
+
+
+def make_scheduler(name: str, optimizer, total_steps: int, epochs: int, lr: float):
+    from neuronet.optim import lr_scheduler as S
+
+    if name == "none":
+        return None
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.3)
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=max(1, epochs))
+    if name == "warmup_cosine":
+        warmup = max(1, total_steps // 20)
+        return S.warmup_cosine(optimizer, warmup, total_steps, min_lr=lr * 0.05)
+    return S.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+
+
+def run_dir_for(config: dict, out) -> Path:
+    if out:
+        return Path(out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    data = config["data"].split(":", 1)[0]
+    return Path("runs") / f"{stamp}-{config['model']}-{data}"
+
+
+def _resume_target(resume, out):
+    """(run folder, checkpoint file) for ``--resume [RUN_OR_FILE]``."""
+    target = Path(resume) if resume not in (None, True, "") else (Path(out) if out else None)
+    if target is None:
+        raise ConfigError("--resume needs a run folder or checkpoint file (or --out RUN)")
+    ckpt = target / "checkpoint.safetensors" if target.is_dir() else target
+    if not ckpt.is_file():
+        raise ConfigError(f"nothing to resume: {str(ckpt)!r} does not exist")
+    return ckpt.parent, ckpt
+
+
+def train(flags: dict) -> int:
+    from neuronet import io
+    from neuronet.optim import make_optimizer
+    from neuronet.random import manual_seed
+    from neuronet.train import Trainer, plot_history
+
+    resume_ckpt = None
+    if flags.get("resume") is not None:
+        run_dir, resume_ckpt = _resume_target(flags["resume"], flags.get("out"))
+        if not flags.get("config") and (run_dir / "config.toml").is_file():
+            flags = {**flags, "config": str(run_dir / "config.toml")}
+    config = resolve(flags)
+    if resume_ckpt is None:
+        run_dir = run_dir_for(config, flags.get("out"))
+    quiet = bool(flags.get("quiet"))
+    manual_seed(config["seed"])
+    task = prepare(config)
+    model = task.model
+    optimizer = make_optimizer(
+        config["optimizer"],
+        model.parameters(),
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+    )
+    steps_per_epoch = math.ceil(len(task.train) / config["batch_size"])
+    total = steps_per_epoch * config["epochs"]
+    if config["steps"]:
+        total = min(total, config["steps"]) if config["epochs"] > 1 else config["steps"]
+    epochs = max(config["epochs"], math.ceil(total / steps_per_epoch))
+    scheduler = make_scheduler(config["schedule"], optimizer, total, epochs, config["lr"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dump_toml(config, run_dir / "config.toml")
+    trainer = Trainer(
+        model,
+        task.loss,
+        optimizer,
+        scheduler,
+        metrics=task.metrics,
+        grad_clip=config["grad_clip"],
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        quiet=quiet,
+        out_dir=run_dir,
+        config={"model": model.config, "run": config},
+    )
+    if not quiet:
+        n_params = sum(p.numel() for p in model.parameters())
+        print(
+            f"training {type(model).__name__} ({n_params:,} parameters) on {config['data']}: "
+            f"{len(task.train)} train / {len(task.test)} test samples, {epochs} epoch(s)"
+            f"{f', {total} steps' if config['steps'] else ''} -> {run_dir}"
+        )
+    start = time.perf_counter()
+    history = trainer.fit(task.train, val=task.test, epochs=epochs, resume=resume_ckpt, steps=total)
+    seconds = time.perf_counter() - start
+    results = trainer.evaluate(task.test)
+    metadata = {
+        "model_config": json.dumps(model.config),
+        "run_config": json.dumps(config),
+        "task": task.kind,
+    }
+    if task.data.vocab is not None:
+        metadata["vocab"] = task.data.vocab.to_json()
+    io.save(model, run_dir / "model.safetensors", metadata=metadata)
+    history.to_csv(run_dir / "history.csv")
+    history.to_json(run_dir / "history.json")
+    summary = {
+        "task": task.kind,
+        "test": results,
+        "epochs": trainer.epoch,
+        "steps": trainer.global_step,
+        "train_seconds": round(seconds, 2),
+        "interrupted": trainer.interrupted,
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
+    try:
+        plot_history(
+            history, run_dir / "curves.png", title=f"{config['model']} on {config['data']}"
+        )
+    except (ImportError, ValueError) as err:
+        print(f"note: no curves.png ({err})")
+    print(_report(task.kind, results, seconds, run_dir))
+    if task.kind == "language_model" and not quiet and not trainer.interrupted:
+        from neuronet.cli.commands import generate_text
+
+        print("sample:", repr(generate_text(model, task.data.vocab, "\n", 200, 0.8, None, 0)))
+    return 130 if trainer.interrupted else 0
+
+
+def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:
+    if kind == "classification":
+        head = f"test accuracy {results['accuracy']:.4f} (loss {results['loss']:.4f})"
+    elif kind == "language_model":
+        head = (
+            f"validation loss {results['loss']:.4f} nats/char "
+            f"(perplexity {results['perplexity']:.2f})"
+        )
+    elif kind == "reconstruction":
+        head = f"test reconstruction MSE {results['mse']:.5f}"
+    else:
+        head = f"test MSE {results['mse']:.5f}, MAE {results['mae']:.5f}, R2 {results['r2']:.4f}"
+    return f"{head} in {seconds:.1f}s; run written to {run_dir}"
+
+
+def load_run(run) -> tuple:
+    """(model with weights, run config, metadata) from a run folder or a model.safetensors."""
+    from neuronet import io, models
+    from neuronet.io.files import read_safetensors
+
+    path = Path(run)
+    weights = path / "model.safetensors" if path.is_dir() else path
+    if not weights.is_file():
+        raise ConfigError(
+            f"no trained model at {str(weights)!r}; give a run folder written by "
+            "`neuronet train` (it holds model.safetensors)"
+        )
+    try:
+        _, metadata = read_safetensors(weights)
+    except (ValueError, OSError) as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    if "model_config" not in metadata:
+        raise ConfigError(
+            f"{str(weights)!r} has no model config; was it written by `neuronet train`?"
+        )
+    model = models.build(json.loads(metadata["model_config"]))
+    io.load(model, weights)
+    config = json.loads(metadata.get("run_config", "{}"))
+    if not config and (weights.parent / "config.toml").is_file():
+        config = load_toml(weights.parent / "config.toml")
+    return model, config, metadata
