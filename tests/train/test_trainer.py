@@ -1,0 +1,249 @@
+"""The training loop: quality, callback order, exact resume, accumulation, schedules, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+from neuronet import nn, optim
+from neuronet.data import TensorDataset, load_digits
+from neuronet.train import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    ModelCheckpoint,
+    Trainer,
+    fit,
+    plot_history,
+)
+
+
+def mlp(seed=0, dropout=0.0):
+    nt.manual_seed(seed)
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 10))
+
+
+def small_digits(n=256):
+    train = load_digits("train")
+    x, y = train.arrays
+    return TensorDataset(x[:n], y[:n])
+
+
+def test_fit_reaches_095_on_digits():
+    model = mlp()
+    history = fit(
+        model,
+        load_digits("train"),
+        load_digits("test"),
+        epochs=15,
+        lr=2e-3,
+        batch_size=32,
+        quiet=True,
+    )
+    assert history.epochs[-1]["val_accuracy"] >= 0.95, history.epochs[-1]
+
+
+def test_callbacks_fire_in_order():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, logs=None):
+            events.append("train_begin")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            events.append(f"epoch_begin {epoch}")
+
+        def on_batch_end(self, step, logs=None):  # the alias of on_train_batch_end
+            events.append("batch")
+
+        def on_test_begin(self, logs=None):
+            events.append("test_begin")
+
+        def on_test_end(self, logs=None):
+            events.append("test_end")
+
+        def on_epoch_end(self, epoch, logs=None):
+            events.append(f"epoch_end {epoch} val_loss" if "val_loss" in logs else "no val")
+
+        def on_train_end(self, logs=None):
+            events.append("train_end")
+
+    data = small_digits(64)
+    model = mlp()
+    trainer = Trainer(
+        model,
+        "cross_entropy",
+        optim.SGD(model.parameters(), lr=0.1),
+        callbacks=[Recorder()],
+        batch_size=32,
+        quiet=True,
+    )
+    trainer.fit(data, val=data, epochs=2)
+    assert events == [
+        "train_begin",
+        "epoch_begin 0",
+        "batch",
+        "batch",
+        "test_begin",
+        "test_end",
+        "epoch_end 0 val_loss",
+        "epoch_begin 1",
+        "batch",
+        "batch",
+        "test_begin",
+        "test_end",
+        "epoch_end 1 val_loss",
+        "train_end",
+    ]
+
+
+def _weights(model):
+    return {k: v.data.copy() for k, v in model.state_dict().items()}
+
+
+def _trainer(out_dir, seed=0):
+    model = mlp(seed, dropout=0.2)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    return Trainer(
+        model,
+        "cross_entropy",
+        opt,
+        sched,
+        metrics=["accuracy"],
+        batch_size=32,
+        seed=seed,
+        quiet=True,
+        out_dir=out_dir,
+    )
+
+
+def test_resume_is_bitwise_identical(tmp_path):
+    data = small_digits(200)  # 7 batches, the last one short
+    straight = _trainer(tmp_path / "a")
+    nt.manual_seed(11)
+    straight.fit(data, epochs=4)
+
+    first = _trainer(tmp_path / "b")
+    nt.manual_seed(11)
+    first.fit(data, epochs=2)
+    nt.manual_seed(999)  # the resumed run must not depend on the process's RNG state
+    second = _trainer(tmp_path / "b", seed=5)  # different init and seed: all restored
+    second.fit(data, epochs=4, resume=tmp_path / "b" / "checkpoint.safetensors")
+
+    a, b = _weights(straight.model), _weights(second.model)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert [e["loss"] for e in second.history.epochs] == [
+        e["loss"] for e in straight.history.epochs
+    ]
+    assert second.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]
+
+
+def test_gradient_accumulation_matches_the_large_batch():
+    data = small_digits(64)
+    results = []
+    for batch_size, accumulate in ((32, 1), (16, 2)):
+        model = mlp()
+        trainer = Trainer(
+            model,
+            "cross_entropy",
+            optim.SGD(model.parameters(), lr=0.5),
+            batch_size=batch_size,
+            accumulate=accumulate,
+            quiet=True,
+        )
+        loader = nt.data.DataLoader(data, batch_size=batch_size)  # same order for both
+        trainer.fit(loader, epochs=1)
+        results.append(_weights(model))
+    for k in results[0]:
+        np.testing.assert_allclose(results[0][k], results[1][k], rtol=1e-5, atol=1e-6)
+
+
+def test_per_batch_scheduler_steps_every_optimizer_step():
+    data = small_digits(96)
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=6)
+    trainer = Trainer(model, "cross_entropy", opt, sched, batch_size=32, quiet=True)
+    trainer.fit(data, epochs=2)
+    lrs = [row["lr"] for row in trainer.history.steps]
+    assert len(lrs) == 6 and len(set(lrs)) == 6  # one new lr per batch
+
+
+def test_grad_clip_bounds_the_update():
+    data = small_digits(32)
+    model = mlp()
+    before = _weights(model)
+    trainer = Trainer(
+        model,
+        "cross_entropy",
+        optim.SGD(model.parameters(), lr=1.0),
+        grad_clip=1e-3,
+        batch_size=32,
+        quiet=True,
+    )
+    trainer.fit(data, epochs=1)
+    after = _weights(model)
+    step = np.sqrt(sum(np.sum((after[k] - before[k]) ** 2) for k in before))
+    assert step <= 1e-3 * 1.001
+
+
+def test_outputs_history_csv_json_plot_and_callbacks(tmp_path):
+    train, test = small_digits(128), small_digits(64)
+    model = mlp()
+    stopper = EarlyStopping(monitor="val_loss", patience=1, min_delta=10.0)  # stops early
+    ckpt = ModelCheckpoint(tmp_path / "ckpt", monitor="val_accuracy")
+    trainer = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.Adam(model.parameters()),
+        metrics=["accuracy", "f1"],
+        callbacks=[stopper, ckpt, CSVLogger(tmp_path / "log.csv")],
+        quiet=True,
+    )
+    history = trainer.fit(train, val=test, epochs=10)
+    assert len(history.epochs) == 2 and stopper.stopped_epoch == 1
+    assert (tmp_path / "ckpt" / "best.safetensors").is_file()
+    assert (tmp_path / "ckpt" / "last.safetensors").is_file()
+    assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("epoch,loss")
+    history.to_csv(tmp_path / "h.csv")
+    history.to_json(tmp_path / "h.json")
+    assert len(json.loads((tmp_path / "h.json").read_text())["steps"]) == 8
+    png = plot_history(history, tmp_path / "curves.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(history.history) >= {"loss", "accuracy", "f1", "val_loss", "val_accuracy", "lr"}
+
+
+def test_evaluate_and_predict_restore_training_mode():
+    data = small_digits(64)
+    model = mlp()
+    trainer = Trainer(
+        model, "cross_entropy", optim.Adam(model.parameters()), metrics=["accuracy"], quiet=True
+    )
+    result = trainer.evaluate(data)
+    assert set(result) == {"loss", "accuracy"} and model.training
+    out = trainer.predict(data)
+    assert out.shape == (64, 10) and model.training
+
+
+def test_bad_arguments():
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="accumulate must be a positive int"):
+        Trainer(model, "cross_entropy", opt, accumulate=0)
+    with pytest.raises(ValueError, match="unknown loss 'crossentropy'"):
+        Trainer(model, "crossentropy", opt)
+    with pytest.raises(TypeError, match="TensorDataset"):
+        Trainer(model, "cross_entropy", opt, quiet=True).fit(42)
+    with pytest.raises(ValueError, match="without training-loop state|not a neuronet training"):
+        import tempfile
+        from pathlib import Path
+
+        path = Path(tempfile.mkdtemp()) / "w.safetensors"
+        nt.io.save(model, path)
+        Trainer(model, "cross_entropy", opt, quiet=True).fit(small_digits(32), resume=path)
