@@ -240,10 +240,10 @@ def test_bad_arguments():
         Trainer(model, "crossentropy", opt)
     with pytest.raises(TypeError, match="TensorDataset"):
         Trainer(model, "cross_entropy", opt, quiet=True).fit(42)
-    with pytest.raises(ValueError, match="without training-loop state|not a neuronet training"):
-        import tempfile
-        from pathlib import Path
+    import tempfile
+    from pathlib import Path
 
-        path = Path(tempfile.mkdtemp()) / "w.safetensors"
-        nt.io.save(model, path)
+    path = Path(tempfile.mkdtemp()) / "w.safetensors"
+    nt.io.save(model, path)
+    with pytest.raises(nt.io.CheckpointError, match="is a weights file written by neuronet.io"):
         Trainer(model, "cross_entropy", opt, quiet=True).fit(small_digits(32), resume=path)
