@@ -1,0 +1,28 @@
+"""Checkpoints without pickle: model weights and training state in ``.safetensors`` files.
+
+    neuronet.io.save(model, "model.safetensors")            # weights; PyTorch can open it
+    neuronet.io.load(model, "model.safetensors")
+    neuronet.io.save_checkpoint("ckpt.safetensors", model, optimizer, scheduler,
+                                extra={"epoch": 3}, data_loader=loader)
+    extra = neuronet.io.load_checkpoint("ckpt.safetensors", model, optimizer, scheduler,
+                                        data_loader=loader)
+
+Files: ``files.py`` (atomic, checksummed safetensors read/write), ``codec.py`` (nested state as
+JSON + tensors), ``weights.py`` (save/load/load_state_dict), ``checkpoint.py``.
+"""
+
+from __future__ import annotations
+
+from neuronet.io.checkpoint import load_checkpoint, read_metadata, save_checkpoint  # noqa: F401
+from neuronet.io.files import CheckpointError  # noqa: F401
+from neuronet.io.weights import load, load_state_dict, save  # noqa: F401
+
+__all__ = [
+    "save",
+    "load",
+    "load_state_dict",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_metadata",
+    "CheckpointError",
+]
