@@ -78,8 +78,12 @@ class Module:
             buffers.pop(name, None)
             d.pop(name, None)
             modules[name] = value
-            object.__setattr__(value, "_parent", weakref.ref(self))
-            object.__setattr__(value, "_name", name)
+            # The first live parent names the module; a module reused elsewhere (a Sequential
+            # slice, a shared block) keeps the path it has in its original model.
+            current = value._parent() if value._parent is not None else None
+            if current is None or current is self:
+                object.__setattr__(value, "_parent", weakref.ref(self))
+                object.__setattr__(value, "_name", name)
         elif name in params:
             if value is not None:
                 raise TypeError(
@@ -125,6 +129,7 @@ class Module:
                 f"cannot register {type(param).__name__} as parameter {name!r}; "
                 "wrap it in nn.Parameter"
             )
+        self._check_new_name(name, self._parameters)
         self.__dict__.pop(name, None)
         self._parameters[name] = param
 
@@ -137,12 +142,19 @@ class Module:
             raise TypeError(
                 f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}"
             )
+        self._check_new_name(name, self._buffers)
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
         else:
             self._non_persistent.add(name)
+
+    def _check_new_name(self, name: str, own_store: dict) -> None:
+        """Refuse a name already used by another kind of member (as torch: KeyError)."""
+        taken = [self._parameters, self._buffers, self._modules]
+        if any(name in store for store in taken if store is not own_store):
+            raise KeyError(f"attribute '{name}' already exists")
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` as a child called ``name``."""
@@ -154,6 +166,21 @@ class Module:
             setattr(self, name, module)
 
     register_module = add_module
+
+    def __deepcopy__(self, memo):
+        """A deep copy whose children point at the copy (not at the original) as their parent."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key != "_parent":
+                object.__setattr__(new, key, copy.deepcopy(value, memo))
+        object.__setattr__(new, "_parent", None)
+        for child in new._modules.values():
+            if child is not None:
+                object.__setattr__(child, "_parent", weakref.ref(new))
+        return new
 
     # ---- where am I -----------------------------------------------------------------------
     def module_path(self) -> str:
@@ -167,6 +194,21 @@ class Module:
             parts.append(node._name)
             node = parent
         return ".".join(reversed(parts))
+
+    def __deepcopy__(self, memo):
+        # copy.deepcopy keeps weak references as they are, so a copied child would still name
+        # the *original* parent; point it at the parent's copy instead (or at nothing).
+        import copy
+
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            if key != "_parent":
+                object.__setattr__(clone, key, copy.deepcopy(value, memo))
+        parent = self._parent() if self._parent is not None else None
+        copied = memo.get(id(parent)) if parent is not None else None
+        object.__setattr__(clone, "_parent", weakref.ref(copied) if copied is not None else None)
+        return clone
 
     def describe(self) -> str:
         """``"Linear at 'encoder.2'"``: how errors name this module."""
@@ -327,7 +369,9 @@ class Module:
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
         """Every parameter and persistent buffer by dotted name, sharing memory with the module."""
         out = OrderedDict()
-        for mod_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        # remove_duplicate=False: a module used twice is saved under both paths, as torch does
+        named = self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False)
+        for mod_prefix, module in named:
             pre = f"{mod_prefix}." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
