@@ -56,11 +56,11 @@ def _seed(root: Tensor, grad) -> np.ndarray:
 def _topological_order(roots: list) -> list:
     """Graph nodes reachable from ``roots``, each after all nodes that consume its outputs."""
     order = []
-    visited = set()
+    visited = set()  # graph nodes (hashed by identity)
     for root in roots:
-        if root is None or id(root) in visited:
+        if root is None or root in visited:
             continue
-        visited.add(id(root))
+        visited.add(root)
         stack = [(root, 0)]
         while stack:
             node, i = stack[-1]
@@ -70,11 +70,13 @@ def _topological_order(roots: list) -> list:
             while i < len(inputs):
                 t = inputs[i]
                 i += 1
-                if t is not None and t._ctx is not None and id(t._ctx) not in visited:
-                    visited.add(id(t._ctx))
-                    stack[-1] = (node, i)
-                    stack.append((t._ctx, 0))
-                    break
+                if t is not None:
+                    parent = t._ctx
+                    if parent is not None and parent not in visited:
+                        visited.add(parent)
+                        stack[-1] = (node, i)
+                        stack.append((parent, 0))
+                        break
             else:
                 stack.pop()
                 order.append(node)
@@ -82,14 +84,12 @@ def _topological_order(roots: list) -> list:
     return order
 
 
-def _check_versions(ctx) -> None:
-    for t, v in zip(ctx.tensor_args, ctx.versions):
-        if t is not None and t._version != v:
-            raise RuntimeError(
-                f"one of the tensors needed for the gradient of {ctx.fn.__name__} (shape "
-                f"{t.shape}) was modified by an in-place operation after it was used (version "
-                f"{v}, now {t._version}); make a copy before changing it, or change it out of place"
-            )
+def _version_error(ctx, t, v) -> RuntimeError:
+    return RuntimeError(
+        f"one of the tensors needed for the gradient of {ctx.fn.__name__} (shape "
+        f"{t.shape}) was modified by an in-place operation after it was used (version "
+        f"{v}, now {t._version}); make a copy before changing it, or change it out of place"
+    )
 
 
 def _call_backward(ctx, grads: list) -> tuple:
@@ -110,7 +110,7 @@ def _call_backward(ctx, grads: list) -> tuple:
 
 def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True):
     """Backpropagate from ``roots``. Returns the gradients of ``inputs`` when given."""
-    pending = {}  # id(ctx) -> list of output gradients
+    pending = {}  # graph node -> list of output gradients
     leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
     captures = {}
     if inputs is not None:
@@ -125,16 +125,17 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
     def send(t: Tensor, g: np.ndarray) -> None:
         if g.dtype != t.data.dtype:
             g = g.astype(t.data.dtype)
-        if t._ctx is None:
+        node = t._ctx
+        if node is None:
             entry = leaf_grads.get(id(t))
             if entry is None:
                 leaf_grads[id(t)] = [t, g]
             else:
                 entry[1] = entry[1] + g
             return
-        slots = pending.get(id(t._ctx))
+        slots = pending.get(node)
         if slots is None:
-            slots = pending[id(t._ctx)] = [None] * t._ctx.n_outputs
+            slots = pending[node] = [None] * node.n_outputs
         k = t._out_index
         slots[k] = g if slots[k] is None else slots[k] + g
 
@@ -147,8 +148,9 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             if t._ctx is not None:
                 out_tensors[(id(t._ctx), t._out_index)] = t
 
+    anomaly = ANOMALY.enabled
     for ctx in _topological_order([r._ctx for r in roots]):
-        grads = pending.pop(id(ctx), None)
+        grads = pending.pop(ctx, None)
         if grads is None:
             continue
         if ctx.freed:
@@ -165,7 +167,9 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                 t = out_tensors.get((id(ctx), k))
                 if t is not None and g is not None:
                     captures[id(t)] = g
-        _check_versions(ctx)
+        for t, v in ctx.versions:
+            if t._version != v:
+                raise _version_error(ctx, t, v)
         result = _call_backward(ctx, grads)
         for t, g in zip(ctx.inputs, result):
             if t is None or g is None:
@@ -175,7 +179,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                     f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} for an "
                     f"input of shape {t.data.shape}; they must match"
                 )
-            if ANOMALY.enabled and not np.all(np.isfinite(g)):
+            if anomaly and not np.all(np.isfinite(g)):
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward produced NaN or Inf in a gradient of shape "
                     f"{g.shape} (anomaly detection)"
@@ -184,7 +188,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
         if not retain_graph:
             ctx.saved = ()
             ctx.inputs = None
-            ctx.tensor_args = None
+            ctx.versions = ()
             ctx.freed = True
 
     return _finish_leaves(leaf_grads, captures, inputs, accumulate)

@@ -59,6 +59,8 @@ class Context:
         "__dict__",
     )
 
+    non_differentiable = ()  # ids of outputs marked by mark_non_differentiable
+
     def __init__(self, fn):
         self.fn = fn
         self.saved = ()
@@ -94,23 +96,23 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                needs.append(a.requires_grad)
-                requires = requires or a.requires_grad
+                flag = a._requires_grad
+                needs.append(flag)
+                requires = requires or flag
             else:
                 arrays.append(a)
                 needs.append(False)
-        requires = requires and STATE.enabled
         ctx = Context(cls)
         ctx.needs_input_grad = needs
         raw = cls.forward(ctx, *arrays, **kwargs)
-        if not requires:
+        if not (requires and STATE.enabled):
             if type(raw) is tuple:
                 return tuple(Tensor(r) for r in raw)
             return Tensor(raw)
-        ctx.inputs = [a if (isinstance(a, Tensor) and a.requires_grad) else None for a in args]
-        ctx.versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
-        ctx.tensor_args = [a if isinstance(a, Tensor) else None for a in args]
-        non_diff = getattr(ctx, "non_differentiable", ())
+        ctx.inputs = [a if flag else None for a, flag in zip(args, needs)]
+        # (tensor, version) of every tensor argument, to detect in-place changes before backward
+        ctx.versions = [(a, a._version) for a in args if isinstance(a, Tensor)]
+        non_diff = ctx.non_differentiable
         if type(raw) is tuple:
             ctx.n_outputs = len(raw)
             ctx.out_meta = [(r.shape, r.dtype) for r in raw]
@@ -123,9 +125,8 @@ class Function:
                     t._out_index = i
                 outs.append(t)
             return tuple(outs)
-        ctx.n_outputs = 1
-        ctx.out_meta = [(raw.shape, raw.dtype)]
-        if raw.dtype.kind != "f" or id(raw) in non_diff:
+        ctx.n_outputs = 1  # a single output always has a gradient when its node runs
+        if raw.dtype.kind != "f" or (non_diff and id(raw) in non_diff):
             return Tensor(raw)
         out = Tensor(raw, True)
         out._ctx = ctx

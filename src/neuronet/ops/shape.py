@@ -1,17 +1,32 @@
-"""Shape ops: cast (dtype conversion); reshape, transpose and friends are added by their owner."""
+"""Shape ops: cast; reshape, view, flatten, unflatten, squeeze, unsqueeze; permute, transpose,
+movedim, t; expand, broadcast_to; cat, stack, split, chunk, unbind; flip, repeat, tril, triu.
+(``pad`` lives in ``ops/padding.py`` and is re-exported here, so ``functional`` finds it.)
+
+None of them changes a value, so every backward is the inverse rearrangement of the gradient:
+reshape it back, permute it back, sum over broadcast copies, slice it up or concatenate it.
+Forwards return NumPy views where NumPy can (reshape, permute, expand, split, flip), like
+PyTorch's view ops. ``view`` is ``reshape``: a NumPy array is reshaped without a copy whenever
+its memory allows it, and copied otherwise, so ``view`` never fails on non-contiguous tensors.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._util import normalize_dims, unbroadcast
+from neuronet.ops.padding import pad
 
 
 class Cast(Function):
     """y = x converted to another dtype;  dL/dx = dL/dy converted back to x's dtype.
 
     Only float-to-float casts carry a gradient; a cast to int or bool has none.
+
+    Saves: nothing (shapes only).
     """
 
     @staticmethod
@@ -34,4 +49,491 @@ def cast(input: Tensor, dtype) -> Tensor:
     return Cast.apply(input, dtype)
 
 
-__all__ = ["cast"]
+# ---- Functions ---------------------------------------------------------------------------
+class Reshape(Function):
+    """y = x with a new shape (the same elements in row-major order);
+    dL/dx = dL/dy reshaped to x's shape.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out.reshape(ctx.in_shape),)
+
+
+class Permute(Function):
+    """y = x with its dimensions reordered: y.shape[i] = x.shape[perm[i]];
+    dL/dx = dL/dy permuted by the inverse permutation.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, perm=()):
+        ctx.perm = perm
+        return x.transpose(perm)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out.transpose(np.argsort(ctx.perm)),)
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape (a read-only view, no copy);
+    dL/dx = dL/dy summed over the broadcast dimensions.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (unbroadcast(grad_out, ctx.in_shape),)
+
+
+class Cat(Function):
+    """y = [x_1, ..., x_n] joined along dim;  dL/dx_i = the slice of dL/dy where x_i landed.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([x.shape[dim] for x in xs[:-1]])
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        parts = np.split(grad_out, ctx.bounds, axis=ctx.dim)
+        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """y = x_1, ..., x_n stacked along a new dim;  dL/dx_i = dL/dy indexed at i along dim.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        parts = np.moveaxis(grad_out, ctx.dim, 0)
+        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+
+
+class Split(Function):
+    """y_1, ..., y_n = consecutive slices of x along dim (views);
+    dL/dx = [dL/dy_1, ..., dL/dy_n] joined along dim (zeros for outputs that got none).
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, sections=(), dim=0):
+        ctx.dim = dim
+        return tuple(np.split(x, np.cumsum(sections[:-1]), axis=dim))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (np.concatenate(grads, axis=ctx.dim),)
+
+
+class Unbind(Function):
+    """y_i = x indexed at i along dim (the dim removed);  dL/dx = the dL/dy_i stacked along dim.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        return tuple(np.moveaxis(x, dim, 0))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (np.stack(grads, axis=ctx.dim),)
+
+
+class Flip(Function):
+    """y = x reversed along dims;  dL/dx = dL/dy reversed along the same dims.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, dims=()):
+        ctx.dims = dims
+        return np.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (np.flip(grad_out, ctx.dims),)
+
+
+class Repeat(Function):
+    """y = x tiled reps[i] times along each dim (torch ``repeat`` = NumPy ``tile``);
+    dL/dx = dL/dy summed over the copies.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, reps=()):
+        ctx.in_shape = x.shape
+        ctx.reps = reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        reps = ctx.reps
+        padded = (1,) * (len(reps) - len(ctx.in_shape)) + ctx.in_shape
+        interleaved = [n for pair in zip(reps, padded) for n in pair]
+        grad = grad_out.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+        return (grad.reshape(ctx.in_shape),)
+
+
+class Tri(Function):
+    """y = lower (tril) or upper (triu) triangle of the last two dims of x, from ``diagonal``;
+    dL/dx = the same triangle of dL/dy.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0, upper=False):
+        ctx.params = (diagonal, upper)
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        diagonal, upper = ctx.params
+        return (np.triu(grad_out, diagonal) if upper else np.tril(grad_out, diagonal),)
+
+
+# ---- argument helpers --------------------------------------------------------------------
+def _check(input, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input
+
+
+def _sizes(args, op: str) -> tuple:
+    """A shape given as varargs (2, 3) or as one tuple/list ((2, 3),)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        args = tuple(args[0].tolist())
+    for s in args:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{op}: sizes must be ints, got {args!r}")
+    return tuple(int(s) for s in args)
+
+
+def _axis(dim, ndim: int, op: str) -> int:
+    (axis,) = normalize_dims(dim, ndim, op)
+    return axis
+
+
+def _infer_shape(shape: tuple, old: tuple, op: str) -> tuple:
+    """Resolve one -1 in ``shape`` so it holds as many elements as ``old``."""
+    numel = math.prod(old)
+    known = 1
+    unknown = None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if unknown is not None:
+                raise RuntimeError(f"{op}: only one dimension can be inferred (-1), got {shape}")
+            unknown = i
+        elif s < 0:
+            raise RuntimeError(f"{op}: invalid size {s} in shape {shape}")
+        else:
+            known *= s
+    if unknown is not None and known != 0 and numel % known == 0:
+        return shape[:unknown] + (numel // known,) + shape[unknown + 1 :]
+    if unknown is None and known == numel:
+        return shape
+    raise RuntimeError(
+        f"{op}: shape {shape} is invalid for input of shape {old} ({numel} elements); the new "
+        "shape must hold the same number of elements"
+    )
+
+
+# ---- public functions --------------------------------------------------------------------
+def reshape(input: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape (one size may be -1: inferred). A view when possible."""
+    _check(input, "reshape")
+    new = _infer_shape(_sizes(shape, "reshape"), input.data.shape, "reshape")
+    return Reshape.apply(input, shape=new)
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    """Same as ``reshape`` (NumPy copies only when the memory layout requires it)."""
+    _check(input, "view")
+    new = _infer_shape(_sizes(shape, "view"), input.data.shape, "view")
+    return Reshape.apply(input, shape=new)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim (inclusive) into one; a 0-d tensor becomes shape (1,)."""
+    shape = _check(input, "flatten").data.shape
+    if not shape:
+        return Reshape.apply(input, shape=(1,))
+    start = _axis(start_dim, len(shape), "flatten")
+    end = _axis(end_dim, len(shape), "flatten")
+    if start > end:
+        raise ValueError(
+            f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim}) "
+            f"for a tensor of shape {shape}"
+        )
+    new = shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :]
+    return Reshape.apply(input, shape=new)
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1); the inverse of flatten."""
+    shape = _check(input, "unflatten").data.shape
+    axis = _axis(dim, len(shape), "unflatten")
+    sizes = _infer_shape(_sizes((sizes,), "unflatten"), (shape[axis],), "unflatten")
+    return Reshape.apply(input, shape=shape[:axis] + sizes + shape[axis + 1 :])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Remove dims of size 1 (all of them, or those in ``dim``; others in ``dim`` are kept)."""
+    shape = _check(input, "squeeze").data.shape
+    if dim is None:
+        drop = {i for i, n in enumerate(shape) if n == 1}
+    else:
+        drop = {d for d in normalize_dims(dim, len(shape), "squeeze") if shape and shape[d] == 1}
+    return Reshape.apply(input, shape=tuple(n for i, n in enumerate(shape) if i not in drop))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at position ``dim`` (in [-ndim - 1, ndim])."""
+    shape = _check(input, "unsqueeze").data.shape
+    axis = _axis(dim, len(shape) + 1, "unsqueeze")
+    return Reshape.apply(input, shape=shape[:axis] + (1,) + shape[axis:])
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder the dims: result.shape[i] = input.shape[dims[i]] (a view)."""
+    ndim = _check(input, "permute").data.ndim
+    dims = _sizes(dims, "permute")
+    perm = tuple(d % ndim if ndim else d for d in dims)
+    if (
+        len(dims) != ndim
+        or sorted(perm) != list(range(ndim))
+        or any(not -ndim <= d < ndim for d in dims)
+    ):
+        raise ValueError(
+            f"permute: dims {dims} is not a permutation of the {ndim} dims of a tensor of shape "
+            f"{input.shape}"
+        )
+    return Permute.apply(input, perm=perm)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap dims ``dim0`` and ``dim1`` (a view)."""
+    ndim = _check(input, "transpose").data.ndim
+    a = _axis(dim0, ndim, "transpose")
+    b = _axis(dim1, ndim, "transpose")
+    perm = list(range(ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return Permute.apply(input, perm=tuple(perm))
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a tensor of at most 2 dims (0-d and 1-d come back unchanged)."""
+    ndim = _check(input, "t").data.ndim
+    if ndim > 2:
+        raise ValueError(
+            f"t: expects a tensor with <= 2 dims, got shape {input.shape}; use transpose(x, -2, -1)"
+            " or x.mT for batches of matrices"
+        )
+    return Permute.apply(input, perm=tuple(reversed(range(ndim))))
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
+    ndim = _check(input, "movedim").data.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(
+            f"movedim: source {source} and destination {destination} must have the same length"
+        )
+    src = [_axis(d, ndim, "movedim") for d in src]
+    dst = [_axis(d, ndim, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
+    perm = [None] * ndim
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(ndim) if d not in src)
+    perm = tuple(p if p is not None else next(rest) for p in perm)
+    return Permute.apply(input, perm=perm)
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """A broadcast view with size-1 dims repeated to ``sizes`` (-1 keeps a size; new dims may
+    be added in front). No memory is copied."""
+    shape = _check(input, "expand").data.shape
+    sizes = _sizes(sizes, "expand")
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise ValueError(
+            f"expand: the number of sizes {sizes} must be at least the number of dims of the "
+            f"tensor (shape {shape})"
+        )
+    target = []
+    for i, s in enumerate(sizes):
+        old = shape[i - lead] if i >= lead else None
+        if s == -1:
+            if old is None:
+                raise ValueError(f"expand: -1 is not allowed for a new leading dim, got {sizes}")
+            s = old
+        if old is not None and old != s and old != 1:
+            raise ValueError(
+                f"expand: the expanded size ({s}) must match the existing size ({old}) at "
+                f"non-singleton dim {i}; target sizes {sizes}, tensor shape {shape}"
+            )
+        target.append(s)
+    return Expand.apply(input, shape=tuple(target))
+
+
+def broadcast_to(input: Tensor, shape) -> Tensor:
+    """``input`` broadcast to ``shape`` (same rules as expand)."""
+    return expand(input, tuple(shape))
+
+
+def _tensors(tensors, op: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
+    return list(tensors)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; all other sizes must match."""
+    tensors = _tensors(tensors, "cat")
+    first = tensors[0].shape
+    axis = _axis(dim, len(first), "cat")
+    for i, t in enumerate(tensors):
+        if t.data.ndim != len(first) or any(
+            a != b for d, (a, b) in enumerate(zip(t.shape, first)) if d != axis
+        ):
+            raise ValueError(
+                f"cat: sizes of tensors must match except in dim {dim}: entry 0 has shape "
+                f"{first} but entry {i} has shape {t.shape}"
+            )
+    return Cat.apply(*tensors, dim=axis)
+
+
+concat = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shape tensors along a new dim ``dim`` (in [-ndim - 1, ndim])."""
+    tensors = _tensors(tensors, "stack")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != first:
+            raise ValueError(
+                f"stack: expects each tensor to be equal size, but got {first} at entry 0 and "
+                f"{t.shape} at entry {i}"
+            )
+    return Stack.apply(*tensors, dim=_axis(dim, len(first) + 1, "stack"))
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
+    shape = _check(tensor, "split").data.shape
+    axis = _axis(dim, len(shape), "split")
+    n = shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {size}")
+        sections = [size] * (n // size) + ([n % size] if n % size else [])
+        sections = sections or [0]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != n or any(s < 0 for s in sections):
+            raise ValueError(
+                f"split: split sizes {sections} must be non-negative and sum exactly to {n} "
+                f"(the size of dim {dim} of a tensor of shape {shape})"
+            )
+    return Split.apply(tensor, sections=tuple(sections), dim=axis)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` pieces of size ceil(n / chunks) (possibly fewer pieces)."""
+    shape = _check(input, "chunk").data.shape
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = shape[_axis(dim, len(shape), "chunk")]
+    return split(input, max(1, -(-n // int(chunks))), dim)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim."""
+    shape = _check(input, "unbind").data.shape
+    return Unbind.apply(input, dim=_axis(dim, len(shape), "unbind"))
+
+
+def flip(input: Tensor, *dims) -> Tensor:
+    """Reverse the order of elements along ``dims``."""
+    ndim = _check(input, "flip").data.ndim
+    dims = normalize_dims(_sizes(dims, "flip"), ndim, "flip")
+    return Flip.apply(input, dims=dims)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` sizes[i] times along each dim (extra leading sizes add dims)."""
+    shape = _check(input, "repeat").data.shape
+    reps = _sizes(sizes, "repeat")
+    if len(reps) < len(shape):
+        raise ValueError(
+            f"repeat: the number of repeat sizes ({len(reps)}) can not be smaller than the number "
+            f"of dims of the tensor (shape {shape})"
+        )
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
+    return Repeat.apply(input, reps=reps)
+
+
+def _tri(input, diagonal: int, upper: bool, op: str) -> Tensor:
+    if _check(input, op).data.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {input.shape}")
+    return Tri.apply(input, diagonal=int(diagonal), upper=upper)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero the elements above the ``diagonal``-th diagonal of the last two dims."""
+    return _tri(input, diagonal, False, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero the elements below the ``diagonal``-th diagonal of the last two dims."""
+    return _tri(input, diagonal, True, "triu")
+
+
+__all__ = [
+    "cast",
+    "reshape",
+    "view",
+    "flatten",
+    "unflatten",
+    "squeeze",
+    "unsqueeze",
+    "permute",
+    "transpose",
+    "t",
+    "movedim",
+    "expand",
+    "broadcast_to",
+    "cat",
+    "concat",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
+    "flip",
+    "repeat",
+    "tril",
+    "triu",
+    "pad",
+]

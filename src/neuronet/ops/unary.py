@@ -1,3 +1,527 @@
-"""(placeholder: this op family is being written)"""
+"""Element-wise math: exp, log, log1p, sqrt, rsqrt, sin, cos, abs, square, erf, sign, clamp
+(alias clip), maximum and minimum.
 
-__all__ = []
+Each op keeps its input's dtype: float32 stays float32. Integer and bool inputs to the
+transcendental ops (exp, log, sqrt, sin, erf, ...) are promoted to float32 first, as PyTorch does;
+abs, square, sign and clamp keep integer dtypes.
+
+Conventions at kinks (all as PyTorch):
+- abs'(0) = 0 (the sign function), sign has no gradient.
+- clamp passes the gradient where min <= x <= max (both bounds inclusive).
+- maximum/minimum give each input half the gradient where the two are equal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuronet.autograd.function import Function
+from neuronet.autograd.tensor import Tensor
+from neuronet.ops._util import broadcast_error, operand, unbroadcast
+
+
+def _check(input, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{op}: expected a Tensor as input, got {type(input).__name__}; "
+            "wrap the data with neuronet.tensor(...)"
+        )
+    return input
+
+
+def _floating(input, op: str) -> Tensor:
+    """``input`` as a floating tensor (integer and bool tensors become float32, as torch)."""
+    if not isinstance(input, Tensor):
+        _check(input, op)
+    if input.data.dtype.kind != "f":
+        return Tensor(input.data.astype(np.float32))
+    return input
+
+
+# ---- the error function (NumPy has none) -------------------------------------------------
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
+# (1969), 631-637: three rational approximations, good to ~1e-16 relative in float64.
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)  # fmt: skip
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)  # fmt: skip
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)  # fmt: skip
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)  # fmt: skip
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)  # fmt: skip
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)  # fmt: skip
+_ONE_OVER_SQRT_PI = 0.56418958354775628695
+_ERF_SMALL = 0.46875  # |x| <= this: erf directly; above: erf = 1 - erfc
+
+
+def _erf_small(x: np.ndarray) -> np.ndarray:
+    """erf(x) for |x| <= 0.46875: x * A(x^2) / B(x^2)."""
+    z = x * x
+    num = _ERF_A[4] * z
+    den = z.copy()
+    for i in range(3):
+        num += _ERF_A[i]
+        num *= z
+        den += _ERF_B[i]
+        den *= z
+    return x * (num + _ERF_A[3]) / (den + _ERF_B[3])
+
+
+def _erfc_scaled_mid(y: np.ndarray) -> np.ndarray:
+    """exp(y^2) * erfc(y) for 0.46875 < y <= 4: C(y) / D(y)."""
+    num = _ERF_C[8] * y
+    den = y.copy()
+    for i in range(7):
+        num += _ERF_C[i]
+        num *= y
+        den += _ERF_D[i]
+        den *= y
+    return (num + _ERF_C[7]) / (den + _ERF_D[7])
+
+
+def _erfc_scaled_far(y: np.ndarray) -> np.ndarray:
+    """exp(y^2) * erfc(y) for y > 4: (1/sqrt(pi) - z P(z) / Q(z)) / y with z = 1/y^2."""
+    z = 1.0 / (y * y)
+    num = _ERF_P[5] * z
+    den = z.copy()
+    for i in range(4):
+        num += _ERF_P[i]
+        num *= z
+        den += _ERF_Q[i]
+        den *= z
+    return (_ONE_OVER_SQRT_PI - z * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / y
+
+
+def _erfc_large(y: np.ndarray) -> np.ndarray:
+    """erfc(y) for y = |x| > 0.46875 (NaN passes through)."""
+    y = np.minimum(y, 27.0)  # erfc(27) underflows to 0 even in float64; the cap avoids overflow
+    mid = y <= 4.0
+    if mid.all():
+        scaled = _erfc_scaled_mid(y)
+    else:
+        scaled = np.empty_like(y)
+        far = ~mid
+        scaled[far] = _erfc_scaled_far(y[far])
+        if mid.any():
+            scaled[mid] = _erfc_scaled_mid(y[mid])
+    # exp(-y^2) split as exp(-t^2) * exp(-(y - t)(y + t)), t = y rounded down to 1/16, so the
+    # rounding error of y^2 does not reach the result (Cody's trick).
+    t = np.trunc(y * 16.0) / 16.0
+    return np.exp(-t * t) * np.exp(-(y - t) * (y + t)) * scaled
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """The error function of a float array, in its dtype (vectorised; used by gelu too)."""
+    ax = np.abs(x)
+    small = ax <= _ERF_SMALL
+    if small.all():
+        return _erf_small(x)
+    out = np.empty_like(x)
+    if small.any():
+        out[small] = _erf_small(x[small])
+        large = ~small
+        out[large] = np.copysign(1.0 - _erfc_large(ax[large]), x[large])
+        return out
+    return np.copysign(1.0 - _erfc_large(ax), x)
+
+
+# ---- transcendental ops ------------------------------------------------------------------
+class Exp(Function):
+    """y = exp(x);  dL/dx = dL/dy * y.  Saves: y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved
+        return (grad_out * y,)
+
+
+class Log(Function):
+    """y = ln(x);  dL/dx = dL/dy / x.  Saves: x.  (x < 0 gives NaN, x = 0 gives -inf.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out / x,)
+
+
+class Log1p(Function):
+    """y = ln(1 + x), accurate for small x;  dL/dx = dL/dy / (1 + x).  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out / (x + 1),)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dL/dx = dL/dy / (2 y).  Saves: y.  (At x = 0 the gradient is inf.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved
+        return (grad_out / (2 * y),)
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x);  dL/dx = -dL/dy * y**3 / 2.  Saves: y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved
+        return (-0.5 * grad_out * (y * y * y),)
+
+
+class Sin(Function):
+    """y = sin(x);  dL/dx = dL/dy * cos(x).  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out * np.cos(x),)
+
+
+class Cos(Function):
+    """y = cos(x);  dL/dx = -dL/dy * sin(x).  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (-grad_out * np.sin(x),)
+
+
+class Erf(Function):
+    """y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt;
+    dL/dx = dL/dy * 2/sqrt(pi) * exp(-x^2).  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out * (2 * _ONE_OVER_SQRT_PI) * np.exp(-(x * x)),)
+
+
+# ---- piecewise ops -----------------------------------------------------------------------
+class Abs(Function):
+    """y = |x|;  dL/dx = dL/dy * sign(x), with sign(0) = 0 (so abs'(0) = 0).  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out * np.sign(x),)
+
+
+class Square(Function):
+    """y = x**2;  dL/dx = dL/dy * 2 x.  Saves: x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        return (grad_out * 2 * x,)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi) with number bounds (either may be None);
+    dL/dx = dL/dy where lo <= x <= hi (bounds inclusive, as PyTorch), else 0.  Saves: x.
+
+    If lo > hi every element becomes hi (and gets no gradient), as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        y = x
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved
+        lo, hi = ctx.bounds
+        if lo is None:
+            inside = x <= hi
+        elif hi is None:
+            inside = x >= lo
+        else:
+            inside = (x >= lo) & (x <= hi)
+        return (np.where(inside, grad_out, 0),)
+
+
+class ClampTensor(Function):
+    """y = min(max(x, lo), hi) with tensor bounds (broadcasting; either may be None);
+    dL/dx = dL/dy where lo <= x <= hi;  dL/dlo = dL/dy where x < lo (and lo < hi);
+    dL/dhi = dL/dy where x > hi (or hi < lo).  Saves: x, lo, hi.  (PyTorch's rules.)
+    """
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        y = x
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, lo, hi = ctx.saved
+        grad_x = grad_lo = grad_hi = None
+        if ctx.needs_input_grad[0]:
+            inside = np.ones(grad_out.shape, dtype=bool)
+            if lo is not None:
+                inside = inside & (x >= lo)
+            if hi is not None:
+                inside = inside & (x <= hi)
+            grad_x = unbroadcast(np.where(inside, grad_out, 0), x.shape)
+        if lo is not None and ctx.needs_input_grad[1]:
+            below = x < lo
+            if hi is not None:
+                below = below & (lo < hi)
+            grad_lo = unbroadcast(np.where(below, grad_out, 0), lo.shape)
+        if hi is not None and ctx.needs_input_grad[2]:
+            above = x > hi
+            if lo is not None:
+                above = above | (hi < lo)
+            grad_hi = unbroadcast(np.where(above, grad_out, 0), hi.shape)
+        return grad_x, grad_lo, grad_hi
+
+
+class Maximum(Function):
+    """y = max(a, b) element-wise (broadcasting);  dL/da = dL/dy where a > b, dL/dy / 2 where
+    a == b, 0 where a < b;  dL/db likewise.  NaN propagates.  Saves: a, b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved
+        shared = np.where(a == b, grad_out * 0.5, grad_out)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast(np.where(a < b, 0, shared), a.shape)
+        if ctx.needs_input_grad[1]:
+            grad_b = unbroadcast(np.where(a > b, 0, shared), b.shape)
+        return grad_a, grad_b
+
+
+class Minimum(Function):
+    """y = min(a, b) element-wise (broadcasting);  dL/da = dL/dy where a < b, dL/dy / 2 where
+    a == b, 0 where a > b;  dL/db likewise.  NaN propagates.  Saves: a, b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved
+        shared = np.where(a == b, grad_out * 0.5, grad_out)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast(np.where(a > b, 0, shared), a.shape)
+        if ctx.needs_input_grad[1]:
+            grad_b = unbroadcast(np.where(a < b, 0, shared), b.shape)
+        return grad_a, grad_b
+
+
+# ---- public functions --------------------------------------------------------------------
+def exp(input: Tensor) -> Tensor:
+    """e**input, element-wise."""
+    return Exp.apply(_floating(input, "exp"))
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm, element-wise (log(0) = -inf, log(x < 0) = nan, as torch)."""
+    return Log.apply(_floating(input, "log"))
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + input), accurate for small inputs."""
+    return Log1p.apply(_floating(input, "log1p"))
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root, element-wise."""
+    return Sqrt.apply(_floating(input, "sqrt"))
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    """1 / sqrt(input), element-wise."""
+    return Rsqrt.apply(_floating(input, "rsqrt"))
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine, element-wise (radians)."""
+    return Sin.apply(_floating(input, "sin"))
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine, element-wise (radians)."""
+    return Cos.apply(_floating(input, "cos"))
+
+
+def erf(input: Tensor) -> Tensor:
+    """The Gauss error function, element-wise (Cody's rational approximation)."""
+    return Erf.apply(_floating(input, "erf"))
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    """|input|, element-wise; the gradient at 0 is 0."""
+    return Abs.apply(_check(input, "abs"))
+
+
+def square(input: Tensor) -> Tensor:
+    """input**2, element-wise."""
+    return Square.apply(_check(input, "square"))
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (0 for 0; no gradient)."""
+    return Tensor(np.sign(_check(input, "sign").data))
+
+
+def _bound(value, x: np.ndarray, which: str):
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (int, float)):
+        raise TypeError(
+            f"clamp: {which} must be a number, a Tensor or None, got {type(value).__name__}"
+        )
+    return value
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit each element to [min, max]; either bound may be None, a number or a tensor.
+
+    The gradient passes where min <= x <= max (bounds included, as PyTorch). If min > max, every
+    element becomes max.
+    """
+    _check(input, "clamp")
+    lo = _bound(min, input.data, "min")
+    hi = _bound(max, input.data, "max")
+    if lo is None and hi is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if not isinstance(lo, Tensor) and not isinstance(hi, Tensor):
+        if input.data.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
+            input = _floating(input, "clamp")
+        return Clamp.apply(input, lo=lo, hi=hi)
+    lo = None if lo is None else operand(lo, input)
+    hi = None if hi is None else operand(hi, input)
+    try:
+        return ClampTensor.apply(input, lo, hi)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise broadcast_error("clamp", input, lo if lo is not None else hi) from None
+        raise
+
+
+clip = clamp
+
+
+def _pairwise(fn, name: str, input, other) -> Tensor:
+    _check(input, name)
+    other = operand(other, input)
+    try:
+        return fn.apply(input, other)
+    except ValueError as err:
+        if "broadcast" in str(err):
+            raise broadcast_error(name, input, other) from None
+        raise
+
+
+def maximum(input: Tensor, other) -> Tensor:
+    """Element-wise maximum with broadcasting; equal elements share the gradient half-half."""
+    return _pairwise(Maximum, "maximum", input, other)
+
+
+def minimum(input: Tensor, other) -> Tensor:
+    """Element-wise minimum with broadcasting; equal elements share the gradient half-half."""
+    return _pairwise(Minimum, "minimum", input, other)
+
+
+__all__ = [
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "erf",
+    "abs",
+    "square",
+    "sign",
+    "clamp",
+    "clip",
+    "maximum",
+    "minimum",
+]

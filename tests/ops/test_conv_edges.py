@@ -1,0 +1,162 @@
+"""conv ops: the im2col lowering itself, and every argument error of the functional API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+from neuronet.ops import _im2col as I
+
+F = nt.functional
+
+GEOMETRIES = [
+    # in_hw, kernel, stride, dilation, pads (top, bottom, left, right)
+    ((5, 6), (3, 3), (1, 1), (1, 1), (0, 0, 0, 0)),
+    ((20, 21), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),  # wrap-around rows
+    ((9, 40), (3, 2), (1, 1), (2, 3), (1, 2, 0, 1)),  # wrap-around rows, dilated, asymmetric
+    ((9, 8), (3, 2), (2, 3), (1, 1), (1, 0, 2, 1)),
+    ((11, 10), (2, 3), (3, 1), (2, 2), (0, 1, 1, 0)),
+]
+
+
+@pytest.mark.parametrize("args", GEOMETRIES)
+def test_col2im_is_the_adjoint_of_im2col(rng, args):
+    """<im2col(x), c> == <x, col2im(c)>: the backward of the lowering is exact."""
+    geo = I.Geometry(*args)
+    n, c = 3, 2
+    x = rng.standard_normal((n, c) + args[0])
+    planes = I.pad_planes(x, geo)
+    cols = I.im2col(planes, geo, np.empty((c * geo.K, n * geo.L)))
+    # wrap-around columns are never read back: zero them in the cotangent, as to_rows does
+    cot = rng.standard_normal(cols.shape).reshape(c * geo.K, n, geo.OH, geo.Wq)
+    cot[..., geo.OW :] = 0
+    cot = cot.reshape(cols.shape)
+    back = np.empty_like(x)
+    I.unpad_into(I.col2im(cot, geo, np.empty((n, c, geo.P))), geo, back)
+    np.testing.assert_allclose(np.sum(cols * cot), np.sum(x * back), rtol=1e-12)
+
+
+def test_im2col_columns_are_receptive_fields(rng):
+    geo = I.Geometry((6, 7), (2, 3), (2, 1), (1, 2), (1, 0, 2, 2))
+    x = rng.standard_normal((2, 3, 6, 7))
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 0), (2, 2)))
+    cols = I.im2col(I.pad_planes(x, geo), geo, np.empty((3 * 6, 2 * geo.L)))
+    cols = cols.reshape(3, 2, 3, 2, geo.OH, geo.Wq)
+    n, oh, ow = 1, 2, 3
+    patch = padded[n, :, oh * 2 : oh * 2 + 2, ow : ow + 5 : 2]
+    np.testing.assert_array_equal(cols[:, :, :, n, oh, ow], patch)
+
+
+def test_chunks_cover_the_batch_evenly():
+    geo = I.Geometry((28, 28), (3, 3), (1, 1), (1, 1), (0, 0, 0, 0))
+    parts = geo.chunks(61, 32, 4)
+    sizes = [p.stop - p.start for p in parts]
+    assert parts[0].start == 0 and parts[-1].stop == 61 and sum(sizes) == 61
+    assert max(sizes) - min(sizes) <= 1 and sizes[0] == max(sizes)
+    assert 32 * 9 * geo.L * 4 * max(sizes) <= 2 * I.CHUNK_BYTES
+    assert geo.chunks(1, 512, 8) == [slice(0, 1)]  # one huge image is still one chunk
+
+
+# ---- argument errors ---------------------------------------------------------------------------
+
+
+def _x(shape=(2, 4, 6, 6), dtype="float32"):
+    return nt.zeros(shape, dtype=dtype)
+
+
+def _w(shape=(8, 4, 3, 3), dtype="float32"):
+    return nt.zeros(shape, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: F.conv2d(_x((2, 3)), _w()), ValueError, r"conv2d: expected a 3-d \(unbatched\)"),
+        (lambda: F.conv2d(_x(), _w((8, 4, 3))), ValueError, r"conv2d: expected a 4-d weight"),
+        (
+            lambda: F.conv2d(_x(), _w((8, 3, 3, 3))),
+            ValueError,
+            r"conv2d: input has 4 channels but weight of shape \(8, 3, 3, 3\) with groups=1 "
+            r"expects 3",
+        ),
+        (
+            lambda: F.conv2d(_x(), _w((9, 2, 3, 3)), groups=2),
+            ValueError,
+            r"cannot be split into groups=2",
+        ),
+        (lambda: F.conv2d(_x(), _w(), groups=0), ValueError, r"groups must be a positive int"),
+        (
+            lambda: F.conv2d(_x(), _w(), bias=nt.zeros((3,))),
+            ValueError,
+            r"conv2d: bias must have shape \(8,\)",
+        ),
+        (lambda: F.conv2d(_x(), _w(), stride=0), ValueError, r"conv2d: stride must be positive"),
+        (lambda: F.conv2d(_x(), _w(), dilation=(1, 0)), ValueError, r"dilation must be positive"),
+        (lambda: F.conv2d(_x(), _w(), padding=-1), ValueError, r"padding must be non-negative"),
+        (
+            lambda: F.conv2d(_x(), _w(), padding="full"),
+            ValueError,
+            r"invalid padding string 'full'",
+        ),
+        (
+            lambda: F.conv2d(_x(), _w(), stride=2, padding="same"),
+            ValueError,
+            r"padding='same' is not supported for strided convolutions",
+        ),
+        (
+            lambda: F.conv2d(_x((2, 4, 2, 2)), _w()),
+            ValueError,
+            r"padded input size per channel \(2, 2\) is smaller than the dilated kernel \(3, 3\)",
+        ),
+        (
+            lambda: F.conv2d(_x(dtype="float64"), _w()),
+            TypeError,
+            r"conv2d: input is float64 but weight is float32",
+        ),
+        (lambda: F.conv2d(_x(dtype="int64"), _w()), TypeError, r"input must be floating point"),
+        (lambda: F.conv2d(np.zeros((2, 4, 6, 6)), _w()), TypeError, r"must be neuronet Tensors"),
+        (
+            lambda: F.conv2d(_x(), _w(), stride=(1, 2, 3)),
+            TypeError,
+            r"stride must be an int or a tuple of 2 ints",
+        ),
+        (
+            lambda: F.conv1d(_x(), _w((8, 4, 3))),
+            ValueError,
+            r"conv1d: expected a 2-d \(unbatched\)",
+        ),
+        (
+            lambda: F.conv_transpose2d(_x(), _w((4, 2, 3, 3)), stride=2, output_padding=2),
+            ValueError,
+            r"output_padding must be smaller than either stride or dilation",
+        ),
+        (
+            lambda: F.conv_transpose2d(_x(), _w((4, 2, 3, 3)), padding="same"),
+            ValueError,
+            r"conv_transpose2d: padding must be an int or a tuple",
+        ),
+        (
+            lambda: F.conv_transpose2d(_x(), _w((3, 2, 3, 3))),
+            ValueError,
+            r"input has 4 channels but weight of shape \(3, 2, 3, 3\) with groups=1 expects 3 "
+            r"\(weight.shape\[0\]\)",
+        ),
+        (
+            lambda: F.conv_transpose2d(_x((1, 4, 1, 1)), _w((4, 2, 1, 1)), padding=1),
+            ValueError,
+            r"the output size \(-1, -1\) is not positive",
+        ),
+    ],
+)
+def test_argument_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_padding_same_keeps_size_for_even_kernels(rng):
+    x = nt.Tensor(rng.standard_normal((1, 2, 7, 8)).astype(np.float32))
+    for kernel in ((2, 2), (4, 3), (1, 6)):
+        for dilation in (1, 2):
+            y = F.conv2d(x, nt.zeros((3, 2) + kernel), padding="same", dilation=dilation)
+            assert y.shape == (1, 3, 7, 8)
