@@ -49,6 +49,23 @@ def cast(input: Tensor, dtype) -> Tensor:
     return Cast.apply(input, dtype)
 
 
+class Clone(Function):
+    """y = a copy of x (new memory);  dL/dx = dL/dy.  Saves: nothing."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (grad_out,)
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy of ``input`` with its own memory, still connected to the graph."""
+    return Clone.apply(input)
+
+
 # ---- Functions ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x with a new shape (the same elements in row-major order);
@@ -513,6 +530,7 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
 
 __all__ = [
     "cast",
+    "clone",
     "reshape",
     "view",
     "flatten",

@@ -127,6 +127,7 @@ _PRIMITIVES = {
     "expand_as": lambda self, other: _shape.expand(self, other.shape),
     "broadcast_to": _shape.broadcast_to,
     "contiguous": lambda self, memory_format=None: self,
+    "clone": _shape.clone,
     "split": _shape.split,
     "chunk": _shape.chunk,
     "unbind": _shape.unbind,
