@@ -65,3 +65,11 @@ def test_sequence_outputs_with_class_dim_second():
 def test_unknown_metric_message():
     with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
         get_metric("acuracy")
+
+
+def test_language_model_logits_with_the_class_dimension_last():
+    out = np.zeros((2, 4, 7))  # (N, T, V), V larger than T
+    target = np.full((2, 4), 6)
+    out[..., 6] = 2.0
+    assert run("accuracy", out, target) == 1.0
+    assert math.isclose(run("perplexity", out, target), math.exp(-(2 - math.log(np.e**2 + 6))))

@@ -2,8 +2,8 @@
 
 Each metric is an object with ``reset()``, ``update(output, target)`` and ``compute() -> float``,
 and a ``name`` used in logs (``val_accuracy``). Outputs are logits or scores for classification
-(``(N, C)``, or ``(N, C, ...)`` with the class dimension second as in cross-entropy), predictions
-for regression. ``get_metric('accuracy')`` builds one by name, so ``metrics=['accuracy', 'f1']``
+(``(N, C)``; ``(N, C, ...)`` with the class dimension second as cross-entropy takes it; or a
+language model's ``(N, T, C)`` when the target is ``(N, T)``), predictions for regression. ``get_metric('accuracy')`` builds one by name, so ``metrics=['accuracy', 'f1']``
 works as in Keras.
 
     accuracy     fraction of argmax(output) == target
@@ -32,7 +32,10 @@ def _class_scores(output, target):
     out = _np(output)
     tgt = _np(target)
     if out.ndim > 2:
-        out = np.moveaxis(out, 1, -1).reshape(-1, out.shape[1])
+        if out.shape[:-1] == tgt.shape:  # (N, T, C): a language model's logits
+            out = out.reshape(-1, out.shape[-1])
+        else:  # (N, C, d1, ...): the class dimension second, as cross-entropy takes it
+            out = np.moveaxis(out, 1, -1).reshape(-1, out.shape[1])
         tgt = tgt.reshape(-1)
     if out.ndim == 1:  # binary: one logit per sample
         out = np.stack([-out, out], axis=1)

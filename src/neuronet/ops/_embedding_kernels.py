@@ -1,0 +1,18 @@
+"""The numba kernel for embedding's backward (see ``embedding.py`` for the NumPy path).
+
+Compiled on first use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def scatter_add_rows(out, index, rows):
+    """out[index[i]] += rows[i] for every i (duplicates accumulate), in index order."""
+    n, d = rows.shape
+    for i in range(n):
+        r = index[i]
+        for j in range(d):
+            out[r, j] += rows[i, j]
