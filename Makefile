@@ -16,7 +16,7 @@ $(STAMP): $(PY) pyproject.toml
 
 demo: $(PY)
 	$(PIP) install --quiet -e ".[plot,fast]"
-	$(PY) -m neuronet.demo
+	$(VENV)/bin/neuronet train
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks tools
