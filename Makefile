@@ -22,13 +22,17 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks tools
 	$(PY) tools/filesize.py src/neuronet
 
+# Two test workers with one BLAS thread each: oversubscribed OpenBLAS threads spin-wait and make
+# small matrix products a hundred times slower.
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+
 test: $(STAMP) lint
-	$(PY) -m pytest -n 2 --dist loadgroup tests
+	$(ONE_THREAD) $(PY) -m pytest -n 2 --dist loadgroup tests
 	$(PY) -m pytest -q --doctest-modules src/neuronet -p no:cacheprovider
 
 parity: $(STAMP)
 	$(PIP) install --quiet -e ".[torch]"
-	$(PY) -m pytest -n 2 -m parity tests
+	$(ONE_THREAD) $(PY) -m pytest -n 2 -m parity tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
