@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 import neuronet as nt
+from neuronet.autograd import engine
 from neuronet.ops import _im2col as I
+from support.op_specs import OPS
+from support.parity import to_nt
+
+# Taken from the registry, not by importing support.specs.conv directly: that import would run
+# the registry's collection while the spec module is still half-initialised.
+CONV_AND_POOLING = [s for s in OPS if "conv" in s.name or "pool" in s.name]
 
 F = nt.functional
 
@@ -56,6 +63,30 @@ def test_chunks_cover_the_batch_evenly():
     assert max(sizes) - min(sizes) <= 1 and sizes[0] == max(sizes)
     assert 32 * 9 * geo.L * 4 * max(sizes) <= 2 * I.CHUNK_BYTES
     assert geo.chunks(1, 512, 8) == [slice(0, 1)]  # one huge image is still one chunk
+
+
+@pytest.mark.parametrize("spec", CONV_AND_POOLING, ids=lambda s: s.name)
+def test_float32_stays_float32(spec, monkeypatch):
+    """Forward outputs and every raw gradient a backward returns keep float32 (no float64 creep)."""
+    original = engine._call_backward
+    seen = []
+
+    def checked(ctx, grads):
+        result = original(ctx, grads)
+        for t, g in zip(ctx.inputs, result):
+            if t is not None and g is not None:
+                assert g.dtype == t.dtype, f"{ctx.fn.__name__}.backward gave {g.dtype}"
+                seen.append(ctx.fn.__name__)
+        return result
+
+    monkeypatch.setattr(engine, "_call_backward", checked)
+    raw = spec.make_inputs(np.random.default_rng(0), np.float32)
+    inputs = [to_nt(a, requires_grad=True) for a in raw]
+    out = spec.fn(*inputs)
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.dtype == np.float32, f"{spec.name} forward gave {out.dtype}"
+    out.backward(nt.Tensor(np.ones(out.shape, dtype=np.float32)))
+    assert seen, f"{spec.name}: no backward ran"
 
 
 # ---- argument errors ---------------------------------------------------------------------------

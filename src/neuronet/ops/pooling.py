@@ -1,3 +1,464 @@
-"""(placeholder: this op family is being written)"""
+"""Pooling: max_pool1d/2d, avg_pool1d/2d, adaptive_avg_pool1d/2d, adaptive_max_pool1d/2d.
 
-__all__ = []
+A pooling window of output pixel (oh, ow) covers the input pixels
+
+    (oh*sh - ph + i*dh,  ow*sw - pw + j*dw)   for kernel taps 0 <= i < kH, 0 <= j < kW
+
+Every op here loops over the kH*kW kernel taps (never over pixels): tap (i, j) of all windows at
+once is one strided view of the padded input, of the output's shape. Conventions are PyTorch's
+(SEMANTICS #14): stride defaults to the kernel size; max pooling pads with -inf; average pooling
+counts zero padding in the divisor unless count_include_pad=False; ceil_mode rounds the output
+size up, but a window may not start in the right padding. Max pooling sends the gradient to the
+first maximum of a window (in row-major tap order) on ties, and a NaN in a window wins, as in
+PyTorch. Adaptive pools split an input length L into n bins [floor(i*L/n), ceil((i+1)*L/n)).
+1-d ops run the 2-d code with H = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuronet.autograd.function import Function
+from neuronet.autograd.tensor import Tensor
+from neuronet.ops._im2col import as_tuple
+from neuronet.ops._windows import (
+    Windows,
+    averaging_matrix,
+    bin_members,
+    first_max,
+    first_max_stacked,
+)
+
+
+def _batch4d(x: np.ndarray, spatial: int) -> np.ndarray:
+    """(N, C, *sp) or (C, *sp) -> (N, C, H, W) (a view)."""
+    if x.ndim == spatial + 1:
+        x = x[None]
+    return x[:, :, None, :] if spatial == 1 else x
+
+
+class MaxPool(Function):
+    """y = max over the window of x (padding is -inf).
+
+    y[n, c, oh, ow] = max over taps (i, j) of x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]
+    dL/dx[n, c, h, w] = sum over windows whose (first) maximum is x[n, c, h, w] of dL/dy
+
+    Kinks: ties go to the first tap in row-major order; a NaN in a window is the maximum.
+    Saves: the winning tap of each window (uint8, or int32 for kernels of over 256 taps).
+    """
+
+    @staticmethod
+    def forward(ctx, x, spatial, windows, return_indices):
+        x4 = _batch4d(x, spatial)
+        if windows.blocks():  # contiguous taps: SIMD-friendly, and a max over one axis
+            best, arg = first_max_stacked(windows.stacked(x4))
+        else:
+            padded = windows.pad(x4, -np.inf)
+            best, arg = first_max(lambda: windows.taps(padded), windows.kH * windows.kW)
+        ctx.save_for_backward(arg)
+        ctx.windows = windows
+        ctx.shapes = (x.shape, x4.shape)
+        y = best.reshape(_out_shape(x.shape, spatial, windows))
+        if not return_indices:
+            return y
+        indices = windows.flat_index(arg).reshape(y.shape)
+        ctx.mark_non_differentiable(indices)
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, grad_out, *unused):
+        (arg,) = ctx.saved
+        windows = ctx.windows
+        in_shape, x4_shape = ctx.shapes
+        grad_y = grad_out.reshape(arg.shape)
+        # disjoint windows: each tap's view is written once, zeros included (mask * grad), unless
+        # grad has inf/NaN (0 * inf is NaN), where the masked copy keeps PyTorch's zeros exact
+        write = windows.tiles() and bool(np.isfinite(grad_y).all())
+        shape = x4_shape[:2] + (windows.Hp, windows.Wp)
+        if write and windows.covered():  # every cell gets written: no zero fill needed
+            grad_pad = np.empty(shape, dtype=grad_y.dtype)
+        else:
+            grad_pad = np.zeros(shape, dtype=grad_y.dtype)
+        winner = np.empty(arg.shape, dtype=bool)
+        for k, view in windows.taps(grad_pad):
+            np.equal(arg, k, out=winner)
+            if write:
+                np.multiply(winner, grad_y, out=view)
+            elif windows.tiles():
+                np.copyto(view, grad_y, where=winner)
+            else:
+                np.add(view, grad_y, out=view, where=winner)
+        return (_shaped(windows.unpad(grad_pad), in_shape),)
+
+
+class AvgPool(Function):
+    """y = mean over the window of x (zero padding).
+
+    y[n, c, oh, ow] = (sum over taps (i, j) of x_pad[n, c, oh*sh + i, ow*sw + j]) / D[oh, ow]
+    dL/dx[n, c, h, w] = sum over windows containing (h, w) of dL/dy / D
+
+    D is divisor_override if given; else the window size clipped to the padded input
+    (count_include_pad=True) or the number of real input cells in it (False).
+    Saves: the divisor (an array over (OH, OW), or a number).
+    """
+
+    @staticmethod
+    def forward(ctx, x, spatial, windows, divisor):
+        x4 = _batch4d(x, spatial)
+        padded = windows.pad(x4, 0)
+        total = None
+        for _, view in windows.taps(padded):
+            if total is None:
+                total = view.copy()
+            else:
+                total += view
+        total /= divisor
+        ctx.divisor = divisor
+        ctx.windows = windows
+        ctx.shapes = (x.shape, x4.shape)
+        return total.reshape(_out_shape(x.shape, spatial, windows))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        windows = ctx.windows
+        in_shape, x4_shape = ctx.shapes
+        grad_y = grad_out.reshape(x4_shape[:2] + (windows.OH, windows.OW)) / ctx.divisor
+        shape = x4_shape[:2] + (windows.Hp, windows.Wp)
+        grad_pad = (
+            np.empty(shape, grad_y.dtype) if windows.covered() else np.zeros(shape, grad_y.dtype)
+        )
+        tiles = windows.tiles()
+        for _, view in windows.taps(grad_pad):
+            if tiles:
+                np.copyto(view, grad_y)
+            else:
+                np.add(view, grad_y, out=view)
+        return (_shaped(windows.unpad(grad_pad), in_shape),)
+
+
+def _shaped(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` with ``shape``; no new view when it already has it (views get copied by backward)."""
+    return a if a.shape == shape else a.reshape(shape)
+
+
+def _out_shape(in_shape: tuple, spatial: int, windows: Windows) -> tuple:
+    sizes = (windows.OW,) if spatial == 1 else (windows.OH, windows.OW)
+    return tuple(in_shape[: len(in_shape) - spatial]) + sizes
+
+
+class AdaptiveAvgPool(Function):
+    """y = mean of x over adaptive bins: y[n, c] = A_h · x[n, c] · A_w^T.
+
+    A_h (OH, H) and A_w (OW, W) average the bins [floor(i*L/n), ceil((i+1)*L/n)) of each axis,
+    so the op is two small matrix products (one BLAS GEMM each):
+        dL/dx[n, c] = A_h^T · dL/dy[n, c] · A_w
+
+    Global pooling (output 1 x 1) is simply the mean over H*W, and its gradient dL/dy / (H*W).
+
+    Saves: A_h and A_w (None for an axis that is not pooled).
+    """
+
+    @staticmethod
+    def forward(ctx, x, spatial, out_hw):
+        x4 = _batch4d(x, spatial)
+        n, c, h, w = x4.shape
+        oh, ow = out_hw
+        ctx.shapes = (x.shape, x4.shape)
+        out_shape = tuple(x.shape[: x.ndim - spatial]) + tuple(out_hw)[2 - spatial :]
+        ctx.global_mean = (oh, ow) == (1, 1)
+        if ctx.global_mean:
+            return x4.reshape(n, c, h * w).mean(axis=2, dtype=x.dtype).reshape(out_shape)
+        a_h = None if oh == h else averaging_matrix(h, oh, x.dtype)
+        a_w = None if ow == w else averaging_matrix(w, ow, x.dtype)
+        y = x4
+        if a_w is not None:
+            y = (y.reshape(-1, w) @ a_w.T).reshape(n, c, h, ow)
+        if a_h is not None:
+            y = np.tensordot(a_h, y, axes=(1, 2)).transpose(1, 2, 0, 3)
+        ctx.save_for_backward(a_h, a_w)
+        return np.ascontiguousarray(y).reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        in_shape, (n, c, h, w) = ctx.shapes
+        if ctx.global_mean:
+            grad_x = np.empty(in_shape, dtype=grad_out.dtype)
+            scaled = grad_out.reshape(n, c, 1, 1) / grad_out.dtype.type(h * w)
+            np.copyto(grad_x.reshape(n, c, h, w), scaled)
+            return (grad_x,)
+        a_h, a_w = ctx.saved
+        grad = grad_out.reshape(n, c, -1, grad_out.shape[-1])
+        if a_h is not None:
+            grad = np.tensordot(a_h, grad, axes=(0, 2)).transpose(1, 2, 0, 3)
+        if a_w is not None:
+            grad = np.ascontiguousarray(grad).reshape(-1, grad.shape[-1]) @ a_w
+        return (_shaped(np.ascontiguousarray(grad), in_shape),)
+
+
+class AdaptiveMaxPool(Function):
+    """y = max of x over adaptive bins [floor(i*L/n), ceil((i+1)*L/n)) of each axis.
+
+    dL/dx[n, c, h, w] = sum over outputs whose (first) maximum is x[n, c, h, w] of dL/dy
+    (bins can overlap by one cell, so an input can win two outputs).
+
+    Kinks: ties go to the first cell in row-major order; a NaN in a bin is the maximum.
+    Saves: the flat input index (h*W + w) of each output's maximum.
+    """
+
+    @staticmethod
+    def forward(ctx, x, spatial, out_hw, return_indices):
+        x4 = _batch4d(x, spatial)
+        n, c, h, w = x4.shape
+        rows = bin_members(h, out_hw[0])
+        cols = bin_members(w, out_hw[1])
+        gathered = x4[:, :, rows[:, :, None, None], cols[None, None, :, :]]
+
+        def taps():
+            for a in range(rows.shape[1]):
+                for b in range(cols.shape[1]):
+                    yield a * cols.shape[1] + b, gathered[:, :, :, a, :, b]
+
+        best, arg = first_max(taps, rows.shape[1] * cols.shape[1])
+        a, b = np.divmod(arg.astype(np.intp), cols.shape[1])
+        flat = rows[np.arange(out_hw[0])[:, None], a] * w + cols[np.arange(out_hw[1]), b]
+        ctx.save_for_backward(flat)
+        ctx.shapes = (x.shape, x4.shape)
+        out_shape = tuple(x.shape[: x.ndim - spatial]) + tuple(out_hw)[2 - spatial :]
+        y = best.reshape(out_shape)
+        if not return_indices:
+            return y
+        indices = flat.astype(np.int64).reshape(out_shape)
+        ctx.mark_non_differentiable(indices)
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, grad_out, *unused):
+        (flat,) = ctx.saved
+        in_shape, (n, c, h, w) = ctx.shapes
+        base = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
+        grad = np.bincount((base + flat).ravel(), weights=grad_out.ravel(), minlength=n * c * h * w)
+        return (_shaped(grad.astype(grad_out.dtype), in_shape),)
+
+
+def _check_input(op: str, input, spatial: int) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a neuronet Tensor, got {type(input).__name__}")
+    if input.ndim not in (spatial + 1, spatial + 2) or input.data.size == 0:
+        dims = "(N, C, L) or (C, L)" if spatial == 1 else "(N, C, H, W) or (C, H, W)"
+        raise ValueError(
+            f"{op}: expected a non-empty {spatial + 1}-d or {spatial + 2}-d input {dims}, got "
+            f"shape {tuple(input.shape)}"
+        )
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}; use .float()")
+
+
+def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size; with ceil_mode no window may start in the right padding."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _windows(op, input, spatial, kernel_size, stride, padding, dilation, ceil_mode) -> Windows:
+    """Validate pooling arguments (PyTorch's rules) and lift them to 2-d windows."""
+    _check_input(op, input, spatial)
+    kernel = as_tuple(kernel_size, spatial, "kernel_size", op)
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel
+    stride = as_tuple(stride, spatial, "stride", op)
+    pads = as_tuple(padding, spatial, "padding", op)
+    dilation = as_tuple(dilation, spatial, "dilation", op)
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+        if any(v < 1 for v in values):
+            raise ValueError(f"{op}: {name} must be positive, got {values}")
+    for p, k, d in zip(pads, kernel, dilation):
+        limit = (d * (k - 1) + 1) // 2
+        if p < 0 or p > limit:
+            raise ValueError(
+                f"{op}: padding should be at most half of the effective kernel size, got "
+                f"padding={p}, kernel_size={k}, dilation={d}; use 0 <= padding <= {limit}"
+            )
+    sizes = tuple(input.shape[-spatial:])
+    out = tuple(
+        _pool_size(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip(sizes, kernel, stride, pads, dilation)
+    )
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"{op}: input of shape {tuple(input.shape)} is too small for kernel_size={kernel} "
+            f"(dilation {dilation}, padding {pads}): the output size would be {out}; use a "
+            "smaller kernel or more padding"
+        )
+    if spatial == 1:
+        return Windows(
+            (1,) + sizes, (1,) + kernel, (1,) + stride, (0,) + pads, (1,) + dilation, (1,) + out
+        )
+    return Windows(sizes, kernel, stride, pads, dilation, out)
+
+
+def _adaptive_size(op: str, input, output_size, spatial: int) -> tuple:
+    """output_size (int, tuple, None entries keep the input size) as a 2-d (OH, OW)."""
+    sizes = tuple(input.shape[-spatial:])
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != spatial:
+            raise ValueError(
+                f"{op}: output_size must have {spatial} entries, got {tuple(output_size)}"
+            )
+        output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
+    out = as_tuple(output_size, spatial, "output_size", op)
+    if any(o < 1 for o in out):
+        raise ValueError(f"{op}: output_size must be positive, got {out}")
+    return ((1,) + out) if spatial == 1 else out
+
+
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """1-d max pooling over (N, C, L) or (C, L); see ``max_pool2d``."""
+    windows = _windows("max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode)
+    return MaxPool.apply(input, spatial=1, windows=windows, return_indices=return_indices)
+
+
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """2-d max pooling: the largest value of each (dilated) kH x kW window.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        kernel_size: int or (kH, kW).
+        stride: int or pair; default kernel_size.
+        padding: implicit -inf padding on both sides, at most half the effective kernel.
+        dilation: spacing between window cells.
+        ceil_mode: round the output size up (a window may not start in the right padding).
+        return_indices: also return, per output, the flat index h*W + w of the maximum in its
+            input plane (int64), as ``max_unpool2d`` expects in PyTorch.
+
+    Returns:
+        (N, C, OH, OW), OH = (H + 2*ph - dh*(kH-1) - 1) // sh + 1 (rounded up with ceil_mode);
+        and the indices if asked. Gradients go to the first maximum of each window on ties.
+    """
+    windows = _windows("max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode)
+    return MaxPool.apply(input, spatial=2, windows=windows, return_indices=return_indices)
+
+
+def _avg_divisor(windows: Windows, count_include_pad: bool, divisor_override, dtype):
+    """The divisor of each window: an (OH, OW) array, or one number when all are equal."""
+    if divisor_override is not None:
+        return np.asarray(divisor_override, dtype=dtype)
+    counts = []
+    for o, s, p, k, size in (
+        (windows.OH, windows.sh, windows.ph, windows.kH, windows.H),
+        (windows.OW, windows.sw, windows.pw, windows.kW, windows.W),
+    ):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, size + p)
+        if not count_include_pad:
+            start = np.maximum(start, 0)
+            end = np.minimum(end, size)
+        counts.append(end - start)
+    divisor = np.multiply.outer(counts[0], counts[1]).astype(dtype)
+    if np.all(divisor == divisor.flat[0]):
+        return np.asarray(divisor.flat[0], dtype=dtype)
+    return divisor
+
+
+def _avg_pool(op, spatial, input, kernel_size, stride, padding, ceil_mode, count_include_pad, div):
+    windows = _windows(op, input, spatial, kernel_size, stride, padding, 1, ceil_mode)
+    if div is not None and (not isinstance(div, (int, np.integer)) or div == 0):
+        raise ValueError(f"{op}: divisor_override must be a non-zero int, got {div!r}")
+    divisor = _avg_divisor(windows, count_include_pad, div, input.dtype)
+    return AvgPool.apply(input, spatial=spatial, windows=windows, divisor=divisor)
+
+
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """1-d average pooling over (N, C, L) or (C, L); see ``avg_pool2d``."""
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+) -> Tensor:
+    """2-d average pooling: the mean of each kH x kW window.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        kernel_size, stride (default kernel_size), padding: ints or pairs; zero padding.
+        ceil_mode: round the output size up (a window may not start in the right padding).
+        count_include_pad: divide by the window size including zero padding (default, as
+            PyTorch), or by the number of real input cells (False; Keras 'same' behaviour).
+        divisor_override: divide every window by this number instead.
+
+    Example:
+        >>> import neuronet as nt
+        >>> nt.functional.avg_pool2d(nt.ones((1, 1, 4, 4)), 2).shape
+        (1, 1, 2, 2)
+    """
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """Average over ``output_size`` adaptive bins of (N, C, L) or (C, L)."""
+    _check_input("adaptive_avg_pool1d", input, 1)
+    out = _adaptive_size("adaptive_avg_pool1d", input, output_size, 1)
+    return AdaptiveAvgPool.apply(input, spatial=1, out_hw=out)
+
+
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
+    """Average over adaptive bins so the output is exactly ``output_size`` (OH, OW).
+
+    Bin i of a length-L axis covers [floor(i*L/n), ceil((i+1)*L/n)); bins may overlap when n
+    does not divide L. ``output_size`` is an int, a pair, or a pair with None to keep that axis.
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    _check_input("adaptive_avg_pool2d", input, 2)
+    out = _adaptive_size("adaptive_avg_pool2d", input, output_size, 2)
+    return AdaptiveAvgPool.apply(input, spatial=2, out_hw=out)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over ``output_size`` adaptive bins of (N, C, L) or (C, L)."""
+    _check_input("adaptive_max_pool1d", input, 1)
+    out = _adaptive_size("adaptive_max_pool1d", input, output_size, 1)
+    return AdaptiveMaxPool.apply(input, spatial=1, out_hw=out, return_indices=return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over adaptive bins (see ``adaptive_avg_pool2d``); indices are h*W + w (int64)."""
+    _check_input("adaptive_max_pool2d", input, 2)
+    out = _adaptive_size("adaptive_max_pool2d", input, output_size, 2)
+    return AdaptiveMaxPool.apply(input, spatial=2, out_hw=out, return_indices=return_indices)
+
+
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+]
