@@ -56,4 +56,15 @@ def _collect() -> list:
     return ops
 
 
-OPS = _collect()
+_OPS = None
+
+
+def __getattr__(name):
+    # Collected on first use, not at import: a spec module that imports OpSpec from here must
+    # never trigger the collection while it is itself half-loaded (its SPECS would be lost).
+    global _OPS
+    if name == "OPS":
+        if _OPS is None:
+            _OPS = _collect()
+        return _OPS
+    raise AttributeError(name)
