@@ -91,6 +91,13 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         setattr(self, str(idx % len(self)), module)
 
+    def __delitem__(self, idx) -> None:
+        items = list(self._modules.values())
+        del items[idx]
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
     def __len__(self) -> int:
         return len(self._modules)
 

@@ -195,21 +195,6 @@ class Module:
             node = parent
         return ".".join(reversed(parts))
 
-    def __deepcopy__(self, memo):
-        # copy.deepcopy keeps weak references as they are, so a copied child would still name
-        # the *original* parent; point it at the parent's copy instead (or at nothing).
-        import copy
-
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        for key, value in self.__dict__.items():
-            if key != "_parent":
-                object.__setattr__(clone, key, copy.deepcopy(value, memo))
-        parent = self._parent() if self._parent is not None else None
-        copied = memo.get(id(parent)) if parent is not None else None
-        object.__setattr__(clone, "_parent", weakref.ref(copied) if copied is not None else None)
-        return clone
-
     def describe(self) -> str:
         """``"Linear at 'encoder.2'"``: how errors name this module."""
         path = self.module_path()
@@ -337,6 +322,8 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):  # the usual case: no hooks
+            return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:

@@ -3,8 +3,9 @@
 Each metric is an object with ``reset()``, ``update(output, target)`` and ``compute() -> float``,
 and a ``name`` used in logs (``val_accuracy``). Outputs are logits or scores for classification
 (``(N, C)``; ``(N, C, ...)`` with the class dimension second as cross-entropy takes it; or a
-language model's ``(N, T, C)`` when the target is ``(N, T)``), predictions for regression. ``get_metric('accuracy')`` builds one by name, so ``metrics=['accuracy', 'f1']``
-works as in Keras.
+language model's ``(N, T, C)`` when the target is ``(N, T)``), predictions for regression.
+``get_metric('accuracy')`` builds one by name, so ``metrics=['accuracy', 'f1']`` works as in
+Keras.
 
     accuracy     fraction of argmax(output) == target
     top_k        fraction of targets among the k highest scores
