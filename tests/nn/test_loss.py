@@ -94,6 +94,8 @@ CASES = [
     ("KLDivLoss", {"reduction": "sum", "log_target": True}, _kl_log_target),
 ]
 
+WEIGHTED = [c for c in CASES if any(isinstance(v, np.ndarray) for v in c[1].values())]
+
 
 def _build(lib, name, kwargs, torch=None):
     args = {}
@@ -114,7 +116,9 @@ def test_loss_module_parity(torch, rng, name, kwargs, make):
     assert_module_parity(ours, theirs, make(rng), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name, kwargs, make", CASES[::3], ids=lambda c: str(c)[:30])
+@pytest.mark.parametrize(
+    "name, kwargs, make", CASES[::3], ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES[::3])]
+)
 def test_loss_module_parity_float64(torch, rng, name, kwargs, make):
     ours = _build(nn, name, kwargs)
     theirs = _build(torch.nn, name, kwargs, torch)
@@ -223,8 +227,8 @@ def test_classifier_trains_with_cross_entropy(rng):
 
 @pytest.mark.parametrize(
     "name, kwargs, make",
-    [c for c in CASES if any(isinstance(v, np.ndarray) for v in c[1].values())],
-    ids=lambda c: str(c)[:30],
+    WEIGHTED,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(WEIGHTED)],
 )
 def test_weighted_loss_state_dict_loads_into_torch(torch, rng, name, kwargs, make):
     ours = _build(nn, name, kwargs)
