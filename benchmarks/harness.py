@@ -8,16 +8,36 @@ neuronet/PyTorch. ``theirs`` may be None when torch is not installed. Only publi
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 
 
-def torch_or_none():
+def threads_from_argv(argv=None) -> int | None:
+    """``--threads N`` from the command line, exported for BLAS; call before importing NumPy.
+
+    OpenBLAS reads OPENBLAS_NUM_THREADS once, when NumPy loads it, so this must run first; the
+    variables are inherited by the memory-measuring subprocesses too.
+    """
+    argv = sys.argv if argv is None else argv
+    if "--threads" not in argv:
+        return None
+    n = int(argv[argv.index("--threads") + 1])
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    return n
+
+
+def torch_or_none(threads: int | None = None):
+    """torch, or None when it is not installed; ``threads`` sets its intra-op thread count."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if threads is None and os.environ.get("OMP_NUM_THREADS"):
+        threads = int(os.environ["OMP_NUM_THREADS"])
+    torch.set_num_threads(max(1, threads or torch.get_num_threads()))
     return torch
 
 

@@ -37,13 +37,13 @@ class LSTMNet(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d=128, h=4):
+    def __init__(self, d=128, h=4, context=64):
         super().__init__()
         self.ln1 = nn.LayerNorm(d)
         self.attn = nn.MultiheadAttention(d, h, batch_first=True)
         self.ln2 = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
-        self.register_buffer("mask", torch.triu(torch.ones(64, 64, dtype=torch.bool), 1),
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool), 1),
                              persistent=False)
 
     def forward(self, x):
@@ -53,11 +53,11 @@ class Block(nn.Module):
 
 
 class GPTNet(nn.Module):
-    def __init__(self):
+    def __init__(self, context=64):
         super().__init__()
         self.tok = nn.Embedding(65, 128)
-        self.pos = nn.Embedding(64, 128)
-        self.blocks = nn.Sequential(*[Block() for _ in range(4)])
+        self.pos = nn.Embedding(context, 128)
+        self.blocks = nn.Sequential(*[Block(context=context) for _ in range(4)])
         self.ln = nn.LayerNorm(128)
         self.head = nn.Linear(128, 65)
 
@@ -66,7 +66,7 @@ class GPTNet(nn.Module):
         return self.head(self.ln(self.blocks(x)))
 
 
-def model_for(name):
+def model_for(name, context=64):
     if name == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
                              nn.Linear(256, 10))
@@ -80,15 +80,15 @@ def model_for(name):
     if name == "lstm":
         return LSTMNet()
     if name == "gpt":
-        return GPTNet()
+        return GPTNet(context)
     return nn.Sequential(cbr(3, 32), Residual(32), cbr(32, 64, 2), Residual(64),
                          cbr(64, 128, 2), Residual(128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(128, 10))
 
 
-def build(name, x, y):
+def build(name, x, y, context=64):
     torch.manual_seed(0)
-    model = model_for(name)
+    model = model_for(name, context)
     if name == "gpt":
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
     elif name == "resnet":

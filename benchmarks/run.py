@@ -1,6 +1,7 @@
 """The performance benchmark: six training-step workloads, neuronet next to PyTorch.
 
     python benchmarks/run.py [--workloads mlp,cnn] [--steps 30] [--warmup 5] [--json out.json]
+                             [--threads N] [--no-memory]
 
 Per workload, in one process, steps alternate between the two frameworks (A B A B ...) so that
 machine noise hits both alike: median ms/step (min-max), the ratio neuronet/PyTorch, achieved
@@ -8,24 +9,32 @@ GFLOP/s and its fraction of NumPy's measured 2048x2048 float32 matmul throughput
 for inference (a no-grad forward). Peak resident memory is measured with each framework alone in
 its own subprocess (``ru_maxrss`` after 10 steps). PyTorch is optional: without it only
 neuronet's figures are printed.
+
+``--threads N`` gives both frameworks N threads (OpenBLAS for NumPy, intra-op for torch). On a
+shared machine use ``--threads 1``: a multi-threaded small GEMM stalls whenever another process
+holds the second core, and that noise swamps the comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import measure, torch_or_none  # noqa: E402
+from benchmarks.harness import measure, threads_from_argv, torch_or_none  # noqa: E402
+
+THREADS = threads_from_argv()  # before NumPy loads OpenBLAS
+
+import numpy as np  # noqa: E402
+
 from benchmarks.workloads import NAMES, build  # noqa: E402
 
 
@@ -56,7 +65,25 @@ def _memory_child() -> None:
     step, _, _ = build(framework, name)
     for _ in range(10):
         step()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_peak_rss_mb())
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    Linux's ``ru_maxrss`` survives ``exec``: a child forked from a big parent (this runner, with
+    torch loaded) reports the parent's size. ``VmHWM`` belongs to the process's own address
+    space, so it is read first; ``ru_maxrss`` is the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def main(argv=None) -> dict:
@@ -66,15 +93,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--threads", type=int, help="BLAS / torch threads for both frameworks")
     args = parser.parse_args(argv)
-    torch = torch_or_none()
+    torch = torch_or_none(THREADS)
     peak = matmul_gflops()
-    print(f"NumPy float32 2048x2048 matmul: {peak:.1f} GFLOP/s"
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    load = os.getloadavg()[0]
+    print(f"NumPy float32 2048x2048 matmul: {peak:.1f} GFLOP/s; threads: {threads}; "
+          f"load average {load:.2f}"
           + ("" if torch else "   (torch not installed: neuronet only)"))
     header = (f"{'workload':<12}{'neuronet ms/step':>22}{'torch ms/step':>22}{'ratio':>7}"
               f"{'GFLOP/s':>9}{'of peak':>8}{'infer ratio':>12}{'RSS MB nt/torch':>17}")
     print(header)
-    results = {"matmul_gflops": peak, "workloads": {}}
+    results = {"matmul_gflops": peak, "threads": threads, "load_average": load, "workloads": {}}
     for name in args.workloads.split(","):
         step, infer, flops = build("neuronet", name)
         t_step = t_infer = None

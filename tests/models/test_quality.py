@@ -42,7 +42,7 @@ def test_gpt_beats_a_unigram_model_by_25_percent(tmp_path):
     counts = np.bincount(data.train.ids, minlength=data.vocab_size) + 1.0  # add-one smoothing
     log_p = np.log(counts / counts.sum())
     unigram = -float(np.mean(log_p[data.test.ids]))
-    loss = run(tmp_path, "gpt", steps=200)["loss"]  # the default 600 steps reach ~1.6
+    loss = run(tmp_path, "gpt", steps=200)["loss"]  # 250 steps measured 1.93, bar ~2.43
     assert loss <= 0.75 * unigram, (loss, unigram)
 
 

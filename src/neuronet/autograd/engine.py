@@ -93,10 +93,13 @@ def _version_error(ctx, t, v) -> RuntimeError:
 
 
 def _call_backward(ctx, grads: list) -> tuple:
-    for i, g in enumerate(grads):
-        if g is None:
-            shape, dtype = ctx.out_meta[i]
-            grads[i] = np.zeros(shape, dtype=dtype)
+    """``ctx.fn.backward`` on the output gradients (zeros for outputs that got none), checked
+    to return one entry per forward input. (Tests wrap this seam to inspect every gradient.)"""
+    if ctx.n_outputs != 1:
+        for i, g in enumerate(grads):
+            if g is None:
+                shape, dtype = ctx.out_meta[i]
+                grads[i] = np.zeros(shape, dtype=dtype)
     result = ctx.fn.backward(ctx, *grads)
     if type(result) is not tuple:
         result = (result,)
@@ -174,17 +177,33 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
         for t, g in zip(ctx.inputs, result):
             if t is None or g is None:
                 continue
-            if g.shape != t.data.shape:
+            data = t.data
+            if g.shape != data.shape:
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} for an "
-                    f"input of shape {t.data.shape}; they must match"
+                    f"input of shape {data.shape}; they must match"
                 )
             if anomaly and not np.all(np.isfinite(g)):
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward produced NaN or Inf in a gradient of shape "
                     f"{g.shape} (anomaly detection)"
                 )
-            send(t, g)
+            # send(t, g), inlined: this loop runs once per edge of the graph
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
+            node = t._ctx
+            if node is None:
+                entry = leaf_grads.get(id(t))
+                if entry is None:
+                    leaf_grads[id(t)] = [t, g]
+                else:
+                    entry[1] = entry[1] + g
+                continue
+            slots = pending.get(node)
+            if slots is None:
+                slots = pending[node] = [None] * node.n_outputs
+            k = t._out_index
+            slots[k] = g if slots[k] is None else slots[k] + g
         if not retain_graph:
             ctx.saved = ()
             ctx.inputs = None

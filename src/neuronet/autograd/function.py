@@ -90,28 +90,41 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run ``forward`` on the arrays of ``args`` and record the node if a gradient is needed."""
+        # This is the hottest Python path of the library (once per op call): one pass over the
+        # arguments, and no graph bookkeeping at all unless some input requires a gradient.
+        ctx = Context(cls)
         arrays = []
         needs = []
         requires = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                flag = a._requires_grad
-                needs.append(flag)
-                requires = requires or flag
+                if a._requires_grad:
+                    needs.append(True)
+                    requires = True
+                else:
+                    needs.append(False)
             else:
                 arrays.append(a)
                 needs.append(False)
-        ctx = Context(cls)
         ctx.needs_input_grad = needs
         raw = cls.forward(ctx, *arrays, **kwargs)
         if not (requires and STATE.enabled):
             if type(raw) is tuple:
-                return tuple(Tensor(r) for r in raw)
+                return tuple([Tensor(r) for r in raw])
             return Tensor(raw)
-        ctx.inputs = [a if flag else None for a, flag in zip(args, needs)]
-        # (tensor, version) of every tensor argument, to detect in-place changes before backward
-        ctx.versions = [(a, a._version) for a in args if isinstance(a, Tensor)]
+        inputs = []
+        versions = []  # (tensor, version) of every tensor argument, to detect in-place changes
+        for a, flag in zip(args, needs):
+            if flag:
+                inputs.append(a)
+                versions.append((a, a._version))
+            else:
+                inputs.append(None)
+                if isinstance(a, Tensor):
+                    versions.append((a, a._version))
+        ctx.inputs = inputs
+        ctx.versions = versions
         non_diff = ctx.non_differentiable
         if type(raw) is tuple:
             ctx.n_outputs = len(raw)
@@ -128,7 +141,8 @@ class Function:
         ctx.n_outputs = 1  # a single output always has a gradient when its node runs
         if raw.dtype.kind != "f" or (non_diff and id(raw) in non_diff):
             return Tensor(raw)
-        out = Tensor(raw, True)
+        out = Tensor(raw)
+        out._requires_grad = True
         out._ctx = ctx
         return out
 

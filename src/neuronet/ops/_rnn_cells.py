@@ -11,13 +11,14 @@ returns the gradients of the pre-activations stacked over time,
 
 so that the caller gets each weight gradient from one GEMM over all steps. They come as "parts":
 ``(blocks, D)`` with D of shape (len(blocks), T*N, H) holding the gradients of the row blocks
-``blocks`` of W (PyTorch's gate numbering). For RNN and LSTM d_ih and d_hh are the same; GRU's
-differ in the n block.
+``blocks`` of W (PyTorch's gate numbering), or ``(None, D)`` with D (T*N, G*H) holding all of
+them in W's row order. For RNN and LSTM d_ih and d_hh are the same; GRU's differ in the n block.
 
-Layout, chosen for speed: gates are stored gate-major, (gates, T, N, H), so every gate of a step
-is a contiguous (N, H) block (NumPy is several times slower on the column slices of an (N, 4H)
-array). The LSTM keeps its gates in the order i, f, o, g internally (sigmoid gates contiguous),
-PyTorch's row blocks 0, 1, 3, 2; the weights and gradients stay in PyTorch's order i, f, g, o.
+Layout, chosen for speed: the RNN and GRU store gates gate-major, (gates, T, N, H), so every gate
+of a step is a contiguous (N, H) block for their NumPy steps. The LSTM, whose element-wise steps
+are fused numba kernels (``_rnn_kernels.py``; column slices cost them nothing), stores its gates
+time-major in PyTorch's order, (T, N, 4H) with columns i, f, g, o: each step's recurrent product
+is then one (N, H) x (H, 4H) GEMM, and each weight gradient one GEMM with no reordering.
 State buffers hold T + 1 time slots in time order: the forward direction reads h_{t-1} from
 slot t and writes h_t to slot t + 1 (slot 0 is h_0); the reverse direction runs t = T-1 .. 0,
 reads slot t + 1 and writes slot t (slot T is h_0). Either way the outputs are one contiguous
@@ -33,7 +34,6 @@ import numpy as np
 
 from neuronet.ops._jit import kernels
 
-LSTM_ORDER = (0, 1, 3, 2)  # internal gate k is PyTorch's row block LSTM_ORDER[k]: i, f, o, g
 GRU_ORDER = (0, 1, 2)  # r, z, n
 
 
@@ -142,97 +142,95 @@ def rnn_backward(saved, grad_seq, grad_final, w_hh, reverse, nonlinearity):
 
 
 # ---- LSTM -----------------------------------------------------------------------------------
-_LSTM_SCALES = (0.5, 0.5, 0.5, 1.0)  # i, f, o halved for sigmoid-by-tanh; g as is
-
-
 def lstm_forward(x2, init, w_ih, w_hh, b_ih, b_hh, reverse, T, N):
     """[i, f, g, o] = [sig, sig, tanh, sig](x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh);
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t).
 
-    Returns (saved, finals): saved = (hs, cs, tanh_cs, gates) with the activated gates
-    (4, T, N, H) in the order i, f, o, g; finals = (h_T, c_T).
+    The gates live time-major in PyTorch's order, (T, N, 4H) with columns i, f, g, o: the input
+    projection is one GEMM for all steps, each step one (N, H) x (H, 4H) GEMM and one fused
+    element-wise step (``lstm_forward_step``) that activates the gates in place.
+
+    Returns (saved, finals): saved = (hs, cs, tanh_cs, gates) with the activated gates;
+    finals = (h_T, c_T).
     """
     H = w_hh.shape[1]
     dtype = x2.dtype
+    gates = np.empty((T, N, 4 * H), dtype)
+    np.matmul(x2, np.ascontiguousarray(w_ih.T), out=gates.reshape(T * N, 4 * H))
     bias = _bias_sum(b_ih, b_hh)
-    gates = _project(x2, w_ih, bias, LSTM_ORDER, T, N, H, _LSTM_SCALES)
-    w_hh_t = _blocks(w_hh, LSTM_ORDER, H, transpose=True, scales=_LSTM_SCALES)
+    if bias is not None:
+        gates += bias
+    w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 4H): a plain GEMM, no transposed operand
     hs = _states(T, N, H, dtype, init[0], reverse)
     cs = _states(T, N, H, dtype, init[1], reverse)
     tanh_cs = np.empty((T, N, H), dtype)
-    rec = np.empty((4, N, H), dtype)
-    ig = np.empty((N, H), dtype)
+    rec = np.empty((N, 4 * H), dtype)
+    step = _step("lstm_forward_step")
     for t, prev, cur in _steps(T, reverse):
-        a = gates[:, t]
         np.matmul(hs[prev], w_hh_t, out=rec)
-        a += rec
-        np.tanh(a, out=a)
-        _sigmoid_from_tanh_(a[:3])
-        i, f, o, g = a
-        c = cs[cur]
-        np.multiply(f, cs[prev], out=c)
-        np.multiply(i, g, out=ig)
-        c += ig
-        np.tanh(c, out=tanh_cs[t])
-        np.multiply(o, tanh_cs[t], out=hs[cur])
+        step(gates[t], rec, cs[prev], cs[cur], tanh_cs[t], hs[cur])
     last = 0 if reverse else T
     return (hs, cs, tanh_cs, gates), (hs[last], cs[last])
 
 
+def _lstm_forward_step(a, rec, c_prev, c, tanh_c, h):
+    """One step's element-wise forward: a + rec are the pre-activations (columns i, f, g, o),
+    activated in place (sigmoid(x) computed as (1 + tanh(x/2)) / 2, which never overflows);
+    then c_t = f * c_{t-1} + i * g, tanh(c_t) and h_t = o * tanh(c_t)."""
+    a += rec
+    H = a.shape[1] // 4
+    for sig in (a[:, : 2 * H], a[:, 3 * H :]):
+        sig *= 0.5
+        np.tanh(sig, out=sig)
+        sig *= 0.5
+        sig += 0.5
+    i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    np.tanh(g, out=g)
+    np.multiply(f, c_prev, out=c)
+    c += i * g
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)
+
+
 def lstm_backward(saved, grad_seq, grad_final, w_hh, reverse):
     """BPTT through lstm_forward, one ``lstm_backward_step`` (below) and one GEMM per step:
-    dL/dh_{t-1} = da @ W_hh. Returns (ih parts, hh parts, (dL/dh_0, dL/dc_0)), both parts
-    da (4, T*N, H).
+    dL/dh_{t-1} = da_t @ W_hh with da_t (N, 4H) in PyTorch's column order. Returns (ih parts,
+    hh parts, (dL/dh_0, dL/dc_0)); both parts are da stacked over time as one (T*N, 4H) block
+    (``blocks`` None: all of W's rows, in order).
     """
     hs, cs, tanh_cs, gates = saved
-    _, T, N, H = gates.shape
+    T, N, G = gates.shape
     dtype = gates.dtype
-    d = np.empty((4, T, N, H), dtype)
-    w_hh_b = _blocks(w_hh, LSTM_ORDER, H, transpose=False)
-    rec = np.empty((4, N, H), dtype)
-    scratch = np.empty((6, N, H), dtype)
+    d = np.empty((T, N, G), dtype)
     dh_next = np.array(grad_final[0], dtype=dtype)
     dc = np.array(grad_final[1], dtype=dtype)
     step = _step("lstm_backward_step")
     for t, prev, _cur in reversed(_steps(T, reverse)):
-        step(gates, tanh_cs, cs, grad_seq, t, prev, dh_next, dc, d, scratch)
-        np.matmul(d[:, t], w_hh_b, out=rec)
-        np.add.reduce(rec, axis=0, out=dh_next)
-    parts = [(LSTM_ORDER, d.reshape(4, T * N, H))]
+        step(gates[t], tanh_cs[t], cs[prev], grad_seq[t], dh_next, dc, d[t])
+        np.matmul(d[t], w_hh, out=dh_next)
+    parts = [(None, d.reshape(T * N, G))]
     return parts, parts, (dh_next, dc)
 
 
-def _lstm_backward_step(gates, tanh_cs, cs, grad_seq, t, prev, dh_next, dc, d, scratch):
-    """One step's element-wise backward. With dh = dL/dh_t (output grad + recurrent grad) and
-    dc = dL/dc_t (carried):
+def _lstm_backward_step(a, tanh_c, c_prev, grad_h, dh, dc, da):
+    """One step's element-wise backward. With dh = dL/dh_t (output grad ``grad_h`` plus the
+    recurrent grad, summed in place) and dc = dL/dc_t (carried):
 
         dc   += dh * o * (1 - tanh(c_t)^2)
-        di = dc * g,  df = dc * c_{t-1},  do = dh * tanh(c_t),  dg = dc * i
+        di = dc * g,  df = dc * c_{t-1},  dg = dc * i,  do = dh * tanh(c_t)
         da   = [di, df, do] * s * (1 - s) for the sigmoid gates, dg * (1 - g^2) for g
         dL/dc_{t-1} = dc * f                                     (written into dc)
 
-    da is written to d[:, t]; scratch is (6, N, H) workspace.
+    a holds the activated gates, columns i, f, g, o; da (N, 4H) gets the same columns.
     """
-    a = gates[:, t]
-    i, f, o, g = a
-    tc = tanh_cs[t]
-    da = d[:, t]
-    dh, tmp, deriv = scratch[0], scratch[1], scratch[2:]
-    np.add(grad_seq[t], dh_next, out=dh)
-    np.multiply(tc, tc, out=tmp)
-    np.subtract(1, tmp, out=tmp)
-    tmp *= o
-    tmp *= dh
-    dc += tmp
-    np.multiply(dc, g, out=da[0])
-    np.multiply(dc, cs[prev], out=da[1])
-    np.multiply(dh, tc, out=da[2])
-    np.multiply(dc, i, out=da[3])
-    np.subtract(1, a[:3], out=deriv[:3])
-    deriv[:3] *= a[:3]
-    np.multiply(g, g, out=deriv[3])
-    np.subtract(1, deriv[3], out=deriv[3])
-    da *= deriv
+    H = a.shape[1] // 4
+    i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    dh += grad_h
+    dc += dh * o * (1 - tanh_c * tanh_c)
+    np.multiply(dc * g, i * (1 - i), out=da[:, :H])
+    np.multiply(dc * c_prev, f * (1 - f), out=da[:, H : 2 * H])
+    np.multiply(dc * i, 1 - g * g, out=da[:, 2 * H : 3 * H])
+    np.multiply(dh * tanh_c, o * (1 - o), out=da[:, 3 * H :])
     dc *= f
 
 

@@ -2,11 +2,13 @@
 
 Each kernel is the loop form of the NumPy step of the same name in ``_rnn_cells.py`` (the
 readable reference, with the formulas in its docstrings; same arguments): it reads every array
-once per step instead of once per ufunc. The backward step is pure arithmetic (the forward saved
-every activation), so LLVM vectorises these loops; the forward stays in NumPy, whose SIMD tanh is
-faster than a scalar libm call per element. The recurrent GEMMs stay in NumPy (BLAS).
-Conventions: arrays are C-contiguous and of one dtype; ``t``/``prev`` index the time axes, so
-the signatures do not change with the step (one compilation per dtype).
+once per step instead of once per ufunc. The backward steps are pure arithmetic (the forward
+saved every activation); the LSTM's forward step takes its sigmoid and tanh from ``_fastmath``
+(branch-free in float32), so LLVM vectorises every loop here. The recurrent GEMMs stay in NumPy
+(BLAS). Conventions: arrays are C-contiguous and of one dtype; ``t``/``prev``/``cur`` index the
+time axes, so the signatures do not change with the step (one compilation per dtype). Only
+fused multiply-adds, reciprocal-multiply division and the sign of zero are relaxed
+(``FASTMATH``).
 
 Compiled on first use and cached on disk (``cache=True``); loaded lazily through
 ``neuronet.ops._jit.kernels``, so ``import neuronet`` never imports numba.
@@ -16,28 +18,73 @@ from __future__ import annotations
 
 from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+from neuronet.ops._fastmath import FASTMATH, sigmoid, tanh
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True, "fastmath": FASTMATH}
 
 
 @njit(**_JIT)
-def lstm_backward_step(gates, tanh_cs, cs, grad_seq, t, prev, dh_next, dc, d, scratch):
-    """gates (4, T, N, H) i, f, o, g; writes d[:, t] and dc <- dL/dc_{t-1} (scratch unused)."""
-    _, _, n_, h_ = gates.shape
-    one = gates.dtype.type(1.0)
+def lstm_forward_step(a, rec, c_prev, c, tanh_c, h):
+    """a (N, 4H) columns i, f, g, o: a + rec activated in place; writes c_t, tanh(c_t), h_t.
+
+    Each row runs as short loops over one or two arrays each (rather than one loop over all
+    seven), so that LLVM vectorises them without giving up on aliasing checks.
+    """
+    n_, g_ = a.shape
+    h_ = g_ // 4
     for n in range(n_):
+        row = a[n]
+        row_rec = rec[n]
+        for j in range(2 * h_):
+            row[j] = sigmoid(row[j] + row_rec[j])
+        for j in range(2 * h_, 3 * h_):
+            row[j] = tanh(row[j] + row_rec[j])
+        for j in range(3 * h_, g_):
+            row[j] = sigmoid(row[j] + row_rec[j])
+        i, f, g, o = row[:h_], row[h_ : 2 * h_], row[2 * h_ : 3 * h_], row[3 * h_ :]
+        c_prev_n = c_prev[n]
+        c_n = c[n]
         for j in range(h_):
-            i = gates[0, t, n, j]
-            f = gates[1, t, n, j]
-            o = gates[2, t, n, j]
-            g = gates[3, t, n, j]
-            tc = tanh_cs[t, n, j]
-            dh = grad_seq[t, n, j] + dh_next[n, j]
-            d_c = dc[n, j] + dh * o * (one - tc * tc)
-            d[0, t, n, j] = d_c * g * (i * (one - i))
-            d[1, t, n, j] = d_c * cs[prev, n, j] * (f * (one - f))
-            d[2, t, n, j] = dh * tc * (o * (one - o))
-            d[3, t, n, j] = d_c * i * (one - g * g)
-            dc[n, j] = d_c * f
+            c_n[j] = f[j] * c_prev_n[j] + i[j] * g[j]
+        tanh_c_n = tanh_c[n]
+        for j in range(h_):
+            tanh_c_n[j] = tanh(c_n[j])
+        h_n = h[n]
+        for j in range(h_):
+            h_n[j] = o[j] * tanh_c_n[j]
+
+
+@njit(**_JIT)
+def lstm_backward_step(a, tanh_c, c_prev, grad_h, dh, dc, da):
+    """a (N, 4H) the activated gates i, f, g, o; dh <- dL/dh_t (grad_h added in place), dc <-
+    dL/dc_{t-1}; writes da (N, 4H). Short loops per row, as lstm_forward_step."""
+    n_, g_ = a.shape
+    h_ = g_ // 4
+    one = a.dtype.type(1.0)
+    for n in range(n_):
+        row = a[n]
+        i, f, g, o = row[:h_], row[h_ : 2 * h_], row[2 * h_ : 3 * h_], row[3 * h_ :]
+        d_row = da[n]
+        di, df, dg, do = d_row[:h_], d_row[h_ : 2 * h_], d_row[2 * h_ : 3 * h_], d_row[3 * h_ :]
+        dh_n = dh[n]
+        dc_n = dc[n]
+        tc = tanh_c[n]
+        grad_h_n = grad_h[n]
+        c_prev_n = c_prev[n]
+        for j in range(h_):
+            dh_n[j] += grad_h_n[j]
+        for j in range(h_):
+            dc_n[j] += dh_n[j] * o[j] * (one - tc[j] * tc[j])
+        for j in range(h_):
+            di[j] = dc_n[j] * g[j] * (i[j] * (one - i[j]))
+        for j in range(h_):
+            df[j] = dc_n[j] * c_prev_n[j] * (f[j] * (one - f[j]))
+        for j in range(h_):
+            dg[j] = dc_n[j] * i[j] * (one - g[j] * g[j])
+        for j in range(h_):
+            do[j] = dh_n[j] * tc[j] * (o[j] * (one - o[j]))
+        for j in range(h_):
+            dc_n[j] *= f[j]
 
 
 @njit(**_JIT)

@@ -22,6 +22,7 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._jit import kernels
 from neuronet.ops.unary import _floating, erf_array
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -178,13 +179,33 @@ class Hardtanh(Function):
         return (np.where((x > lo) & (x < hi), grad_out, 0),)
 
 
+def _gelu_kernels(x: np.ndarray):
+    """The fused numba GELU kernels for x's dtype (``_activation_kernels.py``), or None."""
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        return None
+    k = kernels("_activation_kernels")
+    if k is None:
+        return None
+    if x.dtype == np.float32:
+        return k.gelu_forward_f32, k.gelu_backward_f32
+    return k.gelu_forward_f64, k.gelu_backward_f64
+
+
 class GELU(Function):
     """y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2  (the standard normal CDF);
-    dL/dx = dL/dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x**2 / 2) / sqrt(2 pi).  Saves: x, Phi.
+    dL/dx = dL/dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x**2 / 2) / sqrt(2 pi).
+    Saves: x (the fused kernels recompute Phi in backward), or x and Phi (NumPy path).
     """
 
     @staticmethod
     def forward(ctx, x):
+        ctx.k = k = _gelu_kernels(x)
+        if k is not None:
+            x = np.ascontiguousarray(x)
+            y = np.empty_like(x)
+            k[0](x.reshape(-1), y.reshape(-1))
+            ctx.save_for_backward(x)
+            return y
         cdf = erf_array(x * _SQRT_HALF)
         cdf += 1
         cdf *= 0.5
@@ -193,6 +214,12 @@ class GELU(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if ctx.k is not None:
+            (x,) = ctx.saved
+            grad_out = np.ascontiguousarray(grad_out, dtype=x.dtype)
+            grad_x = np.empty_like(x)
+            ctx.k[1](x.reshape(-1), grad_out.reshape(-1), grad_x.reshape(-1))
+            return (grad_x,)
         x, cdf = ctx.saved
         pdf = np.exp(-0.5 * (x * x))
         pdf *= _INV_SQRT_2PI

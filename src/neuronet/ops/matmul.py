@@ -35,11 +35,17 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.ndim == 2 and b.ndim == 2:
+            return a @ b
         return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the general bookkeeping
+            grad_a = grad_out @ b.T if ctx.needs_input_grad[0] else None
+            grad_b = a.T @ grad_out if ctx.needs_input_grad[1] else None
+            return grad_a, grad_b
         if a.ndim == 1 and b.ndim == 1:
             grad_a = grad_out * b if ctx.needs_input_grad[0] else None
             grad_b = grad_out * a if ctx.needs_input_grad[1] else None

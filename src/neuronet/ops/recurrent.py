@@ -100,6 +100,9 @@ def _forward(ctx, cell: _Cell, x, init, weights, layout: _Layout, **kw):
 
 def _weight_grads(parts, inputs2, H, need_w, need_b):
     """dL/dW = D^T @ inputs and dL/db = sum(D) per part, assembled in PyTorch's row order."""
+    if parts[0][0] is None:  # one (T*N, G*H) block holding every row of W, in order
+        D = parts[0][1]
+        return (D.T @ inputs2 if need_w else None, D.sum(axis=0) if need_b else None)
     G = sum(len(blocks) for blocks, _ in parts)
     grad_w = np.empty((G, H, inputs2.shape[1]), inputs2.dtype) if need_w else None
     grad_b = np.empty((G, H), inputs2.dtype) if need_b else None
@@ -152,7 +155,10 @@ def _backward(ctx, grad_out, grad_finals):
         if needs[0]:
             w = w_ih.reshape(-1, H, F)
             for blocks, Dk in ih_parts:
-                grad_x += np.matmul(Dk, w[list(blocks)]).sum(axis=0)
+                if blocks is None:  # (T*N, G*H) against all of W_ih's rows
+                    grad_x += Dk @ w_ih
+                else:
+                    grad_x += np.matmul(Dk, w[list(blocks)]).sum(axis=0)
         for s, gs in enumerate(grad_init):
             if gs is not None:
                 gs.reshape(-1, N, H)[layout.layer * D + d] = d_init[s]
