@@ -102,6 +102,7 @@ class Trainer:
         self.epoch = 0
         self.global_step = 0
         self.steps_per_epoch = None
+        self.batches_this_epoch = None  # what this epoch will run (resume and `steps` cut it)
         self._sigint = False
         self._loader_in_use = None
 
@@ -192,12 +193,16 @@ class Trainer:
         metrics = self._metrics()
         for m in metrics:
             m.reset()
-        callbacks.on_epoch_begin(self.epoch, {})
         self._loader_in_use = loader
         loss_sum = 0.0
         count = 0
         batches = len(loader)
         iterator = iter(loader)  # a resumed loader starts at its saved batch
+        self.batches_this_epoch = batches - loader.batch_index
+        if steps is not None:
+            left = (steps - self.global_step) * self.accumulate
+            self.batches_this_epoch = max(0, min(self.batches_this_epoch, left))
+        callbacks.on_epoch_begin(self.epoch, {})
         for index, batch in enumerate(iterator, loader.batch_index):
             x, y = split_batch(batch)
             callbacks.on_train_batch_begin(self.global_step, {})

@@ -42,7 +42,7 @@ class ProgressBar(Callback):
             return
         from tqdm.auto import tqdm
 
-        total = getattr(self.trainer, "steps_per_epoch", None)
+        total = getattr(self.trainer, "batches_this_epoch", None)
         label = f"epoch {epoch + 1}" + (f"/{self.epochs}" if self.epochs else "")
         self._pbar = tqdm(
             total=total,
