@@ -23,8 +23,9 @@ class Residual(nn.Module):
 
 
 def cbr(ci, co, stride=1):
-    return nn.Sequential(nn.Conv2d(ci, co, 3, stride=stride, padding=1, bias=False),
-                         nn.BatchNorm2d(co), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(ci, co, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU()
+    )
 
 
 class LSTMNet(nn.Module):
@@ -45,8 +46,9 @@ class Block(nn.Module):
         self.attn = nn.MultiheadAttention(d, h, batch_first=True)
         self.ln2 = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
-        self.register_buffer("mask", nt.tensor(np.triu(np.ones((context, context), bool), 1)),
-                             persistent=False)
+        self.register_buffer(
+            "mask", nt.tensor(np.triu(np.ones((context, context), bool), 1)), persistent=False
+        )
 
     def forward(self, x):
         h = self.ln1(x)
@@ -70,22 +72,47 @@ class GPTNet(nn.Module):
 
 def model_for(name, context=64):
     if name == "mlp":
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                             nn.Linear(256, 10))
+        return nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
     if name == "autoencoder":
-        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU(),
-                             nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 784))
+        return nn.Sequential(
+            nn.Linear(784, 256),
+            nn.ReLU(),
+            nn.Linear(256, 64),
+            nn.ReLU(),
+            nn.Linear(64, 256),
+            nn.ReLU(),
+            nn.Linear(256, 784),
+        )
     if name == "cnn":
-        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                             nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(1600, 128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
+        )
     if name == "lstm":
         return LSTMNet()
     if name == "gpt":
         return GPTNet(context)
-    return nn.Sequential(cbr(3, 32), Residual(32), cbr(32, 64, 2), Residual(64),
-                         cbr(64, 128, 2), Residual(128), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(128, 10))
+    return nn.Sequential(
+        cbr(3, 32),
+        Residual(32),
+        cbr(32, 64, 2),
+        Residual(64),
+        cbr(64, 128, 2),
+        Residual(128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(128, 10),
+    )
 
 
 def build(name, x, y, context=64):

@@ -51,10 +51,13 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
 
 
 def peak_memory_mb(framework: str, name: str) -> float | None:
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r});"
-            "from benchmarks.run import _memory_child; _memory_child()")
-    proc = subprocess.run([sys.executable, "-c", code, framework, name], capture_output=True,
-                          text=True, timeout=600)
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+        "from benchmarks.run import _memory_child; _memory_child()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, framework, name], capture_output=True, text=True, timeout=600
+    )
     if proc.returncode != 0:
         return None
     return float(proc.stdout.strip().splitlines()[-1])
@@ -99,11 +102,14 @@ def main(argv=None) -> dict:
     peak = matmul_gflops()
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     load = os.getloadavg()[0]
-    print(f"NumPy float32 2048x2048 matmul: {peak:.1f} GFLOP/s; threads: {threads}; "
-          f"load average {load:.2f}"
-          + ("" if torch else "   (torch not installed: neuronet only)"))
-    header = (f"{'workload':<12}{'neuronet ms/step':>22}{'torch ms/step':>22}{'ratio':>7}"
-              f"{'GFLOP/s':>9}{'of peak':>8}{'infer ratio':>12}{'RSS MB nt/torch':>17}")
+    print(
+        f"NumPy float32 2048x2048 matmul: {peak:.1f} GFLOP/s; threads: {threads}; "
+        f"load average {load:.2f}" + ("" if torch else "   (torch not installed: neuronet only)")
+    )
+    header = (
+        f"{'workload':<12}{'neuronet ms/step':>22}{'torch ms/step':>22}{'ratio':>7}"
+        f"{'GFLOP/s':>9}{'of peak':>8}{'infer ratio':>12}{'RSS MB nt/torch':>17}"
+    )
     print(header)
     results = {"matmul_gflops": peak, "threads": threads, "load_average": load, "workloads": {}}
     for name in args.workloads.split(","):
@@ -136,8 +142,10 @@ def _format(name: str, row: dict) -> str:
     infer = f"{row['infer']['ratio']:.2f}" if "ratio" in row["infer"] else "-"
     rss = row.get("rss_mb", {})
     mem = "/".join(f"{rss[k]:.0f}" if rss.get(k) else "-" for k in ("neuronet", "torch"))
-    return (f"{name:<12}{cell(train['neuronet']):>22}{theirs:>22}{ratio:>7}"
-            f"{row['gflops']:>9.1f}{row['fraction']:>8.1%}{infer:>12}{mem:>17}")
+    return (
+        f"{name:<12}{cell(train['neuronet']):>22}{theirs:>22}{ratio:>7}"
+        f"{row['gflops']:>9.1f}{row['fraction']:>8.1%}{infer:>12}{mem:>17}"
+    )
 
 
 if __name__ == "__main__":

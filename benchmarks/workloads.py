@@ -49,14 +49,24 @@ def flops(name: str, batch: int | None = None, context: int = CONTEXT) -> float:
         per_block = t * (4 * d * d + 2 * 4 * d * d) + 2 * t * t * d
         fwd = b * (4 * per_block + t * d * 65)
     else:
-        convs = [(32, 3, 32), (32, 32, 32), (32, 32, 32), (64, 32, 16), (64, 64, 16), (64, 64, 16),
-                 (128, 64, 8), (128, 128, 8), (128, 128, 8)]
+        convs = [
+            (32, 3, 32),
+            (32, 32, 32),
+            (32, 32, 32),
+            (64, 32, 16),
+            (64, 64, 16),
+            (64, 64, 16),
+            (128, 64, 8),
+            (128, 128, 8),
+            (128, 128, 8),
+        ]
         fwd = b * sum(co * ci * 9 * s * s for co, ci, s in convs) + b * 128 * 10
     return 2.0 * 3.0 * fwd
 
 
-def build(framework: str, name: str, seed: int = 0, batch: int | None = None,
-          context: int = CONTEXT):
+def build(
+    framework: str, name: str, seed: int = 0, batch: int | None = None, context: int = CONTEXT
+):
     rng = np.random.default_rng(seed)
     batch = BATCH[name] if batch is None else batch
     x, y = _inputs(name, rng, batch, context)

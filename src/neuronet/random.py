@@ -24,7 +24,18 @@ class Generator:
 
     def __init__(self, seed: int | None = None):
         self._seed = seed
-        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self._rng = None  # made on first use: numpy.random costs ~12 ms to import
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The NumPy generator underneath (PCG64)."""
+        if self._rng is None:
+            self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        return self._rng
+
+    @rng.setter
+    def rng(self, value) -> None:
+        self._rng = value
 
     def manual_seed(self, seed: int) -> Generator:
         """Reset to the sequence determined by ``seed`` and return self."""

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronet.autograd.allocator import keep_freed_memory
 from neuronet.autograd.tensor import Tensor
+
+_ALLOCATOR = {"tuned": False}
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved arrays after "
@@ -113,6 +116,9 @@ def _call_backward(ctx, grads: list) -> tuple:
 
 def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True):
     """Backpropagate from ``roots``. Returns the gradients of ``inputs`` when given."""
+    if not _ALLOCATOR["tuned"]:  # once per process: reuse freed memory between steps
+        _ALLOCATOR["tuned"] = True
+        keep_freed_memory()
     pending = {}  # graph node -> list of output gradients
     leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
     captures = {}

@@ -28,6 +28,9 @@ becomes plain slice adds), and the extra columns are dropped when rows become an
 (``from_rows``). In backward they are zero in grad rows (``to_rows``), so they add nothing to any
 gradient. The trick costs (Wp - OW)/OW more GEMM work, so it is used only when that is small.
 
+With numba installed, col2im runs as one loop in ``_im2col_kernels.py`` (same indices; each
+image plane stays in cache while all its taps are added).
+
 The callers run these steps over the batch in chunks of a few images (``Geometry.chunks``):
 the column matrix of a whole batch is tens of MB, and producing and consuming it chunk by chunk
 keeps it in cache, where the copies cost a fraction of a trip through main memory.
@@ -37,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from neuronet.ops._jit import kernels
 
 # Target size of one chunk's column matrix: big enough for efficient GEMMs, small enough to stay
 # in the CPU caches between the GEMM and the copies around it.
@@ -70,6 +75,7 @@ class Geometry:
         self.sh, self.sw = stride
         self.dh, self.dw = dilation
         self.top, self.bottom, self.left, self.right = pads
+        self.pads = tuple(pads)
         self.Hp = self.H + self.top + self.bottom
         self.Wp = self.W + self.left + self.right
         if out_hw is None:
@@ -151,6 +157,11 @@ def col2im(cols: np.ndarray, geo: Geometry, planes: np.ndarray) -> np.ndarray:
     never within one add.
     """
     n, c = planes.shape[:2]
+    k = kernels("_im2col_kernels")
+    if k is not None:
+        g = geo
+        k.col2im(cols, g.kH, g.kW, g.dh, g.dw, g.sh, g.sw, g.Wp, g.OH, g.OW, g.Wq, planes)
+        return planes
     planes.fill(0)
     taps = np.reshape(cols, (c, geo.kH, geo.kW, n, geo.OH, geo.Wq), copy=False)
     image = planes[:, :, : geo.Hp * geo.Wp].reshape(n, c, geo.Hp, geo.Wp)

@@ -24,6 +24,7 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._jit import kernels
 from neuronet.ops._util import unbroadcast
 from neuronet.random import resolve
 
@@ -124,9 +125,15 @@ class ScaledDotProductAttention(Function):
         empty_rows="zero",
     ):
         query_scaled = query * query.dtype.type(scale)
-        scores_t = _masked_scores_t(key, query_scaled, attn_mask, is_causal)
         masked = attn_mask is not None or is_causal
-        probs_t = _softmax_t_(scores_t, zero_empty=masked and empty_rows == "zero")
+        zero_empty = masked and empty_rows == "zero"
+        k = kernels("_attention_kernels") if query.dtype in (np.float32, np.float64) else None
+        if k is not None:  # mask (causal), max, exp, sum and scale in one kernel (numba)
+            probs_t = np.ascontiguousarray(_masked_scores_t(key, query_scaled, attn_mask, False))
+            k.softmax_columns(probs_t.reshape((-1,) + probs_t.shape[-2:]), is_causal, zero_empty)
+        else:
+            scores_t = _masked_scores_t(key, query_scaled, attn_mask, is_causal)
+            probs_t = _softmax_t_(scores_t, zero_empty=zero_empty)
         keep_t = None
         dropped_t = probs_t
         if dropout_p > 0.0:

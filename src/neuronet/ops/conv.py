@@ -21,6 +21,7 @@ import numpy as np
 from neuronet.autograd.function import Function
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops import _winograd
 from neuronet.ops._im2col import (
     Geometry,
     as_tuple,
@@ -139,7 +140,8 @@ class Convolution(Function):
         dL/db    = sum over n, oh, ow of dL/dy
     cols is rebuilt chunk by chunk in backward (cheap, in cache) rather than saved (large).
 
-    Saves: the padded input (only when the weight needs a gradient), the weight, the geometry.
+    Saves: the padded input (only when the weight needs a gradient; on the Winograd path its
+    transforms instead, see ``_winograd.py``), the weight, the geometry.
     """
 
     @staticmethod
@@ -148,11 +150,23 @@ class Convolution(Function):
         n = x4.shape[0]
         o = w4.shape[0]
         geo = Geometry(x4.shape[2:], w4.shape[2:], stride, dilation, pads)
-        planes = pad_planes(x4, geo)
-        y = np.empty((n, o, geo.OH, geo.OW), dtype=x.dtype)
-        w_groups = w4.reshape(groups, o // groups, -1)
-        _gather_pass(planes, geo, groups, w_groups=w_groups, bias=bias, out=y)
+        channels = min(x4.shape[1], o)
+        ctx.winograd = _winograd.usable(
+            w4.shape[2:], stride, dilation, groups, pads, channels, x.dtype
+        )
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
+        if ctx.winograd:  # 3x3, stride 1: 2.25x fewer multiply-adds (see _winograd.py)
+            U = _winograd.transform_kernel(w4)
+            out_hw = (geo.OH, geo.OW)
+            y = _winograd.correlate(x4, U, out_hw, bias, keep_input=keep, offset=(1, 1))
+            planes = None
+            if keep:  # the weight gradient reuses the input transforms, not the planes
+                y, planes = y
+        else:
+            planes = pad_planes(x4, geo)
+            y = np.empty((n, o, geo.OH, geo.OW), dtype=x.dtype)
+            w_groups = w4.reshape(groups, o // groups, -1)
+            _gather_pass(planes, geo, groups, w_groups=w_groups, bias=bias, out=y)
         ctx.save_for_backward(planes if keep else None, w4)
         ctx.geo = geo
         ctx.groups = groups
@@ -170,18 +184,26 @@ class Convolution(Function):
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[2]:
             grad_b = grad_y.sum(axis=(0, 2, 3))
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and ctx.winograd:
+            # dL/dx: dL/dy padded by 2 - 1, correlated with the rotated, transposed kernel
+            U = _winograd.transform_kernel(_winograd.rotated(w4))
+            grad_x = _winograd.correlate(grad_y, U, x_shape[2:], offset=(1, 1))
+        elif ctx.needs_input_grad[0]:
             grad_x = np.empty(x_shape, dtype=grad_out.dtype)
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and ctx.winograd:  # "planes" holds the input transforms
+            grad_w = _winograd.weight_grad(planes, grad_y).reshape(w_shape)
+        scatter_x = ctx.needs_input_grad[0] and not ctx.winograd
+        scatter_w = ctx.needs_input_grad[1] and not ctx.winograd
+        if scatter_x or scatter_w:
             grad_w_t = _scatter_pass(
                 grad_y,
                 geo,
                 groups,
                 w_groups=w4.reshape(groups, o // groups, -1),
-                out=grad_x,
-                planes=planes if ctx.needs_input_grad[1] else None,
+                out=grad_x if scatter_x else None,
+                planes=planes if scatter_w else None,
             )
-        if ctx.needs_input_grad[1]:
+        if scatter_w:
             grad_w = _weight_layout(grad_w_t, w_shape)
         if grad_x is not None:
             grad_x = _shaped(grad_x, in_shape)

@@ -21,6 +21,7 @@ import numpy as np
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._im2col import as_tuple
+from neuronet.ops._jit import kernels
 from neuronet.ops._windows import (
     Windows,
     averaging_matrix,
@@ -50,7 +51,16 @@ class MaxPool(Function):
     @staticmethod
     def forward(ctx, x, spatial, windows, return_indices):
         x4 = _batch4d(x, spatial)
-        if windows.blocks():  # contiguous taps: SIMD-friendly, and a max over one axis
+        k = (
+            kernels("_pooling_kernels")
+            if windows.blocks() and windows.kH * windows.kW <= 256
+            else None
+        )
+        if k is not None:  # one pass over each window (numba)
+            best = np.empty(x4.shape[:2] + (windows.OH, windows.OW), dtype=x.dtype)
+            arg = np.empty(best.shape, dtype=np.uint8)
+            k.max_blocks(x4, windows.kH, windows.kW, best, arg)
+        elif windows.blocks():  # contiguous taps: SIMD-friendly, and a max over one axis
             best, arg = first_max_stacked(windows.stacked(x4))
         else:
             padded = windows.pad(x4, -np.inf)
@@ -71,6 +81,11 @@ class MaxPool(Function):
         windows = ctx.windows
         in_shape, x4_shape = ctx.shapes
         grad_y = grad_out.reshape(arg.shape)
+        k = kernels("_pooling_kernels") if windows.blocks() and arg.dtype == np.uint8 else None
+        if k is not None:
+            grad_x = np.zeros(x4_shape, dtype=grad_y.dtype)
+            k.max_blocks_backward(grad_y, arg, windows.kH, windows.kW, grad_x)
+            return (_shaped(grad_x, in_shape),)
         # disjoint windows: each tap's view is written once, zeros included (mask * grad), unless
         # grad has inf/NaN (0 * inf is NaN), where the masked copy keeps PyTorch's zeros exact
         write = windows.tiles() and bool(np.isfinite(grad_y).all())

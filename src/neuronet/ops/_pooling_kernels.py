@@ -1,0 +1,59 @@
+"""numba kernels for max pooling over non-overlapping blocks (see ``pooling.py``).
+
+For the common case, stride equal to the kernel with no padding or dilation
+(``Windows.blocks()``), the NumPy path stacks the kH*kW taps into one array, takes the maximum
+over them and then finds the first winning tap with one compare-and-copy per tap. These loops
+read each window once and produce the maximum and its tap together; the backward writes every
+input cell once (the window's gradient where the cell won, else 0).
+
+Semantics are the NumPy path's (PyTorch's): ties go to the first tap in row-major order; a NaN
+wins over any number and over an earlier NaN (``val > max or isnan(val)``). Compiled on first
+use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+
+
+@njit(**_JIT)
+def max_blocks(x, kH, kW, y, arg):
+    """y[n, c, oh, ow] = max of x[n, c, oh*kH : oh*kH+kH, ow*kW : ow*kW+kW]; arg = its tap."""
+    N, C, OH, OW = y.shape
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                for ow in range(OW):
+                    best = x[n, c, oh * kH, ow * kW]
+                    k = 0
+                    for i in range(kH):
+                        for j in range(kW):
+                            v = x[n, c, oh * kH + i, ow * kW + j]
+                            if v > best or v != v:
+                                best = v
+                                k = i * kW + j
+                    y[n, c, oh, ow] = best
+                    arg[n, c, oh, ow] = k
+
+
+@njit(**_JIT)
+def max_blocks_backward(grad_y, arg, kH, kW, grad_x):
+    """grad_x (zeros on entry) [n, c, oh*kH + i, ow*kW + j] = grad_y[n, c, oh, ow] for the
+    winning tap (i, j) of each window: one write per window."""
+    N, C, OH, OW = grad_y.shape
+    tap_i = np.empty(kH * kW, np.int64)
+    tap_j = np.empty(kH * kW, np.int64)
+    for i in range(kH):
+        for j in range(kW):
+            tap_i[i * kW + j] = i
+            tap_j[i * kW + j] = j
+    for n in range(N):
+        for c in range(C):
+            plane = grad_x[n, c]
+            for oh in range(OH):
+                for ow in range(OW):
+                    k = arg[n, c, oh, ow]
+                    plane[oh * kH + tap_i[k], ow * kW + tap_j[k]] = grad_y[n, c, oh, ow]

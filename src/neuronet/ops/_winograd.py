@@ -1,0 +1,138 @@
+"""3x3 stride-1 convolutions by Winograd's minimal filtering, F(2x2, 3x3).
+
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). Each 2x2 block of
+outputs of a 3x3 correlation is computed from the 4x4 input tile d under it with 16 multiplies
+instead of 36:
+
+    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A          (⊙: element-wise, over the 4x4 "Winograd domain")
+
+    G  = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
+    Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
+    Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]
+
+Summed over input channels, the element-wise products become 16 independent matrix products,
+
+    M[k] = U[k] · V[k]     U[k]: (O, C) kernel transforms,  V[k]: (C, tiles) input transforms
+
+so a convolution costs 16 GEMMs with 2.25x fewer multiply-adds than the direct (im2col) one,
+plus the two cheap transforms (numba kernels in ``_winograd_kernels.py``). Rounding: the
+transforms add and subtract a handful of terms with coefficients 1 and 1/2, so the result agrees
+with the direct sum to a few units in the last place (float32: ~1e-6 relative).
+
+The same routine gives the input gradient of such a convolution: dL/dx is the correlation of
+dL/dy, zero padded by 2 - pad on each side, with the kernel rotated by 180 degrees and its
+in/out channels swapped (``rotated``). The zero padding is never materialised: the input
+transform reads the unpadded array at an offset.
+
+Used by ``conv.py`` when numba is available, for 3x3 'same' convolutions (padding 1) with
+stride 1, dilation 1, one group and at least ``MIN_CHANNELS`` channels: the ResNet/VGG layer.
+The im2col path does everything else; it is also faster for 'valid' convolutions of small
+images, where the input gradient would need a padding of 2 and many wasted tiles (measured on
+the cnn benchmark's 13x13 -> 11x11 layer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuronet.ops._jit import kernels
+
+MIN_CHANNELS = 8  # below this, the 16 GEMMs are too thin to beat one im2col GEMM
+CHUNK_BYTES = 1 << 21  # one chunk's V (16, C, columns) and M (16, O, columns): cache-sized
+
+
+def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool:
+    """Whether a convolution with these settings takes the Winograd path."""
+    return (
+        tuple(kernel) == (3, 3)
+        and tuple(stride) == (1, 1)
+        and tuple(dilation) == (1, 1)
+        and groups == 1
+        and tuple(pads) == (1, 1, 1, 1)
+        and channels >= MIN_CHANNELS
+        and dtype in (np.float32, np.float64)
+        and kernels("_winograd_kernels") is not None
+    )
+
+
+_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+
+
+def _kron_g(dtype) -> np.ndarray:
+    """G ⊗ G (16, 9): vec(G g Gᵀ) = (G ⊗ G) vec(g) for a 3x3 g, both row-major."""
+    G = np.asarray(_G, dtype=dtype)
+    return np.kron(G, G)
+
+
+def transform_kernel(w: np.ndarray) -> np.ndarray:
+    """U = G g Gᵀ for every (o, c) kernel g = w[o, c] (3x3): (16, O, C), row-major 4x4 index.
+    One GEMM: (G ⊗ G) (16, 9) times the kernels as columns (9, O*C)."""
+    o, c = w.shape[:2]
+    return (_kron_g(w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c)
+
+
+def rotated(w: np.ndarray) -> np.ndarray:
+    """The kernel of the input-gradient correlation: w'[c, o, i, j] = w[o, c, 2-i, 2-j]."""
+    return np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+def _tiling(out_hw: tuple) -> tuple:
+    """(TH, TW): the 2x2 output tiles down and across (the last ones may stick out)."""
+    return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+
+
+def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
+    """y (n, O, OH, OW) = the 3x3 correlation of x (n, C, H, W; any strides), zero padded by
+    ``offset`` = (top, left) and with zeros past its bottom and right edges, with the kernel
+    whose transform is U (16, O, C), plus ``bias`` (O,) if given.
+
+    The batch runs in chunks whose V and M fit in the cache (``CHUNK_BYTES``). With
+    ``keep_input`` the input transforms of the whole batch, V (16, C, n*TH*TW), are kept and
+    returned too, as ``(y, V)``: the weight gradient needs them (4 values per input pixel)."""
+    k = kernels("_winograd_kernels")
+    n, C = x.shape[:2]
+    O = U.shape[1]
+    TH, TW = _tiling(out_hw)
+    tiles = TH * TW
+    dtype = x.dtype
+    nb = max(1, min(n, CHUNK_BYTES // (16 * (C + O) * tiles * dtype.itemsize)))
+    V = np.empty((16, C, (n if keep_input else nb) * tiles), dtype)
+    M = np.empty((16, O, nb * tiles), dtype)
+    y = np.empty((n, O) + tuple(out_hw), dtype)
+    has_bias = bias is not None
+    bias = bias if has_bias else np.zeros(1, dtype)
+    for start in range(0, n, nb):
+        stop = min(n, start + nb)
+        cols = (stop - start) * tiles
+        V_part = V[:, :, start * tiles : stop * tiles] if keep_input else V[:, :, :cols]
+        k.input_tiles(x[start:stop], offset[0], offset[1], TH, TW, V_part)
+        np.matmul(U, V_part, out=M[:, :, :cols])
+        k.output_tiles(M, TH, TW, bias, has_bias, y[start:stop])
+    return (y, V) if keep_input else y
+
+
+def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
+    """dL/dw (O, C, 3, 3) of y = correlate(planes, w), given the input transforms V (16, C,
+    n*TH*TW) that ``correlate(..., keep_input=True)`` returned and dL/dy (n, O, OH, OW).
+
+    Y = Aᵀ (U ⊙ V) A is linear in U, so per tile dL/dU = (A dY Aᵀ) ⊙ V; summed over tiles this
+    is again 16 GEMMs, dL/dU[k] = dM[k] · V[k]ᵀ with dM = A dY Aᵀ (``output_tiles_adjoint``),
+    and dL/dg = Gᵀ (dL/dU) G for every (o, c)."""
+    k = kernels("_winograd_kernels")
+    n, O = grad_y.shape[:2]
+    C = V.shape[1]
+    TH, TW = _tiling(grad_y.shape[2:])
+    tiles = TH * TW
+    dtype = V.dtype
+    nb = max(1, min(n, CHUNK_BYTES // (16 * (C + O) * tiles * dtype.itemsize)))
+    dM = np.empty((16, O, nb * tiles), dtype)
+    dU = np.zeros((16, O, C), dtype)
+    part = np.empty((16, O, C), dtype)
+    for start in range(0, n, nb):
+        stop = min(n, start + nb)
+        cols = (stop - start) * tiles
+        k.output_tiles_adjoint(grad_y[start:stop], TH, TW, dM)
+        V_part = V[:, :, start * tiles : stop * tiles]
+        dU += np.matmul(dM[:, :, :cols], V_part.transpose(0, 2, 1), out=part)
+    grad_w = _kron_g(dtype).T @ dU.reshape(16, O * C)  # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
+    return np.ascontiguousarray(grad_w.T).reshape(O, C, 3, 3)
