@@ -142,7 +142,9 @@ def prepare(config: dict, vocab=None) -> Task:
             int(np.prod(shape)), [256, 128] if np.prod(shape) > 256 else [128], out, dropout=dropout
         )
     elif name == "lenet":
-        model = models.LeNet(shape[0], classes, image_size=shape[1], dropout=dropout)
+        model = models.LeNet(
+            shape[0], classes, image_size=shape[1], dropout=dropout, channels=(16, 32)
+        )
     elif name == "resnet":
         model = models.ResNet(shape[0], classes, widths=[16, 32, 64], blocks=1)
     elif name in ("rnn", "lstm", "gru"):

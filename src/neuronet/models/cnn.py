@@ -21,24 +21,26 @@ class LeNet(nn.Module):
         num_classes: outputs.
         image_size: height (= width) of the input images.
         dropout: dropout before the last two linear layers.
+        channels: the two convolutions' widths (LeCun's 6 and 16 by default).
     """
 
-    def __init__(self, in_channels=1, num_classes=10, image_size=28, dropout=0.0):
+    def __init__(self, in_channels=1, num_classes=10, image_size=28, dropout=0.0, channels=(6, 16)):
         super().__init__()
         record_config(self, locals())
         k = 3 if image_size < 16 else 5
+        c1, c2 = channels
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, k, padding=k // 2),
+            nn.Conv2d(in_channels, c1, k, padding=k // 2),
             nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, k, padding=k // 2),
+            nn.Conv2d(c1, c2, k, padding=k // 2),
             nn.ReLU(),
             nn.MaxPool2d(2),
         )
         side = image_size // 4
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(16 * side * side, 120),
+            nn.Linear(c2 * side * side, 120),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(120, 84),
