@@ -107,7 +107,7 @@ def main(argv=None) -> dict:
         f"load average {load:.2f}" + ("" if torch else "   (torch not installed: neuronet only)")
     )
     header = (
-        f"{'workload':<12}{'neuronet ms/step':>22}{'torch ms/step':>22}{'ratio':>7}"
+        f"{'workload':<12}{'neuronet ms/step':>25}{'torch ms/step':>25}{'ratio':>7}"
         f"{'GFLOP/s':>9}{'of peak':>8}{'infer ratio':>12}{'RSS MB nt/torch':>17}"
     )
     print(header)
@@ -143,7 +143,7 @@ def _format(name: str, row: dict) -> str:
     rss = row.get("rss_mb", {})
     mem = "/".join(f"{rss[k]:.0f}" if rss.get(k) else "-" for k in ("neuronet", "torch"))
     return (
-        f"{name:<12}{cell(train['neuronet']):>22}{theirs:>22}{ratio:>7}"
+        f"{name:<12} {cell(train['neuronet']):>24} {theirs:>24}{ratio:>7}"
         f"{row['gflops']:>9.1f}{row['fraction']:>8.1%}{infer:>12}{mem:>17}"
     )
 

@@ -81,19 +81,23 @@ def verdict(rows: list[dict]) -> str:
     with the work, so the model is time = fixed + cost * GFLOP (least squares). It grows like
     the FLOPs when every size is within 20% of that line; a cliff is a pair of neighbouring
     sizes whose marginal cost (extra ms per extra GFLOP) is more than CLIFF times the median
-    marginal cost."""
+    marginal cost, by enough to matter (the excess is over 10% of the larger size's step time;
+    at the smallest sizes a fraction of a millisecond of noise would otherwise look like one)."""
     gf = np.array([r["gflop_per_step"] for r in rows])
     ms = np.array([r["ms_per_step"] for r in rows])
     sizes = [r["size"] for r in rows]
     cost, fixed = np.polyfit(gf, ms, 1)
     worst_fit = float(np.max(np.abs(ms - (fixed + cost * gf)) / ms))
     marginal = np.diff(ms) / np.diff(gf)
-    jump = int(np.argmax(marginal))
     line = (
         f"time ~ {fixed:.1f} ms + {cost:.1f} ms/GFLOP x GFLOP (every size within "
         f"{worst_fit:.0%} of that line)"
     )
-    if marginal[jump] > CLIFF * np.median(marginal):
+    typical = np.median(marginal)
+    excess = (marginal - typical) * np.diff(gf)
+    cliffs = (marginal > CLIFF * typical) & (excess > 0.1 * ms[1:])
+    jump = int(np.argmax(np.where(cliffs, marginal, -np.inf)))
+    if cliffs.any():
         return (
             f"{line}; CLIFF between {sizes[jump]} and {sizes[jump + 1]}: "
             f"{marginal[jump]:.1f} ms per extra GFLOP"
