@@ -18,7 +18,6 @@ from neuronet.autograd import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
-from neuronet.creation import *  # noqa: F401,F403
 from neuronet.creation import (  # noqa: F401
     arange,
     empty,
