@@ -139,3 +139,15 @@ def test_pad_errors():
         F.pad(x, (-2, -2))
     with pytest.raises(ValueError, match="does not take a value argument"):
         F.pad(x, (1, 1), mode="reflect", value=1.0)
+
+
+def test_cat_and_stack_promote_ints_to_the_float_dtype_as_torch(torch):
+    ints = nt.tensor([1, 2])
+    floats = nt.tensor([0.5, 1.5], requires_grad=True)
+    for op in ("cat", "stack"):
+        ours = getattr(nt, op)([ints, floats])
+        theirs = getattr(torch, op)([torch.tensor([1, 2]), torch.tensor([0.5, 1.5])])
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") == "float32"
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    nt.cat([ints, floats]).sum().backward()
+    np.testing.assert_array_equal(floats.grad.data, [1.0, 1.0])

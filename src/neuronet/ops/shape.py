@@ -420,6 +420,10 @@ def _tensors(tensors, op: str) -> list:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
+    kinds = {t.data.dtype.kind for t in tensors}
+    if "f" in kinds and len(kinds) > 1:  # torch's promotion: ints join floats as the float type
+        target = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
+        return [t if t.data.dtype.kind == "f" else cast(t, target) for t in tensors]
     return list(tensors)
 
 
