@@ -1,23 +1,28 @@
-"""3x3 stride-1 convolutions by Winograd's minimal filtering, F(2x2, 3x3).
+"""3x3 stride-1 convolutions by Winograd's minimal filtering, F(4x4, 3x3).
 
-Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). Each 2x2 block of
-outputs of a 3x3 correlation is computed from the 4x4 input tile d under it with 16 multiplies
-instead of 36:
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). Each 4x4 block of
+outputs of a 3x3 correlation is computed from the 6x6 input tile d under it with 36 multiplies
+instead of 144:
 
-    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A          (⊙: element-wise, over the 4x4 "Winograd domain")
+    Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A          (⊙: element-wise, over the 6x6 "Winograd domain")
 
-    G  = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
-    Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]
+    G  = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6],
+          [1/24, -1/12, 1/6], [0, 0, 1]]
+    Bᵀ = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+    Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
 
-Summed over input channels, the element-wise products become 16 independent matrix products,
+(the interpolation points 0, ±1, ±2 and infinity). Summed over input channels, the element-wise
+products become 36 independent matrix products,
 
     M[k] = U[k] · V[k]     U[k]: (O, C) kernel transforms,  V[k]: (C, tiles) input transforms
 
-so a convolution costs 16 GEMMs with 2.25x fewer multiply-adds than the direct (im2col) one,
-plus the two cheap transforms (numba kernels in ``_winograd_kernels.py``). Rounding: the
-transforms add and subtract a handful of terms with coefficients 1 and 1/2, so the result agrees
-with the direct sum to a few units in the last place (float32: ~1e-6 relative).
+so a convolution costs 36 GEMMs with 4x fewer multiply-adds than the direct (im2col) one, plus
+the two transforms (numba kernels in ``_winograd_kernels.py``). F(2x2, 3x3) (16 GEMMs, 2.25x
+fewer) was measured 1.4x slower on the resnet benchmark: its transforms write 4 values per
+output pixel where F(4x4, 3x3) writes 2.25. Rounding: the transforms scale by up to 8 and
+1/24, so float32 results agree with the direct sum to about 1e-5 of the output's largest
+magnitude (F(2x2, 3x3): 1e-6; cuDNN and oneDNN accept the same trade); float64 to ~1e-14.
 
 The same routine gives the input gradient of such a convolution: dL/dx is the correlation of
 dL/dy, zero padded by 2 - pad on each side, with the kernel rotated by 180 degrees and its
@@ -37,8 +42,9 @@ import numpy as np
 
 from neuronet.ops._jit import kernels
 
-MIN_CHANNELS = 8  # below this, the 16 GEMMs are too thin to beat one im2col GEMM
-CHUNK_BYTES = 1 << 21  # one chunk's V (16, C, columns) and M (16, O, columns): cache-sized
+MIN_CHANNELS = 8  # below this, the 36 GEMMs are too thin to beat one im2col GEMM
+CHUNK_BYTES = 1 << 21  # one chunk's V (36, C, columns) and M (36, O, columns): cache-sized
+ALPHA = 6  # the tile side: 4 outputs + 3 - 1
 
 
 def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool:
@@ -55,20 +61,27 @@ def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool
     )
 
 
-_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+_G = (
+    (1 / 4, 0.0, 0.0),
+    (-1 / 6, -1 / 6, -1 / 6),
+    (-1 / 6, 1 / 6, -1 / 6),
+    (1 / 24, 1 / 12, 1 / 6),
+    (1 / 24, -1 / 12, 1 / 6),
+    (0.0, 0.0, 1.0),
+)
 
 
 def _kron_g(dtype) -> np.ndarray:
-    """G ⊗ G (16, 9): vec(G g Gᵀ) = (G ⊗ G) vec(g) for a 3x3 g, both row-major."""
+    """G ⊗ G (36, 9): vec(G g Gᵀ) = (G ⊗ G) vec(g) for a 3x3 g, both row-major."""
     G = np.asarray(_G, dtype=dtype)
     return np.kron(G, G)
 
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
-    """U = G g Gᵀ for every (o, c) kernel g = w[o, c] (3x3): (16, O, C), row-major 4x4 index.
-    One GEMM: (G ⊗ G) (16, 9) times the kernels as columns (9, O*C)."""
+    """U = G g Gᵀ for every (o, c) kernel g = w[o, c] (3x3): (36, O, C), row-major 6x6 index.
+    One GEMM: (G ⊗ G) (36, 9) times the kernels as columns (9, O*C)."""
     o, c = w.shape[:2]
-    return (_kron_g(w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c)
+    return (_kron_g(w.dtype) @ w.reshape(o * c, 9).T).reshape(ALPHA * ALPHA, o, c)
 
 
 def rotated(w: np.ndarray) -> np.ndarray:
@@ -77,46 +90,48 @@ def rotated(w: np.ndarray) -> np.ndarray:
 
 
 def _tiling(out_hw: tuple) -> tuple:
-    """(TH, TW): the 2x2 output tiles down and across (the last ones may stick out)."""
-    return (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+    """(TH, TW): the 4x4 output tiles down and across (the last ones may stick out)."""
+    return (out_hw[0] + 3) // 4, (out_hw[1] + 3) // 4
 
 
 def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
     """y (n, O, OH, OW) = the 3x3 correlation of x (n, C, H, W; any strides), zero padded by
     ``offset`` = (top, left) and with zeros past its bottom and right edges, with the kernel
-    whose transform is U (16, O, C), plus ``bias`` (O,) if given.
+    whose transform is U (36, O, C), plus ``bias`` (O,) if given.
 
     The batch runs in chunks whose V and M fit in the cache (``CHUNK_BYTES``). With
-    ``keep_input`` the input transforms of the whole batch, V (16, C, n*TH*TW), are kept and
-    returned too, as ``(y, V)``: the weight gradient needs them (4 values per input pixel)."""
+    ``keep_input`` the input transforms of the whole batch, V (36, C, n*TH*TW), are kept and
+    returned too, as ``(y, V)``: the weight gradient needs them (2.25 values per input pixel)."""
     k = kernels("_winograd_kernels")
+    x = np.ascontiguousarray(x)  # the kernel picks rows of x or of zeros: one array type
     n, C = x.shape[:2]
     O = U.shape[1]
     TH, TW = _tiling(out_hw)
     tiles = TH * TW
     dtype = x.dtype
-    nb = max(1, min(n, CHUNK_BYTES // (16 * (C + O) * tiles * dtype.itemsize)))
-    V = np.empty((16, C, (n if keep_input else nb) * tiles), dtype)
-    M = np.empty((16, O, nb * tiles), dtype)
+    nb = max(1, min(n, CHUNK_BYTES // (ALPHA * ALPHA * (C + O) * tiles * dtype.itemsize)))
+    V = np.empty((ALPHA * ALPHA, C, (n if keep_input else nb) * tiles), dtype)
+    M = np.empty((ALPHA * ALPHA, O, nb * tiles), dtype)
     y = np.empty((n, O) + tuple(out_hw), dtype)
     has_bias = bias is not None
     bias = bias if has_bias else np.zeros(1, dtype)
     for start in range(0, n, nb):
         stop = min(n, start + nb)
         cols = (stop - start) * tiles
-        V_part = V[:, :, start * tiles : stop * tiles] if keep_input else V[:, :, :cols]
-        k.input_tiles(x[start:stop], offset[0], offset[1], TH, TW, V_part)
+        col0 = start * tiles if keep_input else 0
+        k.input_tiles(x[start:stop], offset[0], offset[1], TH, TW, V, col0)
+        V_part = V[:, :, col0 : col0 + cols]
         np.matmul(U, V_part, out=M[:, :, :cols])
         k.output_tiles(M, TH, TW, bias, has_bias, y[start:stop])
     return (y, V) if keep_input else y
 
 
 def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
-    """dL/dw (O, C, 3, 3) of y = correlate(planes, w), given the input transforms V (16, C,
+    """dL/dw (O, C, 3, 3) of y = correlate(planes, w), given the input transforms V (36, C,
     n*TH*TW) that ``correlate(..., keep_input=True)`` returned and dL/dy (n, O, OH, OW).
 
     Y = Aᵀ (U ⊙ V) A is linear in U, so per tile dL/dU = (A dY Aᵀ) ⊙ V; summed over tiles this
-    is again 16 GEMMs, dL/dU[k] = dM[k] · V[k]ᵀ with dM = A dY Aᵀ (``output_tiles_adjoint``),
+    is again 36 GEMMs, dL/dU[k] = dM[k] · V[k]ᵀ with dM = A dY Aᵀ (``output_tiles_adjoint``),
     and dL/dg = Gᵀ (dL/dU) G for every (o, c)."""
     k = kernels("_winograd_kernels")
     n, O = grad_y.shape[:2]
@@ -124,15 +139,15 @@ def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
     TH, TW = _tiling(grad_y.shape[2:])
     tiles = TH * TW
     dtype = V.dtype
-    nb = max(1, min(n, CHUNK_BYTES // (16 * (C + O) * tiles * dtype.itemsize)))
-    dM = np.empty((16, O, nb * tiles), dtype)
-    dU = np.zeros((16, O, C), dtype)
-    part = np.empty((16, O, C), dtype)
+    nb = max(1, min(n, CHUNK_BYTES // (ALPHA * ALPHA * (C + O) * tiles * dtype.itemsize)))
+    dM = np.empty((ALPHA * ALPHA, O, nb * tiles), dtype)
+    dU = np.zeros((ALPHA * ALPHA, O, C), dtype)
+    part = np.empty((ALPHA * ALPHA, O, C), dtype)
     for start in range(0, n, nb):
         stop = min(n, start + nb)
         cols = (stop - start) * tiles
         k.output_tiles_adjoint(grad_y[start:stop], TH, TW, dM)
         V_part = V[:, :, start * tiles : stop * tiles]
         dU += np.matmul(dM[:, :, :cols], V_part.transpose(0, 2, 1), out=part)
-    grad_w = _kron_g(dtype).T @ dU.reshape(16, O * C)  # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
+    grad_w = _kron_g(dtype).T @ dU.reshape(ALPHA * ALPHA, O * C)  # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
     return np.ascontiguousarray(grad_w.T).reshape(O, C, 3, 3)

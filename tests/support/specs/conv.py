@@ -43,8 +43,11 @@ def _conv(op, x_shape, w_shape, bias=True, fast=False, **kw):
         theirs,
         inputs,
         fast_gradcheck=fast,
+        # float32: outputs are sums of 9*C products of unit normals (up to ~30 in size); 3x3
+        # 'same' convolutions take the Winograd F(4x4, 3x3) path, which rounds to ~1e-6 of the
+        # largest output (see ops/_winograd.py), so small outputs need an absolute tolerance
         rtol32=1e-4,
-        atol32=1e-5,
+        atol32=1e-4,
         grad_rtol32=1e-4,
         grad_atol32=1e-4,
     )
