@@ -71,3 +71,25 @@ def test_linear_many_leading_dims_float32(torch):
 def test_rmatmul_with_a_non_tensor_is_a_clear_error():
     with pytest.raises(TypeError, match="matmul: expected Tensors"):
         np.ones((2, 2)) @ nt.ones(2, 2)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (2, 3, 7)])
+def test_linear_without_a_graph_equals_linear_with_one(shape):
+    """Inference multiplies 2-D inputs as (W x^T)^T (an F-ordered result): a chain linear ->
+    relu -> linear gives the graph path's values and NumPy's."""
+    rng = np.random.default_rng(0)
+    x = nt.tensor(rng.standard_normal(shape).astype(np.float32))
+    w1 = nt.tensor(rng.standard_normal((4, 7)).astype(np.float32), requires_grad=True)
+    w2 = nt.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    b = nt.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+
+    def chain():
+        return F.linear(F.relu(F.linear(x, w1, b)), w2)
+
+    with_graph = chain()
+    with nt.no_grad():
+        without = chain()
+    assert without.shape == with_graph.shape and without.dtype == np.float32
+    np.testing.assert_allclose(without.data, with_graph.data, rtol=1e-5, atol=1e-6)
+    expected = np.maximum(x.data @ w1.data.T + b.data, 0) @ w2.data.T
+    np.testing.assert_allclose(without.data, expected, rtol=1e-5, atol=1e-5)
