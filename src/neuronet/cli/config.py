@@ -38,7 +38,14 @@ COMMON = {
 # in well under a minute on two cores.
 MODEL_DEFAULTS = {
     "mlp": {"data": "digits", "epochs": 20, "lr": 2e-3},
-    "lenet": {"data": "digits", "epochs": 30, "lr": 3e-3, "batch_size": 32, "dropout": 0.3},
+    "lenet": {
+        "data": "digits",
+        "epochs": 30,
+        "lr": 3e-3,
+        "batch_size": 32,
+        "dropout": 0.3,
+        "schedule": "cosine",
+    },
     "resnet": {"data": "digits", "epochs": 15, "lr": 3e-3, "batch_size": 64, "schedule": "cosine"},
     "rnn": {"data": "digits", "epochs": 30, "lr": 2e-3, "grad_clip": 1.0},
     "lstm": {"data": "digits", "epochs": 25, "lr": 3e-3, "grad_clip": 1.0},
