@@ -50,7 +50,9 @@ def _pair(torch, name, args, kwargs):
 def test_layer_parity_float32(torch, rng, name, args, kwargs, shape):
     ours, theirs = _pair(torch, name, args, kwargs)
     x = rng.standard_normal(shape).astype(np.float32)
-    assert_module_parity(ours, theirs, [x], rtol=1e-4, atol=1e-5)
+    # 3x3 stride-1 convolutions run as Winograd F(4x4, 3x3): float32 results within ~1e-6 of
+    # the largest value (weight gradients here reach ~20), so near-zero elements need an atol
+    assert_module_parity(ours, theirs, [x], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("name,args,kwargs,shape", LAYERS, ids=lambda v: str(v))

@@ -65,6 +65,34 @@ def test_chunks_cover_the_batch_evenly():
     assert geo.chunks(1, 512, 8) == [slice(0, 1)]  # one huge image is still one chunk
 
 
+@pytest.mark.parametrize("chunk_bytes", [I.CHUNK_BYTES, 4096])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_strided_conv_keeps_its_columns_and_gets_torchs_gradients(
+    chunk_bytes, groups, monkeypatch, torch
+):
+    """A 3x3 stride-2 convolution keeps forward's im2col columns (2.25x the input) for dL/dW
+    instead of rebuilding them; in one chunk or many, the gradients are torch's."""
+    from neuronet.ops import conv
+
+    monkeypatch.setattr(I, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 11, 12))
+    w = rng.standard_normal((6, 4 // groups, 3, 3))
+    geo = I.Geometry((11, 12), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1))
+    assert conv._keeps_columns(geo, x)
+    assert not conv._keeps_columns(I.Geometry((11, 12), (3, 3), (1, 1), (2, 2), (2,) * 4), x)
+    g = rng.standard_normal((5, 6, 6, 6))
+    xt, wt = nt.tensor(x, requires_grad=True), nt.tensor(w, requires_grad=True)
+    F.conv2d(xt, wt, stride=2, padding=1, groups=groups).backward(nt.tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, stride=2, padding=1, groups=groups).backward(
+        torch.from_numpy(g)
+    )
+    np.testing.assert_allclose(wt.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("spec", CONV_AND_POOLING, ids=lambda s: s.name)
 def test_float32_stays_float32(spec, monkeypatch):
     """Forward outputs and every raw gradient a backward returns keep float32 (no float64 creep)."""

@@ -39,17 +39,22 @@ def _conv_grads(x, weight, bias, padding, g):
     return y.data, xt.grad.data, wt.grad.data, bt.grad.data
 
 
-@pytest.mark.parametrize("size", [(8, 8), (7, 9), (5, 4), (3, 3)])
-def test_winograd_conv_matches_torch_float64(size, torch):
+@pytest.mark.parametrize(
+    "size, padding, channels",
+    [((8, 8), 1, 9), ((7, 9), 1, 9), ((5, 4), 1, 9), ((3, 3), 1, 9), ((9, 10), 0, 9),
+     ((6, 7), 2, 9), ((8, 8), 1, 3), ((13, 13), 0, 4)],
+)  # fmt: skip
+def test_winograd_conv_matches_torch_float64(size, padding, channels, torch):
     rng = np.random.default_rng(0)
-    x, weight, bias = _conv_inputs(rng, 3, 9, 10, *size, np.float64)
-    assert _winograd.usable((3, 3), (1, 1), (1, 1), 1, (1,) * 4, 9, x.dtype)
-    g = rng.standard_normal((3, 10) + size)
-    ours = _conv_grads(x, weight, bias, 1, g)
+    x, weight, bias = _conv_inputs(rng, 3, channels, 10, *size, np.float64)
+    assert _winograd.usable((3, 3), (1, 1), (1, 1), 1, (padding,) * 4, channels, x.dtype)
+    out_size = tuple(s + 2 * padding - 2 for s in size)
+    g = rng.standard_normal((3, 10) + out_size)
+    ours = _conv_grads(x, weight, bias, padding, g)
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(weight, requires_grad=True)
     bt = torch.tensor(bias, requires_grad=True)
-    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=1)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, padding=padding)
     yt.backward(torch.from_numpy(g))
     theirs = (yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy())
     for name, a, b in zip(("y", "dx", "dw", "db"), ours, theirs):
@@ -58,7 +63,7 @@ def test_winograd_conv_matches_torch_float64(size, torch):
 
 @pytest.mark.parametrize("padding", [0, 2])
 def test_winograd_correlate_any_padding(padding, torch):
-    """The routines themselves handle paddings 0..2 (conv.py routes only padding 1 to them)."""
+    """The routines themselves handle paddings 0..2 (conv.py routes all three to them)."""
     rng = np.random.default_rng(7)
     x, weight, _ = _conv_inputs(rng, 2, 5, 4, 7, 6, np.float64)
     out_hw = (7 + 2 * padding - 2, 6 + 2 * padding - 2)
@@ -109,10 +114,11 @@ def test_winograd_conv_gradcheck():
 @pytest.mark.parametrize(
     "kernel, stride, groups, channels, pads",
     [((3, 3), (2, 2), 1, 16, (1,) * 4), ((5, 5), (1, 1), 1, 16, (2,) * 4),
-     ((3, 3), (1, 1), 2, 16, (1,) * 4), ((3, 3), (1, 1), 1, 4, (1,) * 4),
-     ((3, 3), (1, 1), 1, 16, (0,) * 4), ((3, 3), (1, 1), 1, 16, (2,) * 4)],
+     ((3, 3), (1, 1), 2, 16, (1,) * 4), ((3, 3), (1, 1), 1, 2, (1,) * 4),
+     ((3, 3), (1, 1), 1, 16, (3,) * 4), ((3, 3), (1, 1), 1, 16, (0, 1, 0, 1))],
 )  # fmt: skip
 def test_winograd_only_where_it_applies(kernel, stride, groups, channels, pads):
+    """3x3, stride 1, one group, >= 3 channels, the same padding 0, 1 or 2 on every side."""
     assert not _winograd.usable(kernel, stride, (1, 1), groups, pads, channels, np.float32)
 
 

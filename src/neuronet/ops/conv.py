@@ -71,41 +71,55 @@ def _weight_grad_buffer(groups: int, c: int, o: int, geo: Geometry, dtype) -> np
     return np.zeros((groups, c * geo.K // groups, o // groups), dtype=dtype)
 
 
-def _gather_pass(planes, geo, groups, w_groups=None, bias=None, out=None, y=None):
+def _gather_pass(planes, geo, groups, w_groups=None, bias=None, out=None, y=None, keep=False):
     """The im2col side of a convolution over chunks of images; cols = im2col(planes).
 
-    With ``out``: out (N, O, OH, OW) = W · cols per group (+ bias) (convolution).
+    With ``out``: out (N, O, OH, OW) = W · cols per group (+ bias) (convolution); with ``keep``
+    the columns of the whole batch are returned, for the weight gradient.
     With ``y``: returns sum over chunks of cols · rows(y)^T, (G, C/G*K, O/G) (weight gradient).
     """
     n, c = planes.shape[:2]
     parts = geo.chunks(n, c, planes.itemsize)
     nb = parts[0].stop - parts[0].start
-    cols_buf = np.empty((c * geo.K, nb * geo.L), dtype=planes.dtype)
+    kept = np.empty((c * geo.K, n * geo.L), dtype=planes.dtype) if keep else None
+    cols_buf = None if keep else np.empty((c * geo.K, nb * geo.L), dtype=planes.dtype)
     if out is not None:
         rows_out = np.empty((groups, out.shape[1] // groups, nb * geo.L), dtype=planes.dtype)
     if y is not None:
         y_rows_buf = row_buffer(y.shape[1], nb, geo, y.dtype)
         grad_w = _weight_grad_buffer(groups, c, y.shape[1], geo, planes.dtype)
     for part in parts:
-        cols = grouped(im2col(planes[part], geo, cols_buf), groups)
+        buffer = kept[:, part.start * geo.L :] if keep else cols_buf
+        cols = grouped(im2col(planes[part], geo, buffer), groups)
         if out is not None:
             rows = np.matmul(w_groups, cols, out=rows_out[:, :, : cols.shape[2]])
             from_rows(rows.reshape(out.shape[1], -1), geo, bias, out[part])
         if y is not None:
             y_rows = grouped(to_rows(y[part], geo, y_rows_buf), groups)
             grad_w += np.matmul(cols, y_rows.transpose(0, 2, 1))
-    return grad_w if y is not None else None
+    return grad_w if y is not None else kept
 
 
-def _scatter_pass(y, geo, groups, w_groups=None, out=None, planes=None):
+def _keeps_columns(geo: Geometry, x: np.ndarray) -> bool:
+    """Whether forward keeps its im2col columns for the weight gradient rather than the padded
+    input: when they are at most 3x the input's size (a 3x3 stride-2 convolution: 2.25x),
+    which saves backward a second im2col (a stride-2 read of every tap, ~2 ms of a 20 ms
+    32 -> 64 channel layer on 32x32 images)."""
+    return x.shape[1] * geo.K * geo.L * x.shape[0] <= 3 * x.size
+
+
+def _scatter_pass(y, geo, groups, w_groups=None, out=None, planes=None, cols=None):
     """The col2im side of a convolution over chunks of images; rows = rows(y).
 
     With ``out``: out (N, C, H, W) = col2im(W^T · rows) per group, padding cut off (the adjoint
-    of a convolution). With ``planes``: returns sum over chunks of im2col(planes) · rows^T,
-    (G, C/G*K, O/G) (weight gradient).
+    of a convolution). With ``planes`` (or the columns ``cols`` that forward kept): returns
+    sum over chunks of im2col(planes) · rows^T, (G, C/G*K, O/G) (weight gradient).
     """
     n, o = y.shape[:2]
-    c = out.shape[1] if out is not None else planes.shape[1]
+    if out is not None:
+        c = out.shape[1]
+    else:
+        c = planes.shape[1] if cols is None else cols.shape[0] // geo.K
     parts = geo.chunks(n, c, y.itemsize)
     nb = parts[0].stop - parts[0].start
     rows_buf = row_buffer(o, nb, geo, y.dtype)
@@ -115,17 +129,23 @@ def _scatter_pass(y, geo, groups, w_groups=None, out=None, planes=None):
         w_t = np.ascontiguousarray(w_groups.transpose(0, 2, 1))  # BLAS-friendly operand
     if planes is not None:
         cols_buf = np.empty((c * geo.K, nb * geo.L), dtype=y.dtype)
+    if planes is not None or cols is not None:
         grad_w = _weight_grad_buffer(groups, c, o, geo, y.dtype)
     for part in parts:
         rows = grouped(to_rows(y[part], geo, rows_buf), groups)
-        if planes is not None:
-            cols = grouped(im2col(planes[part], geo, cols_buf), groups)
-            grad_w += np.matmul(cols, rows.transpose(0, 2, 1))
+        if planes is not None or cols is not None:
+            if cols is None:
+                part_cols = im2col(planes[part], geo, cols_buf)
+            else:
+                part_cols = cols[:, part.start * geo.L : part.stop * geo.L]
+            grad_w += np.matmul(grouped(part_cols, groups), rows.transpose(0, 2, 1))
         if out is not None:
-            cols = np.matmul(w_t, rows, out=cols_out[:, :, : rows.shape[2]])
-            chunk = col2im(cols.reshape(c * geo.K, -1), geo, planes_out[: part.stop - part.start])
+            grad_cols = np.matmul(w_t, rows, out=cols_out[:, :, : rows.shape[2]])
+            chunk = col2im(
+                grad_cols.reshape(c * geo.K, -1), geo, planes_out[: part.stop - part.start]
+            )
             unpad_into(chunk, geo, out[part])
-    return grad_w if planes is not None else None
+    return grad_w if planes is not None or cols is not None else None
 
 
 class Convolution(Function):
@@ -140,8 +160,9 @@ class Convolution(Function):
         dL/db    = sum over n, oh, ow of dL/dy
     cols is rebuilt chunk by chunk in backward (cheap, in cache) rather than saved (large).
 
-    Saves: the padded input (only when the weight needs a gradient; on the Winograd path its
-    transforms instead, see ``_winograd.py``), the weight, the geometry.
+    Saves: the padded input (only when the weight needs a gradient; instead its columns when
+    they are small, ``_keeps_columns``, or on the Winograd path its transforms, see
+    ``_winograd.py``), the weight, the geometry.
     """
 
     @staticmethod
@@ -155,10 +176,12 @@ class Convolution(Function):
             w4.shape[2:], stride, dilation, groups, pads, channels, x.dtype
         )
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
+        ctx.cols = False
         if ctx.winograd:  # 3x3, stride 1: 2.25x fewer multiply-adds (see _winograd.py)
             U = _winograd.transform_kernel(w4)
             out_hw = (geo.OH, geo.OW)
-            y = _winograd.correlate(x4, U, out_hw, bias, keep_input=keep, offset=(1, 1))
+            pad = pads[0]  # the same on all four sides
+            y = _winograd.correlate(x4, U, out_hw, bias, keep_input=keep, offset=(pad, pad))
             planes = None
             if keep:  # the weight gradient reuses the input transforms, not the planes
                 y, planes = y
@@ -166,7 +189,10 @@ class Convolution(Function):
             planes = pad_planes(x4, geo)
             y = np.empty((n, o, geo.OH, geo.OW), dtype=x.dtype)
             w_groups = w4.reshape(groups, o // groups, -1)
-            _gather_pass(planes, geo, groups, w_groups=w_groups, bias=bias, out=y)
+            ctx.cols = keep and _keeps_columns(geo, x4)
+            cols = _gather_pass(planes, geo, groups, w_groups, bias, out=y, keep=ctx.cols)
+            if ctx.cols:
+                planes = cols  # what backward needs for dL/dW
         ctx.save_for_backward(planes if keep else None, w4)
         ctx.geo = geo
         ctx.groups = groups
@@ -185,9 +211,10 @@ class Convolution(Function):
         if ctx.needs_input_grad[2]:
             grad_b = grad_y.sum(axis=(0, 2, 3))
         if ctx.needs_input_grad[0] and ctx.winograd:
-            # dL/dx: dL/dy padded by 2 - 1, correlated with the rotated, transposed kernel
+            # dL/dx: dL/dy padded by 2 - pad, correlated with the rotated, transposed kernel
             U = _winograd.transform_kernel(_winograd.rotated(w4))
-            grad_x = _winograd.correlate(grad_y, U, x_shape[2:], offset=(1, 1))
+            rim = 2 - geo.top
+            grad_x = _winograd.correlate(grad_y, U, x_shape[2:], offset=(rim, rim))
         elif ctx.needs_input_grad[0]:
             grad_x = np.empty(x_shape, dtype=grad_out.dtype)
         if ctx.needs_input_grad[1] and ctx.winograd:  # "planes" holds the input transforms
@@ -201,7 +228,8 @@ class Convolution(Function):
                 groups,
                 w_groups=w4.reshape(groups, o // groups, -1),
                 out=grad_x if scatter_x else None,
-                planes=planes if scatter_w else None,
+                planes=planes if scatter_w and not ctx.cols else None,
+                cols=planes if scatter_w and ctx.cols else None,
             )
         if scatter_w:
             grad_w = _weight_layout(grad_w_t, w_shape)
