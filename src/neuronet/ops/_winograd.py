@@ -72,10 +72,17 @@ _G = (
 )
 
 
+_KRON_G = {}  # dtype -> G ⊗ G, built once (np.kron costs ~20 us a call)
+
+
 def _kron_g(dtype) -> np.ndarray:
     """G ⊗ G (36, 9): vec(G g Gᵀ) = (G ⊗ G) vec(g) for a 3x3 g, both row-major."""
-    G = np.asarray(_G, dtype=dtype)
-    return np.kron(G, G)
+    dtype = np.dtype(dtype)
+    if dtype not in _KRON_G:
+        G = np.asarray(_G, dtype=dtype)
+        _KRON_G[dtype] = np.kron(G, G)
+        _KRON_G[dtype].flags.writeable = False
+    return _KRON_G[dtype]
 
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
