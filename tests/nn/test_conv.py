@@ -66,7 +66,9 @@ def test_state_dict_loads_into_torch(torch, rng):
     ours = nn.Conv2d(3, 4, 3, padding=1)
     theirs = torch.nn.Conv2d(3, 4, 3, padding=1)
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
-    assert_state_dict_loads_into_torch(ours, theirs, [x])
+    # float32 Winograd rounding (see test_layer_parity_float32) with weights that depend on the
+    # test order (the global seed): compare to 1e-5, not to float32's last digit
+    assert_state_dict_loads_into_torch(ours, theirs, [x], rtol=1e-4, atol=1e-5)
 
 
 def _chunks_of_two(self, n, channels, itemsize):
