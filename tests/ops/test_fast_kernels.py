@@ -61,6 +61,20 @@ def test_winograd_conv_matches_torch_float64(size, padding, channels, torch):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, err_msg=name)
 
 
+def test_winograd_chunks_give_the_whole_batch_result(monkeypatch):
+    """One image per chunk (forward, dL/dx and dL/dw) equals the one-chunk result."""
+    rng = np.random.default_rng(5)
+    x, weight, bias = _conv_inputs(rng, 3, 8, 6, 9, 7, np.float64)
+    g = rng.standard_normal((3, 6, 9, 7))
+    whole = _conv_grads(x, weight, bias, 1, g)
+    monkeypatch.setattr(_winograd, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(_winograd, "MIN_COLUMNS", 1)
+    assert _winograd._images_per_chunk(3, 14, 6, 8) == 1
+    chunked = _conv_grads(x, weight, bias, 1, g)
+    for name, a, b in zip(("y", "dx", "dw", "db"), chunked, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
 @pytest.mark.parametrize("padding", [0, 2])
 def test_winograd_correlate_any_padding(padding, torch):
     """The routines themselves handle paddings 0..2 (conv.py routes all three to them)."""

@@ -45,6 +45,7 @@ from neuronet.ops._jit import kernels
 MIN_CHANNELS = 3  # 3 -> 32 channels: 1.3x faster than im2col; 1 -> 32: 2.4x slower (measured)
 CHUNK_BYTES = 1 << 21  # one chunk's V (36, C, columns) and M (36, O, columns): cache-sized
 ALPHA = 6  # the tile side: 4 outputs + 3 - 1
+MIN_COLUMNS = 256  # ... but at least this many tiles: narrower GEMMs run slowly
 
 
 def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool:
@@ -102,6 +103,14 @@ def _tiling(out_hw: tuple) -> tuple:
     return (out_hw[0] + 3) // 4, (out_hw[1] + 3) // 4
 
 
+def _images_per_chunk(n: int, channels: int, tiles: int, itemsize: int) -> int:
+    """Images per chunk: V and M (36 x channels x columns) near CHUNK_BYTES, and at least
+    MIN_COLUMNS tiles wide (8x8 images with 128 channels: 14 images, 56 columns, would make the
+    36 GEMMs 1.2-1.3x slower than 64 images, measured)."""
+    nb = CHUNK_BYTES // (ALPHA * ALPHA * channels * tiles * itemsize)
+    return max(1, min(n, max(nb, -(-MIN_COLUMNS // tiles))))
+
+
 def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
     """y (n, O, OH, OW) = the 3x3 correlation of x (n, C, H, W; any strides), zero padded by
     ``offset`` = (top, left) and with zeros past its bottom and right edges, with the kernel
@@ -117,7 +126,7 @@ def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
     TH, TW = _tiling(out_hw)
     tiles = TH * TW
     dtype = x.dtype
-    nb = max(1, min(n, CHUNK_BYTES // (ALPHA * ALPHA * (C + O) * tiles * dtype.itemsize)))
+    nb = _images_per_chunk(n, C + O, tiles, dtype.itemsize)
     V = np.empty((ALPHA * ALPHA, C, (n if keep_input else nb) * tiles), dtype)
     M = np.empty((ALPHA * ALPHA, O, nb * tiles), dtype)
     y = np.empty((n, O) + tuple(out_hw), dtype)
@@ -147,7 +156,7 @@ def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
     TH, TW = _tiling(grad_y.shape[2:])
     tiles = TH * TW
     dtype = V.dtype
-    nb = max(1, min(n, CHUNK_BYTES // (ALPHA * ALPHA * (C + O) * tiles * dtype.itemsize)))
+    nb = _images_per_chunk(n, C + O, tiles, dtype.itemsize)
     dM = np.empty((ALPHA * ALPHA, O, nb * tiles), dtype)
     dU = np.zeros((ALPHA * ALPHA, O, C), dtype)
     part = np.empty((ALPHA * ALPHA, O, C), dtype)
