@@ -156,10 +156,18 @@ def lstm_forward(x2, init, w_ih, w_hh, b_ih, b_hh, reverse, T, N):
     H = w_hh.shape[1]
     dtype = x2.dtype
     gates = np.empty((T, N, 4 * H), dtype)
-    np.matmul(x2, np.ascontiguousarray(w_ih.T), out=gates.reshape(T * N, 4 * H))
     bias = _bias_sum(b_ih, b_hh)
-    if bias is not None:
-        gates += bias
+    if bias is None:
+        np.matmul(x2, np.ascontiguousarray(w_ih.T), out=gates.reshape(T * N, 4 * H))
+    else:  # [x, 1] @ [W_ih^T; b]: the bias rides in the GEMM, not in a pass over all gates
+        F = x2.shape[1]
+        x1 = np.empty((T * N, F + 1), dtype)
+        x1[:, :F] = x2
+        x1[:, F] = 1
+        w1 = np.empty((F + 1, 4 * H), dtype)
+        w1[:F] = w_ih.T
+        w1[F] = bias
+        np.matmul(x1, w1, out=gates.reshape(T * N, 4 * H))
     w_hh_t = np.ascontiguousarray(w_hh.T)  # (H, 4H): a plain GEMM, no transposed operand
     hs = _states(T, N, H, dtype, init[0], reverse)
     cs = _states(T, N, H, dtype, init[1], reverse)
