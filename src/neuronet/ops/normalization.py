@@ -134,7 +134,8 @@ class BatchNorm(Function):
     (PyTorch; Keras uses the biased one): running = (1 - momentum) * running + momentum * batch,
     batch var * n / (n - 1) for running_var.
 
-    Saves: x_hat, inv_std, weight.
+    Saves: x_hat, inv_std, weight; with the fused kernels and spatial axes, x and the mean
+    instead of x_hat (forward then writes one array less; backward recomputes x_hat).
     """
 
     @staticmethod
@@ -145,12 +146,17 @@ class BatchNorm(Function):
         if k is not None:
             if x3.shape[2] == 1:  # (N, C): the kernel whose inner loops run over C
                 x3 = x3.reshape(x3.shape[:2])
-            x_hat, y = outputs(ctx, x3)
             mean, var, inv_std = (np.empty(c, dtype=x.dtype) for _ in range(3))
             w, has_w = flat(weight, x.dtype)
             b, has_b = flat(bias, x.dtype)
-            kernel = k.columns_forward if x3.ndim == 2 else k.channels_forward
-            kernel(x3, w, b, has_w, has_b, eps, x_hat, y, mean, var, inv_std)
+            if x3.ndim == 3:  # keep x, not x_hat: backward recomputes x_hat on the fly
+                y = np.empty_like(x3)
+                k.channels_forward(x3, w, b, has_w, has_b, eps, y, mean, var, inv_std)
+                ctx.save_for_backward(x3, inv_std, weight)
+                ctx.mean = mean
+            else:
+                x_hat, y = outputs(ctx, x3)
+                k.columns_forward(x3, w, b, has_w, has_b, eps, x_hat, y, mean, var, inv_std)
         else:
             x_hat, mean, var, inv_std = _normalize(x3, eps)
             w = None if weight is None else _per_b(weight)
@@ -161,17 +167,19 @@ class BatchNorm(Function):
             running_mean += momentum * mean.reshape(c)
             running_var *= 1.0 - momentum
             running_var += (momentum * n / (n - 1)) * var.reshape(c)
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        if k is None or x3.ndim == 2:
+            ctx.save_for_backward(x_hat, inv_std, weight)
         ctx.x_shape = x.shape
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x_hat, inv_std, weight = ctx.saved
+        x_hat, inv_std, weight = ctx.saved  # with the kernels and S > 1: x, not x_hat
         c = x_hat.shape[1]
+        if ctx.k is not None and x_hat.ndim == 3:
+            return _fused_grads_from_x(ctx, grad_out, x_hat, inv_std, weight)
         if ctx.k is not None:
-            kernel = ctx.k.columns_backward if x_hat.ndim == 2 else ctx.k.channels_backward
-            return fused_grads(ctx, kernel, grad_out, x_hat, inv_std, weight, (c,))
+            return fused_grads(ctx, ctx.k.columns_backward, grad_out, x_hat, inv_std, weight, (c,))
         grad_y = grad_out.reshape(x_hat.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -225,6 +233,24 @@ class FixedBatchNorm(Function):
         x_hat = (x3 - mean) * inv_std if ctx.needs_input_grad[1] else None
         grad_weight, grad_bias = _affine_grads(ctx, grad_y, x_hat, "ncs->c", (x3.shape[1],))
         return grad_x, grad_weight, grad_bias
+
+
+def _fused_grads_from_x(ctx, grad_out, x3, inv_std, weight):
+    """BatchNorm's fused backward from the saved x (``channels_backward``)."""
+    need = ctx.needs_input_grad
+    w, has_w = flat(weight, x3.dtype)
+    grad_x = np.empty_like(x3) if need[0] else np.empty((0, 0, 0), x3.dtype)
+    grad_w = np.empty(x3.shape[1], dtype=x3.dtype)
+    grad_b = np.empty_like(grad_w)
+    grad_y = np.ascontiguousarray(grad_out).reshape(x3.shape)
+    ctx.k.channels_backward(
+        grad_y, x3, ctx.mean, inv_std, w, has_w, bool(need[0]), grad_x, grad_w, grad_b
+    )
+    return (
+        grad_x.reshape(ctx.x_shape) if need[0] else None,
+        grad_w if need[1] else None,
+        grad_b if len(need) > 2 and need[2] else None,
+    )
 
 
 def _fixed_fused_grads(ctx, grad_out, x3, mean, inv_std, scale):
