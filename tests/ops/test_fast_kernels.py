@@ -1,9 +1,9 @@
 """The performance paths: each fast kernel against PyTorch and against neuronet's plain NumPy
 path, on inputs that actually take the fast path (the op registry's small shapes may not).
 
-- Winograd F(2x2, 3x3) convolution (3x3, stride 1, padding 1, >= 8 channels): forward,
-  dL/dx, dL/dw and dL/db, odd sizes, with bias; the routines with paddings 0 and 2; float64
-  gradcheck.
+- Winograd F(4x4, 3x3) convolution (3x3, stride 1, padding 0/1/2, >= 3 channels): forward,
+  dL/dx, dL/dw and dL/db, odd sizes, with bias, through F.conv2d and through the routines; one
+  image per chunk; float32 against the im2col path; float64 gradcheck.
 - The numba GELU (float32: A&S erf; float64: libm erf), ReLU backward, and the numba
   sigmoid/tanh that the LSTM step uses, against float64 references, including extreme inputs.
 - The LSTM time-major step kernels against the NumPy step, and the whole layer against torch.

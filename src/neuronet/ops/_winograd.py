@@ -18,22 +18,23 @@ products become 36 independent matrix products,
     M[k] = U[k] · V[k]     U[k]: (O, C) kernel transforms,  V[k]: (C, tiles) input transforms
 
 so a convolution costs 36 GEMMs with 4x fewer multiply-adds than the direct (im2col) one, plus
-the two transforms (numba kernels in ``_winograd_kernels.py``). F(2x2, 3x3) (16 GEMMs, 2.25x
-fewer) was measured 1.4x slower on the resnet benchmark: its transforms write 4 values per
-output pixel where F(4x4, 3x3) writes 2.25. Rounding: the transforms scale by up to 8 and
-1/24, so float32 results agree with the direct sum to about 1e-5 of the output's largest
-magnitude (F(2x2, 3x3): 1e-6; cuDNN and oneDNN accept the same trade); float64 to ~1e-14.
+the two transforms (numba kernels in ``_winograd_kernels.py``). neuronet first used
+F(2x2, 3x3) (16 GEMMs, 2.25x fewer multiply-adds; its transforms write 4 values per output
+pixel, where F(4x4, 3x3) writes 2.25): the resnet benchmark's step was 1.42x PyTorch's then,
+and 1.00-1.05x with F(4x4, 3x3) and the vectorised transforms, measured in the same session.
+Rounding: the transforms scale by up to 8 and 1/24, so float32 results agree with the direct
+sum to about 1e-5 of the output's largest magnitude (F(2x2, 3x3): 1e-6); float64 to ~1e-14.
 
 The same routine gives the input gradient of such a convolution: dL/dx is the correlation of
 dL/dy, zero padded by 2 - pad on each side, with the kernel rotated by 180 degrees and its
 in/out channels swapped (``rotated``). The zero padding is never materialised: the input
 transform reads the unpadded array at an offset.
 
-Used by ``conv.py`` when numba is available, for 3x3 'same' convolutions (padding 1) with
-stride 1, dilation 1, one group and at least ``MIN_CHANNELS`` channels: the ResNet/VGG layer.
-The im2col path does everything else; it is also faster for 'valid' convolutions of small
-images, where the input gradient would need a padding of 2 and many wasted tiles (measured on
-the cnn benchmark's 13x13 -> 11x11 layer).
+Used by ``conv.py`` when numba is available, for 3x3 convolutions with stride 1, dilation 1,
+one group, at least ``MIN_CHANNELS`` channels in and out and the same padding 0, 1 or 2 on every
+side: the ResNet/VGG layer ('same') and small 'valid' ones (the cnn benchmark's 32 -> 64
+channels on 13x13 images: forward + backward 16.4 ms on im2col, 9.1 ms here). The im2col path
+does everything else.
 """
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ class Convolution(Function):
         )
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
         ctx.cols = False
-        if ctx.winograd:  # 3x3, stride 1: 2.25x fewer multiply-adds (see _winograd.py)
+        if ctx.winograd:  # 3x3, stride 1: 4x fewer multiply-adds (see _winograd.py)
             U = _winograd.transform_kernel(w4)
             out_hw = (geo.OH, geo.OW)
             pad = pads[0]  # the same on all four sides
