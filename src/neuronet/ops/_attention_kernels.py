@@ -22,9 +22,9 @@ _JIT = {"cache": True, "error_model": "numpy", "nogil": True, "fastmath": FASTMA
 
 
 @njit(**_JIT)
-def softmax_columns(scores_t, causal, zero_empty):
-    """scores_t (B, S, L) in place: softmax over axis 1; with ``causal``, entries s > l (key
-    after query) are masked first."""
+def softmax_columns(scores_t, causal, zero_empty, offset):
+    """scores_t (B, S, L) in place: softmax over axis 1; with ``causal``, entries s > l + offset
+    (key after query; column l is query l + offset of the sequence) are masked first."""
     B, S, L = scores_t.shape
     dtype = scores_t.dtype
     neg_inf = dtype.type(-np.inf)
@@ -36,7 +36,7 @@ def softmax_columns(scores_t, causal, zero_empty):
         for s in range(S):
             row = block[s]
             if causal:
-                for l in range(min(s, L)):
+                for l in range(max(0, min(s - offset, L))):
                     row[l] = neg_inf
             for l in range(L):
                 col_max[l] = max(col_max[l], row[l])

@@ -24,6 +24,7 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops import _attention_blocks
 from neuronet.ops._jit import kernels
 from neuronet.ops._util import unbroadcast
 from neuronet.random import resolve
@@ -107,7 +108,9 @@ class ScaledDotProductAttention(Function):
     ``nn.MultiheadAttention`` returns); empty_rows='zero' (SDPA: an all-masked row gives 0) or
     'nan' (plain softmax, as PyTorch's MultiheadAttention with need_weights=True).
 
-    Saves: Q · scale, K, V, Pᵀ, P'ᵀ and keep (when dropout), out.
+    Saves: Q · scale, K, V, Pᵀ, P'ᵀ and keep (when dropout), out. Causal attention over 128
+    tokens or more without other masks, dropout or returned weights runs block by block and
+    keeps only the lower triangle of Pᵀ (``_attention_blocks.py``).
     """
 
     @staticmethod
@@ -128,9 +131,17 @@ class ScaledDotProductAttention(Function):
         masked = attn_mask is not None or is_causal
         zero_empty = masked and empty_rows == "zero"
         k = kernels("_attention_kernels") if query.dtype in (np.float32, np.float64) else None
+        ctx.scale = scale
+        ctx.blocked = _attention_blocks.usable(
+            query, key, value, attn_mask, is_causal, dropout_p, need_weights, k
+        )
+        if ctx.blocked:  # causal only: the lower triangle, block by block
+            out, probs = _attention_blocks.forward(k, query_scaled, key, value)
+            ctx.save_for_backward(query_scaled, key, value, probs, out)
+            return out
         if k is not None:  # mask (causal), max, exp, sum and scale in one kernel (numba)
             probs_t = np.ascontiguousarray(_masked_scores_t(key, query_scaled, attn_mask, False))
-            k.softmax_columns(probs_t.reshape((-1,) + probs_t.shape[-2:]), is_causal, zero_empty)
+            k.softmax_columns(probs_t.reshape((-1,) + probs_t.shape[-2:]), is_causal, zero_empty, 0)
         else:
             scores_t = _masked_scores_t(key, query_scaled, attn_mask, is_causal)
             probs_t = _softmax_t_(scores_t, zero_empty=zero_empty)
@@ -142,7 +153,6 @@ class ScaledDotProductAttention(Function):
             dropped_t = probs_t * keep_t
             dropped_t *= 0.0 if dropout_p >= 1.0 else 1.0 / (1.0 - dropout_p)
         out = np.matmul(_t(dropped_t), value)
-        ctx.scale = scale
         ctx.dropout_p = dropout_p
         ctx.query_shape = query.shape
         ctx.mask_shape = None if attn_mask is None else attn_mask.shape
@@ -153,6 +163,13 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def backward(ctx, grad_out, grad_weights=None):
+        if ctx.blocked:
+            query_scaled, key, value, probs, out = ctx.saved
+            needs = ctx.needs_input_grad[:3]
+            grads = _attention_blocks.backward(
+                probs, query_scaled, key, value, out, grad_out, ctx.scale, needs
+            )
+            return grads + (None,)
         query_scaled, key, value, probs_t, dropped_t, keep_t, out = ctx.saved
         need_q, need_k, need_v, need_mask = ctx.needs_input_grad[:4]
         grad_query = grad_key = grad_value = grad_mask = None
