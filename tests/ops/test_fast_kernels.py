@@ -7,10 +7,13 @@ path, on inputs that actually take the fast path (the op registry's small shapes
 - The numba GELU (float32: A&S erf; float64: libm erf), ReLU backward, and the numba
   sigmoid/tanh that the LSTM step uses, against float64 references, including extreme inputs.
 - The LSTM time-major step kernels against the NumPy step, and the whole layer against torch.
-- The malloc tuning is switched on by the first backward (Linux/glibc) and can be refused.
+- The malloc tuning is switched on by the first Module or backward (Linux/glibc) and can be
+  refused.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -248,6 +251,27 @@ def test_malloc_tuning_is_on_after_a_backward_and_can_be_refused(monkeypatch):
     monkeypatch.delenv("NEURONET_MALLOC_TUNING")
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000")
     assert allocator.keep_freed_memory() is False  # the user's own malloc settings win
+
+
+def test_malloc_tuning_is_on_once_a_module_exists():
+    """An inference-only process (no backward ever) gets the tuning from its first Module."""
+    import platform
+    import subprocess
+    import sys
+
+    code = (
+        "from neuronet.autograd import allocator; from neuronet import nn; "
+        "assert not allocator._STATE['done']; nn.Linear(2, 2); "
+        "print(allocator._STATE['done'], allocator._STATE['active'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.pop("NEURONET_MALLOC_TUNING", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    done, active = out.stdout.split()
+    assert done == "True"
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert active == "True"
 
 
 def _sdpa_both(q, k, v, **kw):

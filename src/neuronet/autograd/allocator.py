@@ -6,8 +6,11 @@ backward, gradients, per-step buffers. With glibc's default settings an array ab
 top of the heap, so the next step takes it back one 4 KiB page fault at a time. On the LSTM
 benchmark that was 2,500 page faults and ~8 ms of kernel time per 40 ms step.
 
-``keep_freed_memory()`` sets two malloc options once per process, before the first backward
-pass (the engine calls it; ``import neuronet`` does not):
+``keep_freed_memory()`` sets two malloc options once per process, when the first Module is
+built or, without modules, before the first backward pass (``import neuronet`` does not). An
+inference-only process gains too (resnet no-grad forward 42 -> 36 ms, cnn 10.5 -> 8.8 ms,
+measured in separate processes), and so does anything else in the process that allocates
+through malloc, PyTorch included. The two options:
 
     M_MMAP_THRESHOLD = 32 MiB    arrays below this come from the heap and are reused
     M_TRIM_THRESHOLD = 256 MiB   free memory at the top of the heap is kept up to this

@@ -17,6 +17,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from neuronet.autograd.allocator import keep_freed_memory
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
 from neuronet.nn.parameter import Parameter
@@ -49,6 +50,7 @@ class Module:
     training: bool
 
     def __init__(self):
+        keep_freed_memory()  # inference-only processes reuse freed arrays too (allocator.py)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())
