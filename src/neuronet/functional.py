@@ -15,6 +15,7 @@ from neuronet.ops.embedding import *  # noqa: F403
 from neuronet.ops.indexing import *  # noqa: F403
 from neuronet.ops.loss import *  # noqa: F403
 from neuronet.ops.matmul import *  # noqa: F403
+from neuronet.ops.batch_norm import *  # noqa: F403
 from neuronet.ops.normalization import *  # noqa: F403
 from neuronet.ops.pooling import *  # noqa: F403
 from neuronet.ops.recurrent import *  # noqa: F403

@@ -20,5 +20,6 @@ from neuronet.nn.normalization import *  # noqa: F403
 from neuronet.nn.parameter import Parameter  # noqa: F401
 from neuronet.nn.pooling import *  # noqa: F403
 from neuronet.nn.recurrent import *  # noqa: F403
+from neuronet.nn.recurrent_cells import *  # noqa: F403
 from neuronet.nn.transformer import *  # noqa: F403
 from neuronet.nn import utils  # noqa: F401,E402

@@ -16,6 +16,7 @@ from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
 from neuronet.ops import normalization as ops
+from neuronet.ops.batch_norm import batch_norm
 
 
 def _dtype(dtype, device) -> np.dtype:
@@ -115,7 +116,7 @@ class _BatchNorm(Module):
                 ".eval() to use the running statistics"
             )
         track = not self.training or self.track_running_stats
-        return ops.batch_norm(
+        return batch_norm(
             input,
             self.running_mean if track else None,
             self.running_var if track else None,

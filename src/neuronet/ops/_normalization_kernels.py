@@ -14,7 +14,7 @@ Conventions shared by all kernels:
 - statistics use two passes (mean, then mean of squared deviations), never E[x**2] - E[x]**2.
 
 Compiled on first use and cached on disk (``cache=True``); imported lazily by
-``normalization._kernels()``, so ``import neuronet`` never loads numba.
+``normalization.fused_kernels()``, so ``import neuronet`` never loads numba.
 """
 
 from __future__ import annotations

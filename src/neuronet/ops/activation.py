@@ -22,8 +22,9 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._erf import erf_array
 from neuronet.ops._jit import kernels
-from neuronet.ops.unary import _floating, erf_array
+from neuronet.ops.unary import _floating
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
