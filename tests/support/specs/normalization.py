@@ -1,5 +1,5 @@
-"""Specs for ops/batch_norm.py and ops/normalization.py: batch_norm (train/eval, 2-D/3-D/4-D, with and without affine),
-layer_norm (last 1 and 2 dims), group_norm (groups 1, 2, C), rms_norm.
+"""Specs for ops/batch_norm.py and ops/normalization.py: batch_norm (train/eval, 2-D/3-D/4-D,
+with and without affine), layer_norm (last 1 and 2 dims), group_norm (groups 1, 2, C), rms_norm.
 
 Running statistics are passed as non-differentiable inputs; their in-place update is checked
 against torch in tests/nn/test_normalization.py.
