@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronet.ops._util import swap_last
+
 BLOCK = 64  # queries per block; sequences shorter than 2 blocks take the one-matrix path
 CHUNK_BYTES = 1 << 21  # one block's scores for a chunk of heads
 
@@ -57,10 +59,6 @@ def _head_chunks(heads: int, L: int, block: int, itemsize: int) -> list:
     return [(h0, min(heads, h0 + size)) for h0 in range(0, heads, size)]
 
 
-def _t(a: np.ndarray) -> np.ndarray:
-    return np.swapaxes(a, -1, -2)
-
-
 def forward(k, query_scaled, key, value):
     """out (..., L, Ev) and the saved blocks of Pᵀ (a list, in the order backward walks)."""
     L, E = query_scaled.shape[-2:]
@@ -72,9 +70,9 @@ def forward(k, query_scaled, key, value):
     saved = []
     for h0, h1 in _head_chunks(q.shape[0], L, blocks[0][1], q.itemsize):
         for q0, q1 in blocks:
-            probs_t = np.matmul(kk[h0:h1, :q1], _t(q[h0:h1, q0:q1]))  # (heads, q1, q1 - q0)
+            probs_t = np.matmul(kk[h0:h1, :q1], swap_last(q[h0:h1, q0:q1]))  # (heads, q1, q1 - q0)
             k.softmax_columns(probs_t, True, True, q0)
-            out[h0:h1, q0:q1] = np.matmul(_t(probs_t), v[h0:h1, :q1])
+            out[h0:h1, q0:q1] = np.matmul(swap_last(probs_t), v[h0:h1, :q1])
             saved.append(probs_t)
     return out.reshape(query_scaled.shape[:-1] + (v.shape[-1],)), saved
 
@@ -101,12 +99,12 @@ def backward(saved_probs, query_scaled, key, value, out, grad_out, scale, needs)
                 grad_v[h0:h1, :q1] += np.matmul(probs_t, g_block)
             if not (need_q or need_k):
                 continue
-            grad_scores_t = np.matmul(v[h0:h1, :q1], _t(g_block))
+            grad_scores_t = np.matmul(v[h0:h1, :q1], swap_last(g_block))
             row_dot = np.einsum("...i,...i->...", g_block, o[h0:h1, q0:q1])
             grad_scores_t -= row_dot[:, None, :]
             grad_scores_t *= probs_t
             if need_q:
-                grad_q[h0:h1, q0:q1] = np.matmul(_t(grad_scores_t), kk[h0:h1, :q1])
+                grad_q[h0:h1, q0:q1] = np.matmul(swap_last(grad_scores_t), kk[h0:h1, :q1])
             if need_k:
                 grad_k[h0:h1, :q1] += np.matmul(grad_scores_t, q[h0:h1, q0:q1])
     if need_q:

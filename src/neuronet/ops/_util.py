@@ -62,3 +62,13 @@ def normalize_dims(dim, ndim: int, op: str):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dimension {dims} repeats an axis")
     return tuple(sorted(out))
+
+
+def shaped(a: np.ndarray, shape: tuple) -> np.ndarray:
+    """``a`` with ``shape``; no new view when it already has it (views get copied by backward)."""
+    return a if a.shape == shape else a.reshape(shape)
+
+
+def swap_last(a: np.ndarray) -> np.ndarray:
+    """The last two axes swapped (a view)."""
+    return np.swapaxes(a, -1, -2)

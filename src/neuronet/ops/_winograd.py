@@ -21,7 +21,8 @@ so a convolution costs 36 GEMMs with 4x fewer multiply-adds than the direct (im2
 the two transforms (numba kernels in ``_winograd_kernels.py``). neuronet first used
 F(2x2, 3x3) (16 GEMMs, 2.25x fewer multiply-adds; its transforms write 4 values per output
 pixel, where F(4x4, 3x3) writes 2.25): the resnet benchmark's step was 1.42x PyTorch's then,
-and 1.00-1.05x with F(4x4, 3x3) and the vectorised transforms, measured in the same session.
+and about 1.0-1.1x with F(4x4, 3x3) and the vectorised transforms (single runs in the same
+session; the further changes in docs/performance.md brought it under 1.0).
 Rounding: the transforms scale by up to 8 and 1/24, so float32 results agree with the direct
 sum to about 1e-5 of the output's largest magnitude (F(2x2, 3x3): 1e-6); float64 to ~1e-14.
 

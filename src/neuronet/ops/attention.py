@@ -26,7 +26,7 @@ from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops import _attention_blocks
 from neuronet.ops._jit import kernels
-from neuronet.ops._util import unbroadcast
+from neuronet.ops._util import swap_last, unbroadcast
 from neuronet.random import resolve
 
 
@@ -38,16 +38,11 @@ def _causal_blocked_t(S: int, L: int) -> np.ndarray:
     return blocked
 
 
-def _t(a: np.ndarray) -> np.ndarray:
-    """The last two axes swapped (a view)."""
-    return np.swapaxes(a, -1, -2)
-
-
 def _masked_scores_t(key, query_scaled, attn_mask, is_causal) -> np.ndarray:
     """scoresᵀ = K (Q · scale)ᵀ, then the mask (added, or -inf where blocked). A fresh array."""
-    scores_t = np.matmul(key, _t(query_scaled))
+    scores_t = np.matmul(key, swap_last(query_scaled))
     if attn_mask is not None:
-        mask_t = _t(attn_mask)
+        mask_t = swap_last(attn_mask)
         target = np.broadcast_shapes(scores_t.shape, mask_t.shape)
         if target != scores_t.shape:
             scores_t = np.array(np.broadcast_to(scores_t, target))
@@ -152,13 +147,13 @@ class ScaledDotProductAttention(Function):
             keep_t = uniform >= np.float32(dropout_p)  # as ops/dropout.py: kept w.p. 1 - p
             dropped_t = probs_t * keep_t
             dropped_t *= 0.0 if dropout_p >= 1.0 else 1.0 / (1.0 - dropout_p)
-        out = np.matmul(_t(dropped_t), value)
+        out = np.matmul(swap_last(dropped_t), value)
         ctx.dropout_p = dropout_p
         ctx.query_shape = query.shape
         ctx.mask_shape = None if attn_mask is None else attn_mask.shape
         ctx.save_for_backward(query_scaled, key, value, probs_t, dropped_t, keep_t, out)
         if need_weights:
-            return out, _t(dropped_t)
+            return out, swap_last(dropped_t)
         return out
 
     @staticmethod
@@ -177,10 +172,10 @@ class ScaledDotProductAttention(Function):
             grad_value = unbroadcast(np.matmul(dropped_t, grad_out), value.shape)
         if not (need_q or need_k or need_mask):
             return grad_query, grad_key, grad_value, None
-        grad_dropped_t = np.matmul(value, _t(grad_out))
+        grad_dropped_t = np.matmul(value, swap_last(grad_out))
         row_dot = np.einsum("...i,...i->...", grad_out, out)[..., None, :]
         if grad_weights is not None and grad_weights.any():
-            grad_weights_t = _t(grad_weights)
+            grad_weights_t = swap_last(grad_weights)
             grad_dropped_t += grad_weights_t
             row_dot = (
                 row_dot + np.einsum("...ji,...ji->...i", grad_weights_t, dropped_t)[..., None, :]
@@ -193,9 +188,9 @@ class ScaledDotProductAttention(Function):
         grad_scores_t -= row_dot
         grad_scores_t *= probs_t
         if need_mask:
-            grad_mask = unbroadcast(_t(grad_scores_t), ctx.mask_shape)
+            grad_mask = unbroadcast(swap_last(grad_scores_t), ctx.mask_shape)
         if need_q:
-            grad_query = np.matmul(_t(grad_scores_t), key)
+            grad_query = np.matmul(swap_last(grad_scores_t), key)
             grad_query *= ctx.scale
             grad_query = unbroadcast(grad_query, ctx.query_shape)
         if need_k:

@@ -35,6 +35,7 @@ from neuronet.ops._im2col import (
     to_rows,
     unpad_into,
 )
+from neuronet.ops._util import shaped
 
 
 def _to4d(x: np.ndarray, w: np.ndarray) -> tuple:
@@ -54,11 +55,6 @@ def _from4d(y: np.ndarray, x_ndim: int, w_ndim: int) -> np.ndarray:
     if x_ndim == w_ndim - 1:
         shape = shape[1:]
     return y.reshape(shape)
-
-
-def _shaped(a: np.ndarray, shape: tuple) -> np.ndarray:
-    """``a`` with ``shape``; no new view when it already has it (views get copied by backward)."""
-    return a if a.shape == shape else a.reshape(shape)
 
 
 def _weight_layout(grad_w_t: np.ndarray, w_shape: tuple) -> np.ndarray:
@@ -236,7 +232,7 @@ class Convolution(Function):
         if scatter_w:
             grad_w = _weight_layout(grad_w_t, w_shape)
         if grad_x is not None:
-            grad_x = _shaped(grad_x, in_shape)
+            grad_x = shaped(grad_x, in_shape)
         return grad_x, grad_w, grad_b
 
 
@@ -296,7 +292,7 @@ class TransposedConvolution(Function):
         if ctx.needs_input_grad[1]:
             grad_w = _weight_layout(grad_w_t, w_shape)
         if grad_x is not None:
-            grad_x = _shaped(grad_x, in_shape)
+            grad_x = shaped(grad_x, in_shape)
         return grad_x, grad_w, grad_b
 
 

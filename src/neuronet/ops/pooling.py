@@ -22,6 +22,7 @@ from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._im2col import as_tuple
 from neuronet.ops._jit import kernels
+from neuronet.ops._util import shaped
 from neuronet.ops._windows import (
     Windows,
     averaging_matrix,
@@ -85,7 +86,7 @@ class MaxPool(Function):
         if k is not None:
             grad_x = np.zeros(x4_shape, dtype=grad_y.dtype)
             k.max_blocks_backward(grad_y, arg, windows.kH, windows.kW, grad_x)
-            return (_shaped(grad_x, in_shape),)
+            return (shaped(grad_x, in_shape),)
         # disjoint windows: each tap's view is written once, zeros included (mask * grad), unless
         # grad has inf/NaN (0 * inf is NaN), where the masked copy keeps PyTorch's zeros exact
         write = windows.tiles() and bool(np.isfinite(grad_y).all())
@@ -103,7 +104,7 @@ class MaxPool(Function):
                 np.copyto(view, grad_y, where=winner)
             else:
                 np.add(view, grad_y, out=view, where=winner)
-        return (_shaped(windows.unpad(grad_pad), in_shape),)
+        return (shaped(windows.unpad(grad_pad), in_shape),)
 
 
 class AvgPool(Function):
@@ -148,12 +149,7 @@ class AvgPool(Function):
                 np.copyto(view, grad_y)
             else:
                 np.add(view, grad_y, out=view)
-        return (_shaped(windows.unpad(grad_pad), in_shape),)
-
-
-def _shaped(a: np.ndarray, shape: tuple) -> np.ndarray:
-    """``a`` with ``shape``; no new view when it already has it (views get copied by backward)."""
-    return a if a.shape == shape else a.reshape(shape)
+        return (shaped(windows.unpad(grad_pad), in_shape),)
 
 
 def _out_shape(in_shape: tuple, spatial: int, windows: Windows) -> tuple:
@@ -207,7 +203,7 @@ class AdaptiveAvgPool(Function):
             grad = np.tensordot(a_h, grad, axes=(0, 2)).transpose(1, 2, 0, 3)
         if a_w is not None:
             grad = np.ascontiguousarray(grad).reshape(-1, grad.shape[-1]) @ a_w
-        return (_shaped(np.ascontiguousarray(grad), in_shape),)
+        return (shaped(np.ascontiguousarray(grad), in_shape),)
 
 
 class AdaptiveMaxPool(Function):
@@ -252,7 +248,7 @@ class AdaptiveMaxPool(Function):
         in_shape, (n, c, h, w) = ctx.shapes
         base = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
         grad = np.bincount((base + flat).ravel(), weights=grad_out.ravel(), minlength=n * c * h * w)
-        return (_shaped(grad.astype(grad_out.dtype), in_shape),)
+        return (shaped(grad.astype(grad_out.dtype), in_shape),)
 
 
 def _check_input(op: str, input, spatial: int) -> None:

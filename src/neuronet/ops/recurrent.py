@@ -325,25 +325,8 @@ def rnn_relu(
     bidirectional=False,
     batch_first=False,
 ):
-    """Multi-layer Elman RNN, h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as
-    torch.rnn_relu.
-
-    Args:
-        input: (seq_len, batch, input_size), or (batch, seq_len, input_size) with
-            ``batch_first=True``, or unbatched (seq_len, input_size).
-        hx: the initial hidden state h_0 (num_layers * num_directions, batch, hidden_size)
-            (2-D when the input is unbatched); None means zeros.
-        params: the weights flat in nn.RNN's order: per layer, per direction (forward,
-            then reverse), ``w_ih`` (1*hidden_size, in), ``w_hh`` (1*hidden_size,
-            hidden_size) and, with ``has_biases``, ``b_ih``, ``b_hh`` (1*hidden_size,).
-        dropout, train: dropout probability on the outputs of every layer but the last, applied
-            only when ``train`` is true.
-
-    Returns:
-        ``(output, h_n)``: output (seq_len, batch, num_directions * hidden_size) (batch first
-        when ``batch_first``) holds the last layer's h_t for every t; h_n (num_layers *
-        num_directions, batch, hidden_size) the final state of every layer and direction.
-    """
+    """Multi-layer Elman RNN with relu, h_t = relu(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh),
+    as torch.rnn_relu; arguments and returns as ``rnn_tanh``."""
     opts = (has_biases, num_layers, dropout, train, bidirectional, batch_first)
     return _run_layers(
         "rnn_relu", RNNSequence, _RNN, input, (hx,), params, opts, nonlinearity="relu"
