@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
         ours()
         theirs()
         for o, t in zip(ours_leaves, their_leaves):  # same gradients, or the timing is moot
-            np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-3, atol=1e-4)
+            np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-3, atol=1e-4)
     label = f"{N_OPS}-op chain, {SIZE}x{SIZE}, fwd+bwd"
     result = compare(label, ours, theirs, warmup=20, repeats=args.repeats)
     ms = result["neuronet"]["median"]

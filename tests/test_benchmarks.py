@@ -49,7 +49,7 @@ def test_workload_models_match_torch(name, torch):
     grads = {n: p.grad for n, p in theirs.named_parameters()}
     for n, p in ours.named_parameters():
         np.testing.assert_allclose(
-            p.grad.data, grads[n].numpy(), rtol=1e-7, atol=1e-10, err_msg=f"{name}: {n}"
+            p.grad.array, grads[n].numpy(), rtol=1e-7, atol=1e-10, err_msg=f"{name}: {n}"
         )
 
 

@@ -47,7 +47,7 @@ def test_saved_arrays_released_after_backward():
     x = leaf(np.random.default_rng(0).standard_normal(1000))
     h = x * 2.0
     y = h * h  # Mul saves h's array
-    saved = weakref.ref(h.data)
+    saved = weakref.ref(h.array)
     del h
     gc.collect()
     assert saved() is not None  # kept alive by the graph
@@ -124,7 +124,7 @@ def test_inplace_on_requires_grad_raises_but_allowed_under_no_grad():
     with nt.no_grad():
         w.sub_(nt.tensor([0.5, 0.5], dtype="float64"))
         w[0] = 7.0
-    np.testing.assert_allclose(w.data, [7.0, 1.5])
+    np.testing.assert_allclose(w.array, [7.0, 1.5])
 
 
 def test_inplace_change_of_saved_tensor_detected_at_backward():
@@ -191,7 +191,7 @@ def test_leaf_grads_do_not_alias_each_other():
     a = leaf([1.0])
     b = leaf([1.0])
     (a + b).backward(nt.tensor([1.0], dtype="float64"))
-    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.array, b.grad.array)
 
 
 def test_float32_stays_float32():

@@ -102,3 +102,19 @@ def test_python_scalars_never_upcast():
     x = nt.ones(2)
     for y in (x + 1, 2.5 * x, x / 3, x**2.0, 1 - x, np.float64(2.0) * x):
         assert y.dtype == np.float32, y.dtype
+
+
+def test_data_is_a_detached_tensor_sharing_storage():
+    """PyTorch's `.data`: a Tensor outside the graph on the same storage (old tutorials'
+    `p.data -= lr * p.grad.data` and `torch.max(out.data, 1)` work unchanged)."""
+    p = nt.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    d = p.data
+    assert isinstance(d, nt.Tensor) and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.array, p.array)
+    (p * p).sum().backward()
+    p.data -= 0.5 * p.grad.data
+    np.testing.assert_array_equal(p.array, [0.0, 0.0, 0.0])
+    p.data = nt.tensor([7.0])
+    assert p.shape == (1,) and p.requires_grad
+    with pytest.raises(TypeError, match="must be assigned a Tensor"):
+        p.data = np.ones(2)

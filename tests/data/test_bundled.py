@@ -54,7 +54,7 @@ def test_digits_shapes_scaling_and_errors():
     np.testing.assert_array_equal(raw.arrays[0] / 16, train.arrays[0])
     doubled = load_digits("test", transform=lambda b: b * 2)
     np.testing.assert_array_equal(
-        doubled.get_batch([0])[0].data[0], load_digits("test")[0][0].data * 2
+        doubled.get_batch([0])[0].array[0], load_digits("test")[0][0].array * 2
     )
     with pytest.raises(ValueError, match="split must be 'train', 'test' or 'all', got 'val'"):
         load_digits("val")
@@ -75,8 +75,8 @@ def test_pydoc_text_split_vocab_and_windows():
     assert x.shape == (16,) and x.dtype == np.int64
     assert train.vocab.decode(x) == text[5:21] and train.vocab.decode(y) == text[6:22]
     bx, by = train.get_batch(np.array([5, 0]))
-    np.testing.assert_array_equal(bx.data[0], x.data)
-    np.testing.assert_array_equal(by.data[1], train.ids[1:17])
+    np.testing.assert_array_equal(bx.array[0], x.array)
+    np.testing.assert_array_equal(by.array[1], train.ids[1:17])
     with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
         load_pydoc_text("test")
 

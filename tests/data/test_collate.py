@@ -46,8 +46,8 @@ def test_parity_with_torch_default_collate(torch):
     samples = [(rng.standard_normal((2, 2)).astype(np.float32), int(i)) for i in range(4)]
     ours = default_collate(samples)
     theirs = torch_collate(samples)
-    np.testing.assert_array_equal(ours[0].data, theirs[0].numpy())
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
+    np.testing.assert_array_equal(ours[0].array, theirs[0].numpy())
+    np.testing.assert_array_equal(ours[1].array, theirs[1].numpy())
     assert str(theirs[1].dtype) == "torch.int64" and ours[1].dtype == np.int64
 
 

@@ -71,8 +71,8 @@ def test_shuffle_false_matches_torch_dataloader(torch):
     theirs = TorchLoader(TorchDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=4)
     assert len(ours) == len(theirs)
     for (ox, oy), (tx, ty) in zip(ours, theirs):
-        np.testing.assert_array_equal(ox.data, tx.numpy())
-        np.testing.assert_array_equal(oy.data, ty.numpy())
+        np.testing.assert_array_equal(ox.array, tx.numpy())
+        np.testing.assert_array_equal(oy.array, ty.numpy())
 
 
 class _Counting(TensorDataset):
@@ -104,7 +104,7 @@ def _augmented(n=12):
 
 
 def _contents(loader) -> list:
-    return [(x.data.copy(), y.data.copy()) for x, y in loader]
+    return [(x.array.copy(), y.array.copy()) for x, y in loader]
 
 
 def test_prefetch_gives_the_same_batches_as_the_calling_thread():
@@ -202,7 +202,7 @@ def test_exact_resume_mid_epoch_own_generator(prefetch):
     assert (resumed.epoch, resumed.batch_index) == (1, 2)
     rest = _contents(resumed)
     assert len(rest) == 1
-    epoch1 = [(x.data, y.data) for x, y in partial] + rest
+    epoch1 = [(x.array, y.array) for x, y in partial] + rest
     epoch2 = _contents(resumed)
     for got, want in zip([epochs[0], epoch1, epoch2], reference):
         for (gx, gy), (wx, wy) in zip(got, want):

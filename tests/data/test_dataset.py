@@ -31,7 +31,7 @@ def test_tensor_dataset_items_and_batches():
     assert bx.shape == (3, 3) and by.tolist() == [3, 0, 3]
     cx, cy = ds.get_batch(np.arange(4, 8))  # a contiguous range takes the slice path
     assert cy.tolist() == [4, 5, 6, 7] and cx.dtype == np.float32
-    cx.data[:] = -1  # batches are copies: the dataset is untouched
+    cx.array[:] = -1  # batches are copies: the dataset is untouched
     assert ds[4][0].tolist() == [12.0, 13.0, 14.0]
     t = nt.tensor([[1.0], [2.0]])
     assert TensorDataset(t)[1][0].tolist() == [2.0]

@@ -33,7 +33,7 @@ def test_normalize_formula_dtype_and_kinds(images):
     assert out.dtype == np.float32
     single = Normalize(mean, std)(nt.tensor(images[0]))
     assert isinstance(single, nt.Tensor)
-    np.testing.assert_array_equal(single.data, want[0])
+    np.testing.assert_array_equal(single.array, want[0])
     assert Normalize(0.5, 2.0)(images.astype(np.float64)).dtype == np.float64
     copy = images.copy()
     Normalize(mean, std, inplace=True)(copy)
@@ -115,7 +115,7 @@ def test_horizontal_flip(images):
     share = (flipped != many).any(axis=(1, 2, 3)).mean()
     assert 0.2 < share < 0.4
     one = RandomHorizontalFlip(1.0)(nt.tensor(images[0]))
-    np.testing.assert_array_equal(one.data, images[0][..., ::-1])
+    np.testing.assert_array_equal(one.array, images[0][..., ::-1])
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got 1.5"):
         RandomHorizontalFlip(1.5)
 
@@ -137,7 +137,7 @@ def test_to_tensor_and_lambda():
     hwc = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     t = ToTensor()(hwc)
     assert isinstance(t, nt.Tensor) and t.shape == (3, 2, 3) and t.dtype == np.float32
-    np.testing.assert_array_equal(t.data, hwc.transpose(2, 0, 1).astype(np.float32) / 255)
+    np.testing.assert_array_equal(t.array, hwc.transpose(2, 0, 1).astype(np.float32) / 255)
     assert ToTensor()(np.zeros((4, 2, 3, 3), np.uint8)).shape == (4, 3, 2, 3)
     assert ToTensor()(np.zeros((5, 6), np.float64)).dtype == np.float64
     with pytest.raises(ValueError, match="expected \\(H, W\\), \\(H, W, C\\) or"):
@@ -150,6 +150,6 @@ def test_to_tensor_and_lambda():
 
 def test_to_tensor_matches_torch_division(torch):
     data = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
-    ours = ToTensor()(data).data
+    ours = ToTensor()(data).array
     theirs = torch.from_numpy(data.transpose(2, 0, 1).copy()).float().div(255).numpy()
     np.testing.assert_array_equal(ours, theirs)

@@ -26,12 +26,12 @@ class FakeSGD:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            st = self.state.setdefault(i, {"step": 0, "momentum_buffer": np.zeros_like(p.data)})
+            st = self.state.setdefault(i, {"step": 0, "momentum_buffer": np.zeros_like(p.array)})
             st["step"] += 1
             buf = st["momentum_buffer"]
             buf *= group["momentum"]
-            buf += p.grad.data
-            p.data -= group["lr"] * buf
+            buf += p.grad.array
+            p.array -= group["lr"] * buf
 
     def state_dict(self):
         groups = []

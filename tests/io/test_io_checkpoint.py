@@ -45,7 +45,7 @@ def test_everything_round_trips(tmp_path):
     got = io.load_checkpoint(path, model2, opt2, sched2)
     assert got == extra and type(got["step"]) is np.int64 and type(got["loss"]) is np.float32
     for (k, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+        np.testing.assert_array_equal(a.array, b.array, err_msg=k)
     assert set(opt2.state) == {0, 1, 2, 3}  # int keys come back as ints
     for i, st in opt.state.items():
         assert opt2.state[i]["step"] == st["step"]
@@ -61,7 +61,7 @@ def test_everything_round_trips(tmp_path):
     assert set(io.load_state_dict(path)) == set(model.state_dict())  # weights part alone
     fresh = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     io.load(fresh, path)
-    np.testing.assert_array_equal(fresh[0].weight.data, model[0].weight.data)
+    np.testing.assert_array_equal(fresh[0].weight.array, model[0].weight.array)
 
 
 def test_config_comes_from_the_model(tmp_path):
@@ -105,7 +105,7 @@ def test_data_loader_position_is_restored(tmp_path):
 
 # ---- exact resume of a training run ---------------------------------------------------------
 def _noise(x):
-    return nt.Tensor(x.data + batch_generator().normal(x.shape, std=0.05))
+    return nt.Tensor(x.array + batch_generator().normal(x.shape, std=0.05))
 
 
 def _build(seed, loader_seed=None):
@@ -147,7 +147,7 @@ def test_resume_gives_bitwise_identical_weights(tmp_path, stop, loader_seed):
     assert io.load_checkpoint(path, *resumed[:3], data_loader=resumed[3]) == {"epoch": stop[0]}
     _train(*resumed, epochs=4)
     for (k, a), (_, b) in zip(straight[0].state_dict().items(), resumed[0].state_dict().items()):
-        assert np.array_equal(a.data, b.data), k
+        assert np.array_equal(a.array, b.array), k
     assert resumed[2].last_epoch == straight[2].last_epoch == 4
 
 
@@ -227,11 +227,11 @@ def test_load_errors(tmp_path):
     full = tmp_path / "full.safetensors"
     io.save_checkpoint(full, model, opt, sched)
     other_model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
-    before = other_model[0].weight.data.copy()
+    before = other_model[0].weight.array.copy()
     small_opt = FakeSGD(list(other_model.parameters())[:2])
     with pytest.raises(CheckpointError, match=r"parameter groups of sizes \[4\], this FakeSGD has"):
         io.load_checkpoint(full, other_model, small_opt)
-    np.testing.assert_array_equal(other_model[0].weight.data, before)
+    np.testing.assert_array_equal(other_model[0].weight.array, before)
     with pytest.raises(
         CheckpointError, match=r"\(saved from a Sequential\) does not fit this Linear"
     ):
@@ -243,7 +243,7 @@ def test_a_failing_optimizer_load_rolls_the_model_back(tmp_path):
     path = tmp_path / "c.safetensors"
     io.save_checkpoint(path, model, opt)
     target, target_opt, _ = _setup(7)
-    before = {k: v.data.copy() for k, v in target.state_dict().items()}
+    before = {k: v.array.copy() for k, v in target.state_dict().items()}
 
     def broken(state):
         raise ValueError("optimizer refuses")
@@ -252,7 +252,7 @@ def test_a_failing_optimizer_load_rolls_the_model_back(tmp_path):
     with pytest.raises(ValueError, match="optimizer refuses"):
         io.load_checkpoint(path, target, target_opt)
     for k, v in target.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v.array, before[k])
 
 
 def test_save_errors_and_bad_metadata(tmp_path):
@@ -296,6 +296,6 @@ def test_real_adam_and_steplr_resume_bitwise(tmp_path):
     assert saved["state"][0]["exp_avg"].dtype == np.float32
     _train(*resumed, epochs=3)
     for (k, a), (_, b) in zip(straight[0].state_dict().items(), resumed[0].state_dict().items()):
-        assert np.array_equal(a.data, b.data), k
+        assert np.array_equal(a.array, b.array), k
     assert resumed[2].state_dict() == straight[2].state_dict()
     assert resumed[1].param_groups[0]["lr"] == straight[1].param_groups[0]["lr"]

@@ -24,7 +24,7 @@ def _same_state(a, b):
     assert list(sa) == list(sb)
     for k in sa:
         assert sa[k].dtype == sb[k].dtype, k
-        np.testing.assert_array_equal(sa[k].data, sb[k].data, err_msg=k)
+        np.testing.assert_array_equal(sa[k].array, sb[k].array, err_msg=k)
 
 
 def test_round_trip_keeps_values_dtypes_and_buffers(tmp_path, rng):
@@ -54,7 +54,7 @@ def test_strict_false_and_state_dict_input(tmp_path):
     layer = nn.Linear(3, 2)
     missing, unexpected = io.load(layer, tmp_path / "w.safetensors", strict=False)
     assert missing == ["bias"] and unexpected == []
-    np.testing.assert_array_equal(layer.weight.data, np.ones((2, 3)))
+    np.testing.assert_array_equal(layer.weight.array, np.ones((2, 3)))
 
 
 def _torch_twin(torch):
@@ -74,7 +74,7 @@ def test_pytorch_opens_our_file(tmp_path, torch, rng):
     x = rng.standard_normal((4, 5)).astype(np.float32)
     with torch.no_grad():
         want = theirs(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(nt.tensor(x)).data, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model(nt.tensor(x)).array, want, rtol=1e-6, atol=1e-6)
 
 
 def test_we_open_a_pytorch_file(tmp_path, torch, rng):
@@ -89,7 +89,7 @@ def test_we_open_a_pytorch_file(tmp_path, torch, rng):
     x = rng.standard_normal((4, 5)).astype(np.float32)
     with torch.no_grad():
         want = theirs(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(model(nt.tensor(x)).data, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model(nt.tensor(x)).array, want, rtol=1e-6, atol=1e-6)
 
 
 def test_missing_truncated_and_foreign_files(tmp_path):
@@ -150,13 +150,13 @@ def test_a_different_model_is_refused_and_left_unchanged(tmp_path):
     path = tmp_path / "m.safetensors"
     io.save(_model(), path)
     other = nn.Sequential(nn.Linear(5, 9), nn.BatchNorm1d(9), nn.ReLU(), nn.Linear(9, 3))
-    before = {k: v.data.copy() for k, v in other.state_dict().items()}
+    before = {k: v.array.copy() for k, v in other.state_dict().items()}
     expected = r"(?s)m.safetensors' \(saved from a Sequential\) does not fit this Sequential"
     expected += r".*0.weight: checkpoint has shape \(8, 5\), this model has \(9, 5\)"
     with pytest.raises(CheckpointError, match=expected):
         io.load(other, path)
     for k, v in other.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v.array, before[k])
     with pytest.raises(CheckpointError, match=r"Unexpected key\(s\): 1.bias"):
         io.load(nn.Sequential(nn.Linear(5, 8)), path)
 

@@ -50,7 +50,7 @@ def test_forward_backward_and_config_round_trip(model, x, out_shape):
     twin.load_state_dict(model.state_dict())
     model.eval()
     twin.eval()
-    np.testing.assert_allclose(twin(x).data, model(x).data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(twin(x).array, model(x).array, rtol=1e-5, atol=1e-6)
 
 
 def test_gpt_ties_the_head_to_the_embedding_and_generates():
@@ -78,9 +78,9 @@ def test_denoising_noise_only_in_training():
     ae = models.Autoencoder(16, [8], 4, denoising=0.5)
     x = nt.randn(4, 16)
     ae.eval()
-    np.testing.assert_array_equal(ae(x).data, ae(x).data)
+    np.testing.assert_array_equal(ae(x).array, ae(x).array)
     ae.train()
-    assert not np.array_equal(ae(x).data, ae(x).data)
+    assert not np.array_equal(ae(x).array, ae(x).array)
 
 
 def test_bad_configs():

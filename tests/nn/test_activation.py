@@ -70,11 +70,11 @@ def test_activations_have_no_state_and_keep_shape_and_dtype(rng):
 def test_softmax_rows_sum_to_one_and_extremes_are_finite():
     x = nt.tensor([[1e4, -1e4, 0.0], [300.0, 300.0, -300.0]])
     y = nn.Softmax(dim=1)(x)
-    np.testing.assert_allclose(y.data.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(y.data, [[1, 0, 0], [0.5, 0.5, 0]], atol=1e-7)
+    np.testing.assert_allclose(y.array.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(y.array, [[1, 0, 0], [0.5, 0.5, 0]], atol=1e-7)
     z = nn.LogSoftmax(dim=1)(x)
-    assert np.isfinite(z.data).all()
-    assert z.data[0, 1] == pytest.approx(-2e4)
+    assert np.isfinite(z.array).all()
+    assert z.array[0, 1] == pytest.approx(-2e4)
 
 
 def test_aliases_are_the_same_objects():
@@ -93,7 +93,7 @@ def test_inplace_is_accepted_and_the_input_is_unchanged():
         nn.ReLU6(inplace=True),
     ):
         layer(x)
-        np.testing.assert_array_equal(x.data, [-1.0, 2.0])
+        np.testing.assert_array_equal(x.array, [-1.0, 2.0])
 
 
 def test_errors():

@@ -29,10 +29,10 @@ def _qkv(rng, L=4, S=5, E=3, Ev=2, batch=(2,), dtype=np.float64, requires_grad=T
 def test_sdpa_matches_the_formula(rng):
     q, k, v = _qkv(rng)
     out = F.scaled_dot_product_attention(q, k, v)
-    scores = q.data @ np.swapaxes(k.data, -1, -2) / math.sqrt(3)
+    scores = q.array @ np.swapaxes(k.array, -1, -2) / math.sqrt(3)
     weights = np.exp(scores - scores.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    np.testing.assert_allclose(out.data, weights @ v.data, rtol=1e-12)
+    np.testing.assert_allclose(out.array, weights @ v.array, rtol=1e-12)
 
 
 def test_sdpa_keeps_float32(rng):
@@ -55,10 +55,10 @@ def test_sdpa_fully_masked_row_gives_zero_output_and_gradient(rng, kind):
         mask[2] = -np.inf
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=nt.Tensor(mask))
     out.backward(nt.Tensor(rng.standard_normal(out.shape)))
-    assert np.isfinite(out.data).all() and np.isfinite(k.grad.data).all()
-    np.testing.assert_array_equal(out.data[:, 2], 0.0)
-    np.testing.assert_array_equal(q.grad.data[:, 2], 0.0)
-    assert np.abs(out.data[:, [0, 1, 3]]).min() > 0
+    assert np.isfinite(out.array).all() and np.isfinite(k.grad.array).all()
+    np.testing.assert_array_equal(out.array[:, 2], 0.0)
+    np.testing.assert_array_equal(q.grad.array[:, 2], 0.0)
+    assert np.abs(out.array[:, [0, 1, 3]]).min() > 0
 
 
 def test_sdpa_bool_mask_true_means_may_attend(rng):
@@ -66,7 +66,7 @@ def test_sdpa_bool_mask_true_means_may_attend(rng):
     mask = np.zeros((4, 5), dtype=bool)
     mask[:, 3] = True  # everyone attends only to key 3
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=nt.Tensor(mask))
-    np.testing.assert_allclose(out.data, np.broadcast_to(v.data[:, 3:4], out.shape), rtol=1e-12)
+    np.testing.assert_allclose(out.array, np.broadcast_to(v.array[:, 3:4], out.shape), rtol=1e-12)
 
 
 def test_sdpa_causal_is_top_left_lower_triangular(rng):
@@ -74,8 +74,8 @@ def test_sdpa_causal_is_top_left_lower_triangular(rng):
     causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     allowed = nt.Tensor(np.tril(np.ones((4, 6), dtype=bool)))
     explicit = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-    np.testing.assert_allclose(causal.data, explicit.data, rtol=1e-12)
-    np.testing.assert_allclose(causal.data[:, 0], np.broadcast_to(v.data[:, 0], (2, 2)))
+    np.testing.assert_allclose(causal.array, explicit.array, rtol=1e-12)
+    np.testing.assert_allclose(causal.array[:, 0], np.broadcast_to(v.array[:, 0], (2, 2)))
 
 
 def test_sdpa_dropout_is_reproducible_and_scaled(rng):
@@ -83,18 +83,18 @@ def test_sdpa_dropout_is_reproducible_and_scaled(rng):
     a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=nt.Generator(3))
     b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=nt.Generator(3))
     c = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, generator=nt.Generator(4))
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.allclose(a.data, c.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert not np.allclose(a.array, c.array)
     out, weights = ScaledDotProductAttention.apply(
         q, k, v, None, scale=0.5, dropout_p=0.25, generator=nt.Generator(0), need_weights=True
     )
-    w = weights.data
+    w = weights.array
     dropped = w == 0
     assert 0.2 < dropped.mean() < 0.3  # about p of the weights are zeroed ...
     np.testing.assert_allclose(w.sum(-1).mean(), 1.0, atol=0.02)  # ... the rest scaled by 1/(1-p)
-    np.testing.assert_allclose(out.data, w @ v.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.array, w @ v.array, rtol=1e-5, atol=1e-6)
     zero = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
-    np.testing.assert_array_equal(zero.data, 0.0)
+    np.testing.assert_array_equal(zero.array, 0.0)
 
 
 def test_sdpa_dropout_gradient_uses_the_same_mask(rng):
@@ -133,7 +133,7 @@ def test_sdpa_empty_rows_nan_mode_is_plain_softmax(rng):
     mask = np.ones((4, 5), dtype=bool)
     mask[1] = False
     out = ScaledDotProductAttention.apply(q, k, v, mask, scale=1.0, empty_rows="nan")
-    assert np.isnan(out.data[:, 1]).all() and np.isfinite(out.data[:, [0, 2, 3]]).all()
+    assert np.isnan(out.array[:, 1]).all() and np.isfinite(out.array[:, [0, 2, 3]]).all()
 
 
 def test_sdpa_no_grad_records_nothing(rng):
@@ -171,11 +171,11 @@ def test_sdpa_no_grad_records_nothing(rng):
             r"query's dtype \(float64\)",
         ),
         (
-            lambda q, k, v: F.scaled_dot_product_attention(q, nt.Tensor(k.data[..., :2]), v),
+            lambda q, k, v: F.scaled_dot_product_attention(q, nt.Tensor(k.array[..., :2]), v),
             r"query's last dimension \(3.*must equal key's \(2",
         ),
         (
-            lambda q, k, v: F.scaled_dot_product_attention(q, k, nt.Tensor(v.data[:, :4])),
+            lambda q, k, v: F.scaled_dot_product_attention(q, k, nt.Tensor(v.array[:, :4])),
             "same sequence length S",
         ),
         (
@@ -187,11 +187,11 @@ def test_sdpa_no_grad_records_nothing(rng):
             "dropout_p must be between 0 and 1, got 1.5",
         ),
         (
-            lambda q, k, v: F.scaled_dot_product_attention(q.data, k, v),
+            lambda q, k, v: F.scaled_dot_product_attention(q.array, k, v),
             "query must be a Tensor",
         ),
         (
-            lambda q, k, v: F.scaled_dot_product_attention(nt.Tensor(q.data[0, 0]), k, v),
+            lambda q, k, v: F.scaled_dot_product_attention(nt.Tensor(q.array[0, 0]), k, v),
             "at least 2 dimensions",
         ),
         (
@@ -401,7 +401,7 @@ def test_mha_fully_masked_query(torch):
     pad[1] = True  # every key of sample 1 is padding
     ours, theirs = _pair(torch, lambda mha, x: mha, 8, 2, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
-    ours.mha.out_proj.bias.data[:] = 0.5
+    ours.mha.out_proj.bias.array[:] = 0.5
     theirs.mha.out_proj.bias.data[:] = 0.5
     for need_weights in (False, True):
         o, ow = ours.mha(
@@ -414,10 +414,10 @@ def test_mha_fully_masked_query(torch):
         )
         assert_close(o, t, 1e-4, 1e-5, f"need_weights={need_weights}")
         if need_weights:
-            assert np.isnan(o.data[1]).all() and np.isnan(ow.data[1]).all()
+            assert np.isnan(o.array[1]).all() and np.isnan(ow.array[1]).all()
             assert_close(ow, tw, 1e-4, 1e-5, "weights")
         else:
-            np.testing.assert_allclose(o.data[1], 0.5)
+            np.testing.assert_allclose(o.array[1], 0.5)
 
 
 def test_mha_state_dict_round_trip(torch):
@@ -442,11 +442,11 @@ def test_mha_default_init_follows_torch():
     nt.manual_seed(0)
     mha = nt.nn.MultiheadAttention(16, 4)
     bound = math.sqrt(6 / (16 + 48))
-    w = mha.in_proj_weight.data
+    w = mha.in_proj_weight.array
     assert w.shape == (48, 16) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
-    assert (mha.in_proj_bias.data == 0).all() and (mha.out_proj.bias.data == 0).all()
-    assert np.abs(mha.out_proj.weight.data).max() <= 1 / math.sqrt(16)
+    assert (mha.in_proj_bias.array == 0).all() and (mha.out_proj.bias.array == 0).all()
+    assert np.abs(mha.out_proj.weight.array).max() <= 1 / math.sqrt(16)
     assert "embed_dim=16, num_heads=4, batch_first=False" in repr(mha)
 
 
@@ -458,14 +458,14 @@ def test_mha_dropout_only_in_training():
     a, wa = mha(x, x, x)
     nt.manual_seed(1)
     b, _ = mha(x, x, x)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert (wa.data == 0).any()
+    np.testing.assert_array_equal(a.array, b.array)
+    assert (wa.array == 0).any()
     mha.eval()
     c, wc = mha(x, x, x)
     d, _ = mha(x, x, x)
-    np.testing.assert_array_equal(c.data, d.data)
-    assert not np.allclose(a.data, c.data)
-    np.testing.assert_allclose(wc.data.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(c.array, d.array)
+    assert not np.allclose(a.array, c.array)
+    np.testing.assert_allclose(wc.array.sum(-1), 1.0, rtol=1e-5)
 
 
 class _Encoder(nt.nn.Module):

@@ -88,13 +88,13 @@ def test_default_init_is_uniform_with_torch_bound():
     layer = nn.Conv2d(64, 128, 3, groups=2)
     layer.reset_parameters(generator=nt.Generator(0))
     bound = 1 / math.sqrt(32 * 9)  # fan_in = in_channels/groups * kH * kW
-    w = layer.weight.data
+    w = layer.weight.array
     assert w.shape == (128, 32, 3, 3) and w.dtype == np.float32
-    assert np.abs(w).max() <= bound and np.abs(layer.bias.data).max() <= bound
+    assert np.abs(w).max() <= bound and np.abs(layer.bias.array).max() <= bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound  # U(-b, b) has std b/sqrt(3)
     transposed = nn.ConvTranspose2d(16, 32, 3)
     assert transposed.weight.shape == (16, 32, 3, 3)
-    assert np.abs(transposed.weight.data).max() <= 1 / math.sqrt(32 * 9)  # weight.shape[1]
+    assert np.abs(transposed.weight.array).max() <= 1 / math.sqrt(32 * 9)  # weight.shape[1]
 
 
 def test_parameters_and_state_dict_names():

@@ -27,9 +27,9 @@ def _x(shape, value=None, dtype=np.float32, requires_grad=False, rng=None):
 @pytest.mark.parametrize("fn", [F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout])
 def test_same_seed_same_mask_other_seed_other_mask(rng, fn):
     x = _x((8, 6, 5), rng=rng)
-    a = fn(x, 0.5, training=True, generator=nt.Generator(3)).data
-    b = fn(x, 0.5, training=True, generator=nt.Generator(3)).data
-    c = fn(x, 0.5, training=True, generator=nt.Generator(4)).data
+    a = fn(x, 0.5, training=True, generator=nt.Generator(3)).array
+    b = fn(x, 0.5, training=True, generator=nt.Generator(3)).array
+    c = fn(x, 0.5, training=True, generator=nt.Generator(4)).array
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -37,16 +37,16 @@ def test_same_seed_same_mask_other_seed_other_mask(rng, fn):
 def test_default_generator_follows_manual_seed(rng):
     x = _x((50,), rng=rng)
     nt.manual_seed(11)
-    a = F.dropout(x, 0.5).data
+    a = F.dropout(x, 0.5).array
     nt.manual_seed(11)
-    b = F.dropout(x, 0.5).data
+    b = F.dropout(x, 0.5).array
     np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
 def test_values_are_zero_or_scaled_and_the_mean_is_preserved(p):
     n = 200_000
-    y = F.dropout(_x((n,), 1.0), p, generator=nt.Generator(0)).data
+    y = F.dropout(_x((n,), 1.0), p, generator=nt.Generator(0)).array
     kept = y != 0
     np.testing.assert_allclose(y[kept], np.float32(1 / (1 - p)), rtol=1e-6)
     # Bernoulli(1 - p) fraction kept, and E[y] = 1: both within 5 standard errors.
@@ -61,8 +61,8 @@ def test_gradient_is_mask_over_keep_probability(rng):
     y = F.dropout(x, p, generator=nt.Generator(1))
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(nt.Tensor(g))
-    mask = y.data != 0
-    np.testing.assert_allclose(x.grad.data, g * mask / np.float32(1 - p), rtol=1e-6)
+    mask = y.array != 0
+    np.testing.assert_allclose(x.grad.array, g * mask / np.float32(1 - p), rtol=1e-6)
     assert x.grad.dtype == np.float32
 
 
@@ -78,9 +78,9 @@ def test_eval_mode_and_p_zero_return_the_input(rng):
 def test_p_one_gives_zeros_and_zero_gradient(rng, fn):
     x = _x((2, 3, 4, 4), rng=rng, requires_grad=True)
     y = fn(x, 1.0, training=True)
-    np.testing.assert_array_equal(y.data, 0)
+    np.testing.assert_array_equal(y.array, 0)
     y.backward(nt.ones(*y.shape))
-    np.testing.assert_array_equal(x.grad.data, 0)
+    np.testing.assert_array_equal(x.grad.array, 0)
 
 
 def _channels_dropped(y: np.ndarray, channel_axes: int) -> np.ndarray:
@@ -104,12 +104,12 @@ def test_channel_dropout_zeroes_whole_channels(fn, shape, channel_axes):
     p = 0.4
     x = _x(shape, 2.0, requires_grad=True)
     y = fn(x, p, generator=nt.Generator(5))
-    dropped = _channels_dropped(y.data, channel_axes)
+    dropped = _channels_dropped(y.array, channel_axes)
     n = dropped.size
     assert abs(dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
-    np.testing.assert_allclose(y.data[y.data != 0], np.float32(2 / (1 - p)), rtol=1e-6)
+    np.testing.assert_allclose(y.array[y.array != 0], np.float32(2 / (1 - p)), rtol=1e-6)
     y.backward(nt.ones(*shape))
-    np.testing.assert_allclose(x.grad.data, (y.data != 0) / np.float32(1 - p), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.array, (y.array != 0) / np.float32(1 - p), rtol=1e-6)
 
 
 def _alpha_constants(p):
@@ -125,7 +125,7 @@ def test_alpha_dropout_keeps_zero_mean_and_unit_variance_as_torch(torch):
     p = 0.2
     a, b, dropped_value = _alpha_constants(p)
     x = np.random.default_rng(0).standard_normal(400_000).astype(np.float32)
-    y = F.alpha_dropout(nt.Tensor(x), p, training=True, generator=nt.Generator(0)).data
+    y = F.alpha_dropout(nt.Tensor(x), p, training=True, generator=nt.Generator(0)).array
     assert abs(y.mean()) < 0.01 and abs(y.var() - 1) < 0.01
     theirs = torch.nn.functional.alpha_dropout(torch.from_numpy(x), p, training=True).numpy()
     for out in (y, theirs):
@@ -140,15 +140,15 @@ def test_alpha_dropout_gradient_is_a_times_mask(rng):
     y = F.alpha_dropout(x, p, training=True, generator=nt.Generator(2))
     y.backward(nt.ones(*y.shape))
     a, b, _ = _alpha_constants(p)
-    kept = np.isclose(y.data, a * x.data + b)
-    np.testing.assert_allclose(x.grad.data, a * kept, rtol=1e-6)
+    kept = np.isclose(y.array, a * x.array + b)
+    np.testing.assert_allclose(x.grad.array, a * kept, rtol=1e-6)
     assert 0 < kept.mean() < 1
 
 
 def test_inplace_writes_into_the_input_when_it_needs_no_grad(rng):
     x = _x((10, 10), rng=rng)
     y = F.dropout(x, 0.5, inplace=True, generator=nt.Generator(0))
-    assert y is x and (x.data == 0).any()
+    assert y is x and (x.array == 0).any()
     leaf = _x((10, 10), rng=rng, requires_grad=True)
     assert F.dropout(leaf, 0.5, inplace=True) is not leaf  # autograd needs the input
 
@@ -194,7 +194,7 @@ def test_layer_repr_matches_torch(torch, name):
 def test_layers_are_active_in_train_and_identity_in_eval(rng, layer, shape):
     x = _x(shape, rng=rng)
     assert layer.training
-    assert not np.array_equal(layer(x).data, x.data)
+    assert not np.array_equal(layer(x).array, x.array)
     layer.eval()
     assert layer(x) is x
     layer.train()
@@ -205,8 +205,8 @@ def test_layer_generator_makes_masks_reproducible(rng):
     x = _x((20, 20), rng=rng)
     a = nn.Dropout(0.5, generator=nt.Generator(9))
     b = nn.Dropout(0.5, generator=nt.Generator(9))
-    np.testing.assert_array_equal(a(x).data, b(x).data)
-    np.testing.assert_array_equal(a(x).data, b(x).data)  # the streams advance together
+    np.testing.assert_array_equal(a(x).array, b(x).array)
+    np.testing.assert_array_equal(a(x).array, b(x).array)  # the streams advance together
 
 
 def test_layer_errors():

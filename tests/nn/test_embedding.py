@@ -36,7 +36,7 @@ def test_padding_row_looked_up_gets_no_gradient_as_torch(torch, rng, padding_idx
     weight = rng.standard_normal((5, 3))
     ours, theirs = _both(torch, index, weight, padding_idx=padding_idx)
     assert_close(ours.grad, theirs.grad, 1e-12, 1e-12, "weight grad")
-    np.testing.assert_array_equal(ours.grad.data[padding_idx], 0)
+    np.testing.assert_array_equal(ours.grad.array[padding_idx], 0)
 
 
 def test_scale_grad_by_freq_as_torch(torch, rng):
@@ -58,7 +58,7 @@ def test_max_norm_renormalises_looked_up_rows_in_place_as_torch(torch, rng, norm
     )
     assert_close(ya, yb, 1e-12, 1e-12, "output")
     assert_close(ours_w, theirs_w, 1e-12, 1e-12, "renormalised weight")
-    np.testing.assert_array_equal(ours_w.data[3], weight[3])  # a row not looked up is untouched
+    np.testing.assert_array_equal(ours_w.array[3], weight[3])  # a row not looked up is untouched
 
 
 @pytest.mark.parametrize("vocab,n", [(3, 2000), (50, 5000), (5000, 3000)])
@@ -86,7 +86,7 @@ def test_numba_kernel_equals_the_numpy_path(rng, dtype):
         try:
             w = nt.Tensor(weight.copy(), requires_grad=True)
             F.embedding(nt.Tensor(index), w, padding_idx=2).backward(nt.Tensor(g))
-            grads.append(w.grad.data)
+            grads.append(w.grad.array)
         finally:
             _jit.use_numba(previous)
     tol = 1e-12 if dtype == "float64" else 1e-5
@@ -99,7 +99,7 @@ def test_float32_and_int32_indices(rng):
     y = F.embedding(index, weight)
     y.backward(nt.ones(*y.shape))
     assert y.dtype == np.float32 and weight.grad.dtype == np.float32
-    np.testing.assert_array_equal(weight.grad.data[:, 0], [0, 1, 2, 0, 0, 0, 1])
+    np.testing.assert_array_equal(weight.grad.array[:, 0], [0, 1, 2, 0, 0, 0, 1])
 
 
 def test_empty_index(rng):
@@ -107,7 +107,7 @@ def test_empty_index(rng):
     y = F.embedding(nt.Tensor(np.zeros((0, 2), dtype=np.int64)), weight)
     assert y.shape == (0, 2, 3)
     y.backward(nt.Tensor(np.zeros((0, 2, 3))))
-    np.testing.assert_array_equal(weight.grad.data, 0)
+    np.testing.assert_array_equal(weight.grad.array, 0)
 
 
 def test_functional_errors(rng):
@@ -170,13 +170,13 @@ def test_layer_repr_and_state_dict_match_torch(torch):
 def test_init_is_standard_normal_with_zero_padding_row():
     nt.manual_seed(0)
     emb = nn.Embedding(400, 100, padding_idx=5)
-    w = emb.weight.data
+    w = emb.weight.array
     assert w.dtype == np.float32
     np.testing.assert_array_equal(w[5], 0)
     rest = np.delete(w, 5, axis=0)
     assert abs(rest.mean()) < 0.01 and abs(rest.std() - 1) < 0.01
     nt.manual_seed(0)
-    np.testing.assert_array_equal(nn.Embedding(400, 100, padding_idx=5).weight.data, w)
+    np.testing.assert_array_equal(nn.Embedding(400, 100, padding_idx=5).weight.array, w)
 
 
 def test_from_pretrained():
@@ -184,8 +184,8 @@ def test_from_pretrained():
     emb = nn.Embedding.from_pretrained(table, padding_idx=0)
     assert not emb.weight.requires_grad
     assert emb.num_embeddings == 3 and emb.embedding_dim == 2
-    np.testing.assert_array_equal(emb(nt.tensor([0, 2])).data, [[1.0, 2.0], [5.0, 6.0]])
-    assert np.shares_memory(emb.weight.data, table.data)  # as torch: no copy
+    np.testing.assert_array_equal(emb(nt.tensor([0, 2])).array, [[1.0, 2.0], [5.0, 6.0]])
+    assert np.shares_memory(emb.weight.array, table.array)  # as torch: no copy
     trainable = nn.Embedding.from_pretrained(np.ones((4, 2)), freeze=False)
     assert trainable.weight.requires_grad and trainable.weight.dtype == np.float64
     with pytest.raises(ValueError, match="embeddings must be 2-D"):

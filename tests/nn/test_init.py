@@ -31,24 +31,24 @@ def test_uniform_and_normal_moments_and_dtype(dtype):
     t = nt.empty(400, 500, dtype=dtype)
     out = init.uniform_(t, -2.0, 4.0, generator=_gen())
     assert out is t and t.dtype == np.dtype(dtype)
-    assert t.data.min() >= -2.0 and t.data.max() <= 4.0
-    _assert_moments(t.data, 1.0, 6.0 / math.sqrt(12))
+    assert t.array.min() >= -2.0 and t.array.max() <= 4.0
+    _assert_moments(t.array, 1.0, 6.0 / math.sqrt(12))
     init.normal_(t, mean=3.0, std=0.5, generator=_gen())
     assert t.dtype == np.dtype(dtype)
-    _assert_moments(t.data, 3.0, 0.5)
+    _assert_moments(t.array, 3.0, 0.5)
 
 
 def test_generator_makes_init_reproducible():
     a = init.normal_(nt.empty(5, 7), generator=_gen(3))
     b = init.normal_(nt.empty(5, 7), generator=_gen(3))
     c = init.normal_(nt.empty(5, 7), generator=_gen(4))
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(a.data, c.data)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert not np.array_equal(a.array, c.array)
     nt.manual_seed(11)
     d = init.xavier_uniform_(nt.empty(5, 7))
     nt.manual_seed(11)
     e = init.xavier_uniform_(nt.empty(5, 7))
-    np.testing.assert_array_equal(d.data, e.data)
+    np.testing.assert_array_equal(d.array, e.array)
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,10 @@ def test_xavier(gain):
     t = nt.empty(fan_out, fan_in)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     init.xavier_uniform_(t, gain=gain, generator=_gen())
-    assert np.abs(t.data).max() <= std * math.sqrt(3) * (1 + 1e-6)
-    _assert_moments(t.data, 0.0, std)
+    assert np.abs(t.array).max() <= std * math.sqrt(3) * (1 + 1e-6)
+    _assert_moments(t.array, 0.0, std)
     init.xavier_normal_(t, gain=gain, generator=_gen())
-    _assert_moments(t.data, 0.0, std)
+    _assert_moments(t.array, 0.0, std)
 
 
 @pytest.mark.parametrize(
@@ -121,19 +121,19 @@ def test_kaiming(a, mode, nonlinearity):
     fan = 800 if mode == "fan_in" else 5000
     std = init.calculate_gain(nonlinearity, a) / math.sqrt(fan)
     init.kaiming_uniform_(t, a=a, mode=mode, nonlinearity=nonlinearity, generator=_gen())
-    assert np.abs(t.data).max() <= std * math.sqrt(3) * (1 + 1e-6)
-    _assert_moments(t.data, 0.0, std)
+    assert np.abs(t.array).max() <= std * math.sqrt(3) * (1 + 1e-6)
+    _assert_moments(t.array, 0.0, std)
     init.kaiming_normal_(t, a=a, mode=mode, nonlinearity=nonlinearity, generator=_gen())
-    _assert_moments(t.data, 0.0, std)
+    _assert_moments(t.array, 0.0, std)
 
 
 def test_kaiming_sqrt5_is_pytorch_linear_default():
     # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))  (SEMANTICS #17)
     t = init.kaiming_uniform_(nt.empty(500, 400), a=math.sqrt(5), generator=_gen())
     bound = 1 / math.sqrt(400)
-    assert np.abs(t.data).max() <= bound * (1 + 1e-6)
-    assert np.abs(t.data).max() > 0.99 * bound
-    _assert_moments(t.data, 0.0, bound / math.sqrt(3))
+    assert np.abs(t.array).max() <= bound * (1 + 1e-6)
+    assert np.abs(t.array).max() > 0.99 * bound
+    _assert_moments(t.array, 0.0, bound / math.sqrt(3))
 
 
 @pytest.mark.parametrize("shape", [(64, 64), (20, 50), (50, 20), (8, 3, 3, 3)])
@@ -141,17 +141,17 @@ def test_kaiming_sqrt5_is_pytorch_linear_default():
 def test_orthogonal(shape, dtype):
     t = init.orthogonal_(nt.empty(*shape, dtype=dtype), gain=1.0, generator=_gen())
     assert t.dtype == np.dtype(dtype) and t.shape == shape
-    w = t.data.reshape(shape[0], -1).astype(np.float64)
+    w = t.array.reshape(shape[0], -1).astype(np.float64)
     gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
     np.testing.assert_allclose(gram, np.eye(gram.shape[0]), atol=1e-5)
     g = init.orthogonal_(nt.empty(*shape, dtype=dtype), gain=3.0, generator=_gen())
-    np.testing.assert_allclose(g.data, 3.0 * t.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g.array, 3.0 * t.array, rtol=1e-5, atol=1e-6)
 
 
 def test_trunc_normal_bounds_and_moments():
     mean, std, a, b = 0.5, 2.0, -1.0, 3.0
     t = init.trunc_normal_(nt.empty(N), mean, std, a, b, generator=_gen())
-    assert t.data.min() >= a and t.data.max() <= b
+    assert t.array.min() >= a and t.array.max() <= b
 
     def pdf(z):
         return math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
@@ -165,15 +165,15 @@ def test_trunc_normal_bounds_and_moments():
     var = std**2 * (
         1 + (alpha * pdf(alpha) - beta * pdf(beta)) / mass - ((pdf(alpha) - pdf(beta)) / mass) ** 2
     )
-    _assert_moments(t.data, true_mean, math.sqrt(var))
+    _assert_moments(t.array, true_mean, math.sqrt(var))
 
 
 def test_constant_zeros_ones_eye():
     t = nt.empty(3, 4)
-    assert init.constant_(t, 2.5) is t and (t.data == 2.5).all()
-    assert (init.zeros_(t).data == 0).all()
-    assert (init.ones_(t).data == 1).all()
-    np.testing.assert_array_equal(init.eye_(t).data, np.eye(3, 4, dtype=np.float32))
+    assert init.constant_(t, 2.5) is t and (t.array == 2.5).all()
+    assert (init.zeros_(t).array == 0).all()
+    assert (init.ones_(t).array == 1).all()
+    np.testing.assert_array_equal(init.eye_(t).array, np.eye(3, 4, dtype=np.float32))
     assert t.dtype == np.float32
 
 
@@ -186,7 +186,7 @@ def test_works_in_place_on_parameters_without_recording():
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
     assert w._version > version
     init.zeros_(layer.bias)
-    assert (layer.bias.data == 0).all() and layer.bias.requires_grad
+    assert (layer.bias.array == 0).all() and layer.bias.requires_grad
 
 
 def test_errors():

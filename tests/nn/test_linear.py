@@ -58,16 +58,16 @@ def test_linear_default_init_is_torch_distribution(torch):
     ours = nn.Linear(fan_in, 500)
     theirs = torch.nn.Linear(fan_in, 500)
     bound = 1 / math.sqrt(fan_in)
-    for w in (ours.weight.data, theirs.weight.detach().numpy()):
+    for w in (ours.weight.array, theirs.weight.detach().numpy()):
         assert np.abs(w).max() <= bound * (1 + 1e-6)
         assert np.abs(w).max() > 0.99 * bound
         assert abs(w.mean()) < 5 * bound / math.sqrt(3 * w.size)
         assert abs(w.std() - bound / math.sqrt(3)) < 0.01 * bound
-    for b in (ours.bias.data, theirs.bias.detach().numpy()):
+    for b in (ours.bias.array, theirs.bias.detach().numpy()):
         assert np.abs(b).max() <= bound * (1 + 1e-6)
     # two-sample check: the weight histograms agree within sampling error
     edges = np.linspace(-bound, bound, 11)
-    h_ours = np.histogram(ours.weight.data, edges)[0] / ours.weight.numel()
+    h_ours = np.histogram(ours.weight.array, edges)[0] / ours.weight.numel()
     h_theirs = np.histogram(theirs.weight.detach().numpy(), edges)[0] / ours.weight.numel()
     np.testing.assert_allclose(h_ours, h_theirs, atol=0.005)
 
@@ -77,20 +77,20 @@ def test_linear_reset_parameters_with_generator():
     b = nn.Linear(4, 3)
     a.reset_parameters(generator=nt.Generator(5))
     b.reset_parameters(generator=nt.Generator(5))
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    np.testing.assert_array_equal(a.weight.array, b.weight.array)
+    np.testing.assert_array_equal(a.bias.array, b.bias.array)
     nt.manual_seed(3)
     c = nn.Linear(4, 3)
     nt.manual_seed(3)
     d = nn.Linear(4, 3)
-    np.testing.assert_array_equal(c.weight.data, d.weight.data)
+    np.testing.assert_array_equal(c.weight.array, d.weight.array)
 
 
 def test_linear_learns_a_linear_map(rng):
     # one full-batch gradient step reduces the loss, and plain gradient descent converges
     x = nt.tensor(rng.standard_normal((64, 3)).astype(np.float32))
     true_w = np.array([[1.0, -2.0, 0.5]], dtype=np.float32)
-    y = nt.tensor(x.data @ true_w.T + 0.3)
+    y = nt.tensor(x.array @ true_w.T + 0.3)
     layer = nn.Linear(3, 1)
     for _ in range(300):
         layer.zero_grad()
@@ -99,8 +99,8 @@ def test_linear_learns_a_linear_map(rng):
         with nt.no_grad():
             for p in layer.parameters():
                 p.sub_(p.grad * 0.1)
-    np.testing.assert_allclose(layer.weight.data, true_w, atol=1e-3)
-    np.testing.assert_allclose(layer.bias.data, [0.3], atol=1e-3)
+    np.testing.assert_allclose(layer.weight.array, true_w, atol=1e-3)
+    np.testing.assert_allclose(layer.bias.array, [0.3], atol=1e-3)
 
 
 def test_linear_repr_matches_torch(torch):

@@ -159,7 +159,7 @@ def test_legacy_size_average_and_reduce(torch, rng):
         theirs = torch.nn.MSELoss(size_average=size_average, reduce=reduce)
         assert ours.reduction == theirs.reduction
         np.testing.assert_allclose(
-            ours(nt.tensor(x), nt.tensor(t)).data,
+            ours(nt.tensor(x), nt.tensor(t)).array,
             theirs(torch.from_numpy(x), torch.from_numpy(t)).numpy(),
             rtol=1e-6,
         )
@@ -221,7 +221,7 @@ def test_classifier_trains_with_cross_entropy(rng):
         with nt.no_grad():
             for p in model.parameters():
                 p.sub_(p.grad * 0.5)
-    accuracy = (model(x).data.argmax(axis=1) == labels).mean()
+    accuracy = (model(x).array.argmax(axis=1) == labels).mean()
     assert loss.item() < first / 3 and accuracy > 0.95
 
 

@@ -23,7 +23,7 @@ class Affine(nn.Module):
         self.register_buffer("scratch", nt.zeros(n), persistent=False)
 
     def forward(self, x):
-        self.calls.data += 1
+        self.calls.array += 1
         return x * self.scale + self.shift
 
 
@@ -93,7 +93,7 @@ def test_state_dict_of_shared_module_matches_torch(torch):
     ours = nn.Sequential(ours_lin, nn.ReLU(), ours_lin)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict(theirs.state_dict())
-    np.testing.assert_array_equal(ours[2].weight.data, lin.weight.detach().numpy())
+    np.testing.assert_array_equal(ours[2].weight.array, lin.weight.detach().numpy())
 
 
 def test_assignment_rules_and_messages():
@@ -136,8 +136,8 @@ def test_state_dict_keys_shares_memory_and_skips_non_persistent():
     sd = net.state_dict()
     assert "head.scratch" not in sd and "head.calls" in sd
     assert list(sd)[:3] == ["encoder.0.scale", "encoder.0.shift", "encoder.0.calls"]
-    sd["head.scale"].data[0] = 7.0
-    assert net.head.scale.data[0] == 7.0
+    sd["head.scale"].array[0] = 7.0
+    assert net.head.scale.array[0] == 7.0
     assert not sd["head.scale"].requires_grad
     kept = net.state_dict(keep_vars=True)
     assert kept["head.scale"] is net.head.scale
@@ -146,26 +146,26 @@ def test_state_dict_keys_shares_memory_and_skips_non_persistent():
 def test_load_state_dict_round_trip_from_tensors_arrays_and_torch(torch):
     a, b = Net(), Net()
     for p in a.parameters():
-        p.data[...] = np.random.default_rng(0).standard_normal(p.shape)
+        p.array[...] = np.random.default_rng(0).standard_normal(p.shape)
     b.load_state_dict(a.state_dict())
     for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+        np.testing.assert_array_equal(p.array, q.array, err_msg=n)
     c = Net()
-    c.load_state_dict({k: v.data.copy() for k, v in a.state_dict().items()})
+    c.load_state_dict({k: v.array.copy() for k, v in a.state_dict().items()})
     d = Net()
-    d.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in a.state_dict().items()})
-    np.testing.assert_array_equal(d.head.shift.data, a.head.shift.data)
+    d.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in a.state_dict().items()})
+    np.testing.assert_array_equal(d.head.shift.array, a.head.shift.array)
 
 
 def test_load_state_dict_strict_errors_list_every_problem_and_change_nothing():
     net = Net()
     sd = Net().state_dict()
     for v in sd.values():
-        v.data[...] = 5.0
+        v.array[...] = 5.0
     del sd["head.shift"]
     sd["head.extra"] = nt.zeros(1)
     sd["encoder.0.scale"] = nt.zeros(4)
-    before = net.encoder[2].scale.data.copy()
+    before = net.encoder[2].scale.array.copy()
     with pytest.raises(RuntimeError) as info:
         net.load_state_dict(sd)
     msg = str(info.value)
@@ -174,7 +174,7 @@ def test_load_state_dict_strict_errors_list_every_problem_and_change_nothing():
     assert "Unexpected key(s): head.extra" in msg
     assert "encoder.0.scale: checkpoint has shape (4,), this model has (3,)" in msg
     assert "strict=False" in msg
-    np.testing.assert_array_equal(net.encoder[2].scale.data, before)
+    np.testing.assert_array_equal(net.encoder[2].scale.array, before)
 
 
 def test_load_state_dict_non_strict_returns_incompatible_keys():
@@ -182,11 +182,11 @@ def test_load_state_dict_non_strict_returns_incompatible_keys():
     sd = Net().state_dict()
     del sd["head.shift"]
     sd["head.extra"] = nt.zeros(1)
-    sd["head.scale"].data[...] = 2.0
+    sd["head.scale"].array[...] = 2.0
     result = net.load_state_dict(sd, strict=False)
     assert result.missing_keys == ["head.shift"]
     assert result.unexpected_keys == ["head.extra"]
-    assert (net.head.scale.data == 2.0).all()
+    assert (net.head.scale.array == 2.0).all()
     sd["head.scale"] = nt.zeros(5)
     with pytest.raises(RuntimeError, match="head.scale: checkpoint has shape"):
         net.load_state_dict(sd, strict=False)  # shape mismatches fail even when not strict
@@ -210,7 +210,7 @@ def test_zero_grad_requires_grad_apply_and_to():
     out.backward(nt.ones(*out.shape))
     assert net.head.scale.grad is not None
     net.zero_grad(set_to_none=False)
-    assert (net.head.scale.grad.data == 0).all()
+    assert (net.head.scale.grad.array == 0).all()
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net.requires_grad_(False)
@@ -230,11 +230,11 @@ def test_forward_hooks_can_observe_and_replace():
     h1 = m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
     h2 = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape) or out + 1)
     y = m(nt.ones(3))
-    np.testing.assert_allclose(y.data, 3.0)
+    np.testing.assert_allclose(y.array, 3.0)
     assert seen == [(3,)]
     h1.remove()
     h2.remove()
-    np.testing.assert_allclose(m(nt.ones(3)).data, 1.0)
+    np.testing.assert_allclose(m(nt.ones(3)).array, 1.0)
     assert seen == [(3,)]
 
 
@@ -301,9 +301,9 @@ def test_sequential_indexing_slicing_and_editing():
 
 def test_sequential_forward_chains():
     seq = nn.Sequential(Affine(), Affine())
-    seq[0].shift.data[...] = 1.0
-    seq[1].scale.data[...] = 3.0
-    np.testing.assert_allclose(seq(nt.zeros(3)).data, 3.0)
+    seq[0].shift.array[...] = 1.0
+    seq[1].scale.array[...] = 3.0
+    np.testing.assert_allclose(seq(nt.zeros(3)).array, 3.0)
 
 
 def test_module_list():
@@ -370,9 +370,9 @@ def test_deepcopy_gives_an_independent_model_with_its_own_paths():
     assert clone.encoder[2].module_path() == "encoder.2"
     assert clone.encoder[2]._parent() is clone.encoder  # not the original's container
     assert clone.head.scale is not net.head.scale
-    np.testing.assert_array_equal(clone.head.scale.data, net.head.scale.data)
-    clone.head.scale.data[...] = 9.0
-    assert (net.head.scale.data == 1.0).all()
+    np.testing.assert_array_equal(clone.head.scale.array, net.head.scale.array)
+    clone.head.scale.array[...] = 9.0
+    assert (net.head.scale.array == 1.0).all()
     assert isinstance(clone.head.scale, nn.Parameter) and clone.head.scale.requires_grad
     layer_copy = copy.deepcopy(net.encoder[0])
     assert layer_copy.module_path() == ""  # a copied sub-module is a new root

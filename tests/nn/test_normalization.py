@@ -42,10 +42,10 @@ def test_batch_norm_running_var_is_unbiased_and_batch_var_biased(rng):
     x = rng.standard_normal((5, 2))
     rm, rv = _t(np.zeros(2)), _t(np.ones(2))
     y = F.batch_norm(_t(x), rm, rv, training=True, momentum=1.0)
-    np.testing.assert_allclose(rv.data, x.var(axis=0, ddof=1), rtol=1e-12)
-    np.testing.assert_allclose(rm.data, x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(rv.array, x.var(axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(rm.array, x.mean(axis=0), rtol=1e-12)
     expected = (x - x.mean(0)) / np.sqrt(x.var(0, ddof=0) + 1e-5)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(y.array, expected, rtol=1e-12)
 
 
 def test_batch_norm_update_bumps_buffer_versions(rng):
@@ -58,7 +58,7 @@ def test_batch_norm_without_running_stats_in_training(rng):
     x = rng.standard_normal((6, 2, 3))
     y = F.batch_norm(_t(x), None, None, training=True)
     mean = x.mean(axis=(0, 2), keepdims=True)
-    np.testing.assert_allclose(y.data, (x - mean) / np.sqrt(x.var((0, 2), keepdims=True) + 1e-5))
+    np.testing.assert_allclose(y.array, (x - mean) / np.sqrt(x.var((0, 2), keepdims=True) + 1e-5))
 
 
 # ---- dtype, stability, no-grad path -----------------------------------------------------------
@@ -95,11 +95,11 @@ def test_no_grad_result_equals_graph_result_and_leaves_input(rng, name):
     fn = _all_ops()[name]
     data = rng.standard_normal((3, 4, 5)).astype(np.float32)
     x = _t(data.copy(), True)
-    recorded = fn(x).data.copy()
+    recorded = fn(x).array.copy()
     with nt.no_grad():
         plain = fn(_t(data.copy()))
-    np.testing.assert_allclose(plain.data, recorded, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(x.data, data)
+    np.testing.assert_allclose(plain.array, recorded, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(x.array, data)
 
 
 @pytest.mark.parametrize("name", list(_all_ops()))
@@ -109,10 +109,10 @@ def test_backward_does_not_modify_the_incoming_gradient(rng, name):
     y = fn(x)
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(nt.Tensor(g.copy()), retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     x.grad = None
     y.backward(nt.Tensor(g.copy()))
-    np.testing.assert_array_equal(x.grad.data, first)
+    np.testing.assert_array_equal(x.grad.array, first)
 
 
 @pytest.mark.parametrize("op", ["batch_norm", "layer_norm"])
@@ -121,10 +121,10 @@ def test_statistics_are_stable_for_a_large_offset_in_float32(rng, op):
     noise = rng.standard_normal((64, 16))
     x = (1e4 + noise).astype(np.float32)
     if op == "batch_norm":
-        y = F.batch_norm(_t(x), None, None, training=True).data
+        y = F.batch_norm(_t(x), None, None, training=True).array
         ref = (noise - noise.mean(0)) / np.sqrt(noise.var(0) + 1e-5)
     else:
-        y = F.layer_norm(_t(x), (16,)).data
+        y = F.layer_norm(_t(x), (16,)).array
         ref = (noise - noise.mean(1, keepdims=True)) / np.sqrt(noise.var(1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(y, ref, atol=5e-3)  # float32 spacing at 1e4 is ~1e-3
 
@@ -151,8 +151,8 @@ def _run_spec(spec, dtype, numba: bool, grad_idx=None):
         inputs = [to_nt(a, requires_grad=i in wanted) for i, a in enumerate(raw)]
         out = spec.fn(*inputs)
         out.backward(nt.Tensor(rng.standard_normal(out.shape).astype(dtype)))
-        grads = [t.grad.data for t in inputs if isinstance(t, nt.Tensor) and t.requires_grad]
-        return [out.data] + grads + [t.data for t in inputs]  # inputs: running stats updated
+        grads = [t.grad.array for t in inputs if isinstance(t, nt.Tensor) and t.requires_grad]
+        return [out.array] + grads + [t.array for t in inputs]  # inputs: running stats updated
     finally:
         _jit.use_numba(previous)
 
@@ -403,12 +403,12 @@ def test_repr_parameters_and_state_dict_match_torch(torch, name, args, kwargs):
 def test_reset_running_stats_and_parameters():
     bn = nn.BatchNorm1d(3)
     bn(nt.randn(4, 3) * 5 + 2)
-    bn.weight.data[...] = 7
+    bn.weight.array[...] = 7
     bn.reset_parameters()
-    np.testing.assert_array_equal(bn.running_mean.data, 0)
-    np.testing.assert_array_equal(bn.running_var.data, 1)
+    np.testing.assert_array_equal(bn.running_mean.array, 0)
+    np.testing.assert_array_equal(bn.running_var.array, 1)
     assert bn.num_batches_tracked.item() == 0
-    np.testing.assert_array_equal(bn.weight.data, 1)
+    np.testing.assert_array_equal(bn.weight.array, 1)
 
 
 def test_float64_layer_parameters():
@@ -420,7 +420,7 @@ def test_float64_layer_parameters():
 def test_eval_without_tracked_stats_uses_batch_statistics(rng):
     bn = nn.BatchNorm1d(2, track_running_stats=False).eval()
     x = rng.standard_normal((6, 2)).astype(np.float32) * 3 + 4
-    y = bn(nt.Tensor(x)).data
+    y = bn(nt.Tensor(x)).array
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
 
 
@@ -430,7 +430,7 @@ def test_momentum_none_is_a_cumulative_average(rng):
     for x in batches:
         bn(nt.Tensor(x))
     expected = np.mean([x.mean(0) for x in batches], axis=0)
-    np.testing.assert_allclose(bn.running_mean.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.array, expected, rtol=1e-12)
 
 
 # ---- layer errors name the module path --------------------------------------------------------

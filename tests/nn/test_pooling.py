@@ -70,7 +70,7 @@ def test_max_pool_ties_send_gradient_to_first_maximum(torch, rng, kwargs):
     theirs_x = torch.tensor(x, requires_grad=True)
     y, idx = F.max_pool2d(ours_x, return_indices=True, **kwargs)
     ty, tidx = torch.nn.functional.max_pool2d(theirs_x, return_indices=True, **kwargs)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.array, tidx.numpy())
     g = rng.standard_normal(ty.shape)
     y.backward(nt.Tensor(g))
     ty.backward(torch.from_numpy(g))
@@ -83,7 +83,7 @@ def test_adaptive_max_pool_ties_match_torch(torch, rng):
     theirs_x = torch.tensor(x, requires_grad=True)
     y, idx = F.adaptive_max_pool2d(ours_x, (3, 4), return_indices=True)
     ty, tidx = torch.nn.functional.adaptive_max_pool2d(theirs_x, (3, 4), return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.array, tidx.numpy())
     g = rng.standard_normal(ty.shape)
     y.backward(nt.Tensor(g))
     ty.backward(torch.from_numpy(g))
@@ -96,7 +96,7 @@ def test_kernel_of_more_than_256_taps_matches_torch(torch, rng):
     theirs_x = torch.tensor(x, requires_grad=True)
     y, idx = F.max_pool2d(ours_x, (17, 16), 2, return_indices=True)
     ty, tidx = torch.nn.functional.max_pool2d(theirs_x, (17, 16), 2, return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.array, tidx.numpy())
     y.backward(nt.Tensor(np.ones(y.shape)))
     ty.backward(torch.ones_like(ty))
     assert_close(ours_x.grad, theirs_x.grad, 0, 1e-12, "grad with a 272-tap kernel")
@@ -113,7 +113,7 @@ def test_max_pool_inf_gradient_stays_on_the_winner(torch, rng, kernel, stride):
     g[0, 1, 0, 0] = np.inf
     y.backward(nt.Tensor(g))
     ty.backward(torch.from_numpy(g))
-    ours_g = ours_x.grad.data
+    ours_g = ours_x.grad.array
     theirs_g = theirs_x.grad.numpy()
     np.testing.assert_array_equal(ours_g == 0, theirs_g == 0)  # zeros exactly where torch's are
     np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-6)  # inf in the same place
@@ -123,8 +123,8 @@ def test_max_pool_nan_wins_like_torch(torch):
     x = np.array([[[[1.0, np.nan, 5.0, 2.0], [3.0, np.nan, np.nan, 7.0]]]], dtype=np.float32)
     y, idx = F.max_pool2d(nt.Tensor(x), 2, return_indices=True)
     ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
-    assert np.isnan(y.data).all() and np.isnan(ty.numpy()).all()
+    np.testing.assert_array_equal(idx.array, tidx.numpy())
+    assert np.isnan(y.array).all() and np.isnan(ty.numpy()).all()
 
 
 @pytest.mark.parametrize(

@@ -177,11 +177,11 @@ def test_cell_loop_equals_layer(name):
     output, state = layer(x)
     hx = None
     for t in range(T):
-        hx = cell(nt.Tensor(x.data[t]), hx)
+        hx = cell(nt.Tensor(x.array[t]), hx)
         h = hx[0] if name == "LSTM" else hx
-        np.testing.assert_allclose(h.data, output.data[t], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(h.array, output.array[t], rtol=1e-12, atol=1e-14)
     final = state[0] if name == "LSTM" else state
-    np.testing.assert_allclose(final.data[0], h.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(final.array[0], h.array, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
@@ -200,8 +200,8 @@ def test_numba_and_numpy_backward_steps_agree(name):
             assert hasattr(step, "py_func") == enabled  # a numba dispatcher, or the NumPy step
             ox = nt.Tensor(x.copy(), requires_grad=True)
             outs = _flat(model(ox))
-            nt.autograd.run_backward(outs, [nt.Tensor(np.cos(o.data)) for o in outs])
-            results.append([ox.grad.data] + [p.grad.data for p in model.parameters()])
+            nt.autograd.run_backward(outs, [nt.Tensor(np.cos(o.array)) for o in outs])
+            results.append([ox.grad.array] + [p.grad.array for p in model.parameters()])
             model.zero_grad()
         finally:
             _jit.use_numba(previous)
@@ -214,9 +214,9 @@ def _lstm_outputs(model, x):
     x = nt.Tensor(x.copy(), requires_grad=True)
     output, (h_n, c_n) = model(x)
     nt.autograd.run_backward([output], [nt.Tensor(np.ones(output.shape, np.float32))])
-    grads = {k: p.grad.data.copy() for k, p in model.named_parameters()}
+    grads = {k: p.grad.array.copy() for k, p in model.named_parameters()}
     model.zero_grad()
-    return output.data.copy(), h_n.data.copy(), x.grad.data.copy(), grads
+    return output.array.copy(), h_n.array.copy(), x.grad.array.copy(), grads
 
 
 def test_dropout_eval_matches_torch(torch):
@@ -291,7 +291,7 @@ def test_state_dict_names_shapes_and_repr_match_torch(torch, name, kwargs):
         assert ours_sd[k].shape == tuple(theirs_sd[k].shape), k
     assert repr(ours) == repr(theirs)
     # and the other direction: our state dict loads strictly into torch, same outputs after
-    theirs.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in ours_sd.items()})
+    theirs.load_state_dict({k: torch.from_numpy(v.array.copy()) for k, v in ours_sd.items()})
     x = np.random.default_rng(9).standard_normal((3, 7) if "Cell" in name else (4, 3, 7))
     x = x.astype(np.float32)
     with torch.no_grad():
@@ -306,7 +306,7 @@ def test_init_is_uniform_in_plus_minus_one_over_sqrt_hidden(name):
     nt.manual_seed(0)
     model = getattr(nn, name)(16, 64)
     bound = 1 / math.sqrt(64)
-    values = np.concatenate([p.data.ravel() for p in model.parameters()])
+    values = np.concatenate([p.array.ravel() for p in model.parameters()])
     assert values.dtype == np.float32
     assert np.all(np.abs(values) <= bound)
     assert values.max() > 0.95 * bound and values.min() < -0.95 * bound
@@ -314,7 +314,7 @@ def test_init_is_uniform_in_plus_minus_one_over_sqrt_hidden(name):
     nt.manual_seed(0)
     again = getattr(nn, name)(16, 64)
     for a, b in zip(model.parameters(), again.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
 
 
 def test_float32_stays_float32_and_no_grad_records_nothing():
@@ -335,8 +335,8 @@ def test_functional_lstm_is_the_layer(torch):
     x = nt.randn(T, N, IN)
     out, (h, c) = model(x)
     f_out, f_h, f_c = nt.functional.lstm(x, None, model._flat_weights, True, 2, 0.0, False)
-    np.testing.assert_array_equal(out.data, f_out.data)
-    np.testing.assert_array_equal(c.data, f_c.data)
+    np.testing.assert_array_equal(out.array, f_out.array)
+    np.testing.assert_array_equal(c.array, f_c.array)
 
 
 # ---- errors ------------------------------------------------------------------------------------

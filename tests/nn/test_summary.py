@@ -102,7 +102,7 @@ def test_batch_size_multiple_inputs_dtypes_and_tuple_outputs():
             self.fc = nn.Linear(3, 2)
 
         def forward(self, a, idx):
-            assert idx.dtype == np.int64 and (idx.data == 0).all()
+            assert idx.dtype == np.int64 and (idx.array == 0).all()
             y = self.fc(a)
             return y, a
 

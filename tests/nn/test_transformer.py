@@ -140,7 +140,7 @@ def test_encoder_stack_of_two_layers_matches_torch(torch):
 def test_encoder_stack_detects_a_causal_mask(torch):
     mask = nt.nn.Transformer.generate_square_subsequent_mask(5)
     np.testing.assert_array_equal(
-        mask.data, torch.nn.Transformer.generate_square_subsequent_mask(5).numpy()
+        mask.array, torch.nn.Transformer.generate_square_subsequent_mask(5).numpy()
     )
     from neuronet.nn.transformer import _detect_is_causal_mask
 
@@ -150,7 +150,7 @@ def test_encoder_stack_detects_a_causal_mask(torch):
     assert not _detect_is_causal_mask(nt.zeros(5, 5), None, 5)
 
     def call(encoder, x, as_tensor):
-        return encoder(x, mask=as_tensor(mask.data))
+        return encoder(x, mask=as_tensor(mask.array))
 
     torch.manual_seed(5)
     ours, theirs = _wrap(
@@ -171,7 +171,7 @@ def test_decoder_stack_and_full_transformer_match_torch(torch):
     assert_module_parity(ours, theirs, [_x((4, 2, E), 1), _x((6, 2, E), 2)])
 
     def call(model, src, tgt, as_tensor):
-        tgt_mask = nt.nn.Transformer.generate_square_subsequent_mask(4).data
+        tgt_mask = nt.nn.Transformer.generate_square_subsequent_mask(4).array
         return model(src, tgt, tgt_mask=as_tensor(tgt_mask), tgt_is_causal=True)
 
     kwargs = dict(
@@ -205,10 +205,10 @@ def test_stack_layers_are_independent_copies():
     encoder = nt.nn.TransformerEncoder(layer, 3)
     first, second = encoder.layers[0], encoder.layers[1]
     assert first.linear1.weight is not second.linear1.weight
-    np.testing.assert_array_equal(first.linear1.weight.data, second.linear1.weight.data)
-    first.linear1.weight.data[:] = 0
-    assert np.abs(second.linear1.weight.data).sum() > 0
-    assert np.abs(layer.linear1.weight.data).sum() > 0
+    np.testing.assert_array_equal(first.linear1.weight.array, second.linear1.weight.array)
+    first.linear1.weight.array[:] = 0
+    assert np.abs(second.linear1.weight.array).sum() > 0
+    assert np.abs(layer.linear1.weight.array).sum() > 0
     assert second.self_attn.out_proj.describe() == "Linear at 'layers.1.self_attn.out_proj'"
     assert len(list(encoder.parameters())) == 3 * len(list(layer.parameters()))
 
@@ -221,11 +221,11 @@ def test_dropout_only_in_training():
     a = layer(x)
     nt.manual_seed(1)
     b = layer(x)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
     layer.eval()
     c = layer(x)
-    assert not np.allclose(a.data, c.data)
-    np.testing.assert_array_equal(c.data, layer(x).data)
+    assert not np.allclose(a.array, c.array)
+    np.testing.assert_array_equal(c.array, layer(x).array)
 
 
 def test_keeps_float32_and_runs_float64():

@@ -40,7 +40,7 @@ def test_extreme_inputs_no_warning_no_nan_equal_to_torch(name, kwargs, dtype, to
     theirs_in = to_torch(x, requires_grad=True)
     theirs = getattr(torch.nn.functional, name)(theirs_in, **kwargs)
     theirs.backward(torch.ones_like(theirs))
-    assert not np.isnan(ours.data).any() and not np.isnan(ours_in.grad.data).any()
+    assert not np.isnan(ours.array).any() and not np.isnan(ours_in.grad.array).any()
     assert ours.dtype == np.dtype(dtype) and ours_in.grad.dtype == np.dtype(dtype)
     assert_close(ours, theirs, 1e-6, 1e-7, f"{name} forward")
     assert_close(ours_in.grad, theirs_in.grad, 1e-6, 1e-7, f"{name} grad")
@@ -81,7 +81,7 @@ def test_softplus_switches_to_identity_above_threshold(torch):
 
 def test_gelu_exact_and_tanh_differ():
     x = nt.tensor(np.linspace(-3, 3, 61))
-    gap = np.abs(F.gelu(x).data - F.gelu(x, approximate="tanh").data).max()
+    gap = np.abs(F.gelu(x).array - F.gelu(x, approximate="tanh").array).max()
     assert 1e-4 < gap < 1e-3
 
 

@@ -26,7 +26,7 @@ def _run(framework, q, k, v, g, grads=(True, True, True)):
     ts = [nt.tensor(a, requires_grad=r) for a, r in zip((q, k, v), grads)]
     out = F.scaled_dot_product_attention(*ts, is_causal=True)
     out.backward(nt.tensor(g))
-    return [out.data] + [t.grad.data for t in ts if t.requires_grad]
+    return [out.array] + [t.grad.array for t in ts if t.requires_grad]
 
 
 @pytest.mark.parametrize("chunk_bytes", [AB.CHUNK_BYTES, 1])

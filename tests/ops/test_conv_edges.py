@@ -89,8 +89,8 @@ def test_strided_conv_keeps_its_columns_and_gets_torchs_gradients(
     torch.nn.functional.conv2d(tx, tw, stride=2, padding=1, groups=groups).backward(
         torch.from_numpy(g)
     )
-    np.testing.assert_allclose(wt.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(wt.grad.array, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xt.grad.array, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("spec", CONV_AND_POOLING, ids=lambda s: s.name)

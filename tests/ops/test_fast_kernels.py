@@ -39,7 +39,7 @@ def _conv_grads(x, weight, bias, padding, g):
     bt = nt.tensor(bias, requires_grad=True)
     y = F.conv2d(xt, wt, bt, padding=padding)
     y.backward(nt.tensor(g))
-    return y.data, xt.grad.data, wt.grad.data, bt.grad.data
+    return y.array, xt.grad.array, wt.grad.array, bt.grad.array
 
 
 @pytest.mark.parametrize(
@@ -151,16 +151,16 @@ def test_gelu_kernel_matches_float64_reference(dtype, atol, torch):
     y = F.gelu(ours_x)
     y.backward(nt.tensor(g.astype(dtype)))
     assert y.dtype == dtype and ours_x.grad.dtype == dtype
-    np.testing.assert_allclose(y.data, ref, rtol=0, atol=atol * 1e4)
+    np.testing.assert_allclose(y.array, ref, rtol=0, atol=atol * 1e4)
     small = np.abs(x) < 20  # relative accuracy where the values are ordinary
-    np.testing.assert_allclose(y.data[small], ref[small], rtol=10 * atol, atol=atol)
-    np.testing.assert_allclose(ours_x.grad.data, xt.grad.numpy(), rtol=10 * atol, atol=atol)
+    np.testing.assert_allclose(y.array[small], ref[small], rtol=10 * atol, atol=atol)
+    np.testing.assert_allclose(ours_x.grad.array, xt.grad.numpy(), rtol=10 * atol, atol=atol)
 
 
 def test_relu_backward_kernel_zeroes_nan_gradients_where_inactive():
     x = nt.tensor(np.array([-1.0, 0.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
     F.relu(x).backward(nt.tensor(np.array([np.nan, 5.0, 7.0, np.inf], dtype=np.float32)))
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 7.0, np.inf])
+    np.testing.assert_array_equal(x.grad.array, [0.0, 0.0, 7.0, np.inf])
 
 
 def test_fastmath_sigmoid_tanh_float32_accuracy():
@@ -231,12 +231,12 @@ def test_lstm_layer_float32_matches_torch(torch):
     xt = torch.tensor(x, requires_grad=True)
     out_t, _ = theirs(xt)
     out_t.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.array, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
     theirs_grads = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(
-            p.grad.data, theirs_grads[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name
+            p.grad.array, theirs_grads[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name
         )
 
 
@@ -282,8 +282,8 @@ def _sdpa_both(q, k, v, **kw):
         try:
             ts = [nt.tensor(a, requires_grad=True) for a in (q, k, v)]
             y = F.scaled_dot_product_attention(*ts, **kw)
-            y.backward(nt.tensor(np.ones_like(y.data)))
-            outs.append([y.data] + [t.grad.data for t in ts])
+            y.backward(nt.tensor(np.ones_like(y.array)))
+            outs.append([y.array] + [t.grad.array for t in ts])
         finally:
             _jit.use_numba(previous)
     return outs
@@ -317,8 +317,8 @@ def test_attention_kernel_nan_rows_for_plain_softmax():
     x = nt.tensor(np.random.default_rng(9).standard_normal((1, 3, 4)).astype(np.float32))
     mask = nt.tensor(np.array([[False, True, True], [True, True, True], [False, False, True]]))
     _, weights = mha(x, x, x, attn_mask=mask, need_weights=True)
-    assert np.isnan(weights.data[0, 1]).all()
-    assert not np.isnan(weights.data[0, [0, 2]]).any()
+    assert np.isnan(weights.array[0, 1]).all()
+    assert not np.isnan(weights.array[0, [0, 2]]).any()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -335,7 +335,7 @@ def test_max_pool_block_kernels_equal_numpy_path(dtype):
             xt = nt.tensor(x, requires_grad=True)
             y, idx = F.max_pool2d(xt, 2, return_indices=True)
             y.backward(nt.tensor(g))
-            results.append((y.data, idx.data, xt.grad.data))
+            results.append((y.array, idx.array, xt.grad.array))
         finally:
             _jit.use_numba(previous)
     for name, a, b in zip(("y", "indices", "grad"), *results):

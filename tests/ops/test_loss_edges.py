@@ -113,16 +113,16 @@ def test_huge_logits_give_finite_losses_and_gradients_silently():
         (ce + bce).backward()
     assert np.isfinite(ce.item()) and np.isfinite(bce.item())
     assert ce.item() > 1e3  # the first sample is confidently wrong: loss ~ 2e4 / 2
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.array).all()
     np.testing.assert_allclose(nt.cross_entropy(x, nt.tensor([0, 1])).item(), 0.0, atol=1e-6)
 
 
 def test_bce_clamps_log_at_minus_100_like_torch():
     x = nt.tensor([0.0, 1.0, 0.5], requires_grad=True)
     loss = nt.binary_cross_entropy(x, nt.tensor([1.0, 0.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(loss.data, [100.0, 100.0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss.array, [100.0, 100.0, np.log(2)], rtol=1e-6)
     loss.backward(nt.ones(3))
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.array).all()
 
 
 # ---- dtypes -----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def test_identities_between_losses(rng):
     np.testing.assert_allclose(
         nt.nll_loss(nt.log_softmax(x, dim=1), t).item(), nt.cross_entropy(x, t).item(), rtol=1e-12
     )
-    onehot = nt.tensor(np.eye(4)[t.data])
+    onehot = nt.tensor(np.eye(4)[t.array])
     np.testing.assert_allclose(
         nt.cross_entropy(x, onehot, label_smoothing=0.2).item(),
         nt.cross_entropy(x, t, label_smoothing=0.2).item(),
@@ -198,4 +198,4 @@ def test_legacy_reduction_arguments_warn_and_map():
     assert out.shape == (3,)
     with pytest.warns(DeprecationWarning):
         total = nt.l1_loss(x, y, size_average=False)
-    np.testing.assert_allclose(total.item(), np.abs(x.data - y.data).sum(), rtol=1e-6)
+    np.testing.assert_allclose(total.item(), np.abs(x.array - y.array).sum(), rtol=1e-6)

@@ -90,6 +90,6 @@ def test_linear_without_a_graph_equals_linear_with_one(shape):
     with nt.no_grad():
         without = chain()
     assert without.shape == with_graph.shape and without.dtype == np.float32
-    np.testing.assert_allclose(without.data, with_graph.data, rtol=1e-5, atol=1e-6)
-    expected = np.maximum(x.data @ w1.data.T + b.data, 0) @ w2.data.T
-    np.testing.assert_allclose(without.data, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(without.array, with_graph.array, rtol=1e-5, atol=1e-6)
+    expected = np.maximum(x.array @ w1.array.T + b.array, 0) @ w2.array.T
+    np.testing.assert_allclose(without.array, expected, rtol=1e-5, atol=1e-5)

@@ -59,14 +59,14 @@ def test_broadcasting_binary_ops_match_numpy(shapes, name, seed):
     tb = nt.tensor(b, requires_grad=True)
     out = fn(ta, tb)
     assert out.shape == out_shape
-    np.testing.assert_allclose(out.data, np_fn(a, b), rtol=1e-12)
+    np.testing.assert_allclose(out.array, np_fn(a, b), rtol=1e-12)
     cot = rng.standard_normal(out_shape)
     out.backward(nt.tensor(cot))
     assert ta.grad.shape == shape_a and tb.grad.shape == shape_b
     local_a = np.broadcast_to(d_a(a, b), out_shape)
     local_b = np.broadcast_to(d_b(a, b), out_shape)
-    np.testing.assert_allclose(ta.grad.data, _reference_grad(local_a, cot, shape_a), atol=1e-10)
-    np.testing.assert_allclose(tb.grad.data, _reference_grad(local_b, cot, shape_b), atol=1e-10)
+    np.testing.assert_allclose(ta.grad.array, _reference_grad(local_a, cot, shape_a), atol=1e-10)
+    np.testing.assert_allclose(tb.grad.array, _reference_grad(local_b, cot, shape_b), atol=1e-10)
 
 
 @st.composite
@@ -123,8 +123,8 @@ def test_reductions_match_numpy(case, name):
     out = ours_fn(t, dim, keepdim)
     expected = np.asarray(np_fn(x, _np_axis(dim), keepdim))
     assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.array, expected, rtol=1e-10, atol=1e-12)
     out.backward(nt.ones_like(out))
-    assert t.grad.shape == shape and np.isfinite(t.grad.data).all()
+    assert t.grad.shape == shape and np.isfinite(t.grad.array).all()
     if name == "sum":
-        np.testing.assert_array_equal(t.grad.data, np.ones(shape))
+        np.testing.assert_array_equal(t.grad.array, np.ones(shape))

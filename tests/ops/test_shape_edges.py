@@ -27,7 +27,7 @@ def test_reshape_minus_one_and_view_of_a_transposed_tensor():
 
 def test_reshape_returns_a_view_sharing_memory():
     x = nt.arange(6.0)
-    assert np.shares_memory(x.reshape(2, 3).data, x.data)
+    assert np.shares_memory(x.reshape(2, 3).array, x.array)
 
 
 def test_dim_errors():
@@ -110,7 +110,7 @@ def test_repeat_and_tril_errors():
 
 def test_movedim_like_numpy():
     x = nt.ones(2, 3, 4, 5)
-    assert nt.movedim(x, (0, 3), (1, 0)).shape == np.moveaxis(x.data, (0, 3), (1, 0)).shape
+    assert nt.movedim(x, (0, 3), (1, 0)).shape == np.moveaxis(x.array, (0, 3), (1, 0)).shape
 
 
 def test_pad_float32_value_stays_float32():
@@ -148,6 +148,6 @@ def test_cat_and_stack_promote_ints_to_the_float_dtype_as_torch(torch):
         ours = getattr(nt, op)([ints, floats])
         theirs = getattr(torch, op)([torch.tensor([1, 2]), torch.tensor([0.5, 1.5])])
         assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "") == "float32"
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.array, theirs.numpy())
     nt.cat([ints, floats]).sum().backward()
-    np.testing.assert_array_equal(floats.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(floats.grad.array, [1.0, 1.0])

@@ -40,7 +40,7 @@ def test_dtype_is_kept_forward_and_backward(dtype):
 def test_dtype_argument_casts_first():
     y = nt.softmax(nt.tensor([1, 2, 3]), dim=0, dtype=nt.float64)
     assert y.dtype == np.float64
-    np.testing.assert_allclose(y.data.sum(), 1.0)
+    np.testing.assert_allclose(y.array.sum(), 1.0)
 
 
 def test_extremes_are_exact_and_silent():
@@ -52,22 +52,22 @@ def test_extremes_are_exact_and_silent():
         p = nt.softmax(x, dim=1)
         logp = nt.log_softmax(x, dim=1)
         p.backward(nt.ones(3, 3))
-    np.testing.assert_allclose(p.data, [[1, 0, 0], [1 / 3] * 3, [0.5, 0, 0.5]], atol=1e-7)
-    np.testing.assert_allclose(logp.data[0], [0.0, -2e4, -1e4])
-    assert np.isfinite(x.grad.data).all()
+    np.testing.assert_allclose(p.array, [[1, 0, 0], [1 / 3] * 3, [0.5, 0, 0.5]], atol=1e-7)
+    np.testing.assert_allclose(logp.array[0], [0.0, -2e4, -1e4])
+    assert np.isfinite(x.grad.array).all()
 
 
 def test_log_softmax_is_log_of_softmax_and_methods_are_bound(rng):
     x = nt.tensor(rng.standard_normal((4, 5)))
     np.testing.assert_allclose(
-        np.exp(nt.log_softmax(x, dim=-1).data), nt.softmax(x, dim=-1).data, rtol=1e-12
+        np.exp(nt.log_softmax(x, dim=-1).array), nt.softmax(x, dim=-1).array, rtol=1e-12
     )
-    np.testing.assert_array_equal(x.softmax(1).data, nt.softmax(x, dim=1).data)
-    np.testing.assert_array_equal(x.log_softmax(dim=0).data, nt.log_softmax(x, 0).data)
+    np.testing.assert_array_equal(x.softmax(1).array, nt.softmax(x, dim=1).array)
+    np.testing.assert_array_equal(x.log_softmax(dim=0).array, nt.log_softmax(x, 0).array)
 
 
 def test_softmax_gradient_of_a_sum_is_zero():
     # sum_i softmax_i = 1 whatever x is, so its gradient vanishes
     x = nt.randn(3, 7, dtype="float64", requires_grad=True)
     nt.softmax(x, dim=1).backward(nt.ones(3, 7, dtype="float64"))
-    np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-15)
+    np.testing.assert_allclose(x.grad.array, 0.0, atol=1e-15)

@@ -50,5 +50,5 @@ def run(opt, params, grads_seq, lr_every: int = 0) -> list:
         if lr_every and (t + 1) % lr_every == 0:
             for group in opt.param_groups:
                 group["lr"] *= 0.7
-        out.append([p.data.copy() for p in params])
+        out.append([p.array.copy() for p in params])
     return out

@@ -24,9 +24,9 @@ def _params_with_grads(dtype, scale=1.0, seed=0):
 def _torch_twins(torch, params):
     twins = []
     for p in params:
-        t = torch.tensor(p.data.copy(), requires_grad=True)
+        t = torch.tensor(p.array.copy(), requires_grad=True)
         if p.grad is not None:
-            t.grad = torch.from_numpy(p.grad.data.copy())
+            t.grad = torch.from_numpy(p.grad.array.copy())
         twins.append(t)
     return twins
 
@@ -41,13 +41,13 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm, dtype, torch):
     ttotal = torch.nn.utils.clip_grad_norm_(twins, max_norm, norm_type=norm_type)
     rtol = 1e-6 if dtype == np.float32 else 1e-12
     assert isinstance(total, nt.Tensor) and total.shape == () and total.dtype == dtype
-    np.testing.assert_allclose(total.data, ttotal.numpy(), rtol=rtol)
+    np.testing.assert_allclose(total.array, ttotal.numpy(), rtol=rtol)
     for p, t in zip(params, twins):
         if p.grad is None:
             assert t.grad is None
             continue
-        assert p.grad.data.dtype == dtype
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=rtol, atol=1e-12)
+        assert p.grad.array.dtype == dtype
+        np.testing.assert_allclose(p.grad.array, t.grad.numpy(), rtol=rtol, atol=1e-12)
 
 
 def test_clipped_norm_is_max_norm():
@@ -55,26 +55,26 @@ def test_clipped_norm_is_max_norm():
     before = float(U.get_total_norm([p.grad for p in params if p.grad is not None]))
     total = U.clip_grad_norm_(params, 1.0)
     assert float(total) == pytest.approx(before)
-    after = math.sqrt(sum(float((p.grad.data**2).sum()) for p in params if p.grad is not None))
+    after = math.sqrt(sum(float((p.grad.array**2).sum()) for p in params if p.grad is not None))
     assert after == pytest.approx(1.0, rel=1e-5)
 
 
 def test_nonfinite_norm(torch):
     params = _params_with_grads(np.float32)
-    params[1].grad.data[0] = np.inf
+    params[1].grad.array[0] = np.inf
     with pytest.raises(
         RuntimeError,
         match="The total norm of order 2.0 for gradients from `parameters` is non-finite",
     ):
         U.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
-    params[1].grad.data[0] = np.nan
+    params[1].grad.array[0] = np.nan
     with pytest.raises(RuntimeError, match="non-finite, so it cannot be clipped"):
         U.clip_grad_norm_(params, 1.0, norm_type="inf", error_if_nonfinite=True)
     twins = _torch_twins(torch, params)
     total = U.clip_grad_norm_(params, 1.0)  # as torch: no error, the gradients become nan
     ttotal = torch.nn.utils.clip_grad_norm_(twins, 1.0)
-    assert np.isnan(total.data) and torch.isnan(ttotal)
-    assert np.isnan(params[0].grad.data).all() and torch.isnan(twins[0].grad).all()
+    assert np.isnan(total.array) and torch.isnan(ttotal)
+    assert np.isnan(params[0].grad.array).all() and torch.isnan(twins[0].grad).all()
 
 
 def test_edge_cases():
@@ -83,7 +83,7 @@ def test_edge_cases():
     w.grad = nt.Tensor(np.broadcast_to(np.float32(4.0), (3,)))  # a read-only gradient array
     total = U.clip_grad_norm_(w, 1.0)  # a single tensor is accepted
     assert float(total) == pytest.approx(math.sqrt(48.0))
-    assert np.linalg.norm(w.grad.data) == pytest.approx(1.0, rel=1e-5)
+    assert np.linalg.norm(w.grad.array) == pytest.approx(1.0, rel=1e-5)
 
 
 def test_clip_grad_value_matches_torch(torch):
@@ -92,8 +92,8 @@ def test_clip_grad_value_matches_torch(torch):
     U.clip_grad_value_(params, 1.5)
     torch.nn.utils.clip_grad_value_(twins, 1.5)
     for p, t in zip(params[:3], twins[:3]):
-        np.testing.assert_array_equal(p.grad.data, t.grad.numpy())
-    assert np.abs(params[0].grad.data).max() == np.float32(1.5)
+        np.testing.assert_array_equal(p.grad.array, t.grad.numpy())
+    assert np.abs(params[0].grad.array).max() == np.float32(1.5)
     with pytest.raises(ValueError, match="clip_value must be >= 0, got -1.0"):
         U.clip_grad_value_(params, -1.0)
 
@@ -101,13 +101,13 @@ def test_clip_grad_value_matches_torch(torch):
 def test_parameters_to_vector_and_back(torch):
     params = _params_with_grads(np.float32)
     vec = U.parameters_to_vector(params)
-    tvec = torch.nn.utils.parameters_to_vector([torch.from_numpy(p.data) for p in params])
-    np.testing.assert_array_equal(vec.data, tvec.numpy())
-    arrays = [p.data for p in params]
-    U.vector_to_parameters(nt.Tensor(vec.data * 2), params)
+    tvec = torch.nn.utils.parameters_to_vector([torch.from_numpy(p.array) for p in params])
+    np.testing.assert_array_equal(vec.array, tvec.numpy())
+    arrays = [p.array for p in params]
+    U.vector_to_parameters(nt.Tensor(vec.array * 2), params)
     for p, a in zip(params, arrays):
-        assert p.data is a  # copied in place: optimizers' references stay valid
-    np.testing.assert_array_equal(U.parameters_to_vector(params).data, vec.data * 2)
+        assert p.array is a  # copied in place: optimizers' references stay valid
+    np.testing.assert_array_equal(U.parameters_to_vector(params).array, vec.array * 2)
 
 
 def test_parameters_to_vector_is_differentiable():
@@ -116,8 +116,8 @@ def test_parameters_to_vector_is_differentiable():
     assert vec.requires_grad
     cot = np.arange(10.0)
     nt.autograd.run_backward([vec], [nt.Tensor(cot)])
-    np.testing.assert_array_equal(params[0].grad.data, cot[:6].reshape(2, 3))
-    np.testing.assert_array_equal(params[1].grad.data, cot[6:])
+    np.testing.assert_array_equal(params[0].grad.array, cot[:6].reshape(2, 3))
+    np.testing.assert_array_equal(params[1].grad.array, cot[6:])
 
 
 def test_vector_helpers_errors():

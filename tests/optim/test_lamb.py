@@ -103,33 +103,33 @@ def test_trust_ratio_is_one_for_zero_weights(update_path):
     w.grad = nt.Tensor(g.copy())
     optim.LAMB([w], lr=0.1, weight_decay=0.3).step()
     expected = -0.1 * g / (np.abs(g) + 1e-6)  # first step: m_hat = g, sqrt(v_hat) = |g|
-    np.testing.assert_allclose(w.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(w.array, expected, rtol=1e-12)
 
 
 def test_trust_ratio_is_one_for_zero_update(update_path):
     w = Parameter(np.array([1.0, -2.0]))
     w.grad = nt.Tensor(np.zeros(2))
     optim.LAMB([w], lr=0.1).step()  # r = 0 (no decay): no change, and no nan from 0/0
-    np.testing.assert_array_equal(w.data, [1.0, -2.0])
+    np.testing.assert_array_equal(w.array, [1.0, -2.0])
 
 
 def test_adapted_step_has_norm_lr_times_weight_norm(update_path):
     rng = np.random.default_rng(3)
     w = Parameter(rng.standard_normal((4, 5)))
-    before = w.data.copy()
+    before = w.array.copy()
     w.grad = nt.Tensor(rng.standard_normal((4, 5)))
     optim.LAMB([w], lr=0.01, weight_decay=0.2).step()
-    step_norm = np.linalg.norm(w.data - before)
+    step_norm = np.linalg.norm(w.array - before)
     np.testing.assert_allclose(step_norm, 0.01 * np.linalg.norm(before), rtol=1e-12)
 
 
 def test_clamp_bounds_the_weight_norm_in_the_ratio(update_path):
     rng = np.random.default_rng(4)
     w = Parameter(10 * rng.standard_normal(6))
-    before = w.data.copy()
+    before = w.array.copy()
     w.grad = nt.Tensor(rng.standard_normal(6))
     optim.LAMB([w], lr=0.01, clamp_value=2.0).step()
-    np.testing.assert_allclose(np.linalg.norm(w.data - before), 0.01 * 2.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(w.array - before), 0.01 * 2.0, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -160,7 +160,7 @@ def test_param_groups_for_excludes_biases_from_decay_and_adaptation(update_path)
     groups = optim.LAMB.param_groups_for(model)
     assert [len(g["params"]) for g in groups] == [2, 1]
     assert groups[1]["weight_decay"] == 0.0 and groups[1]["exclude_from_adaptation"] is True
-    weights = [p.data.copy() for p in (model.weight, model.bias, model.emb)]
+    weights = [p.array.copy() for p in (model.weight, model.bias, model.emb)]
     grads_seq = gradient_sequence(np.float64, 10)
     opt = optim.LAMB(groups, lr=0.01, weight_decay=0.1)
     got = run(opt, [model.weight, model.bias, model.emb], grads_seq)

@@ -77,7 +77,11 @@ def test_tiny_net_trains_like_torch(name, options, update_path, torch):
         assert float(norm) == pytest.approx(tnorm.item(), rel=1e-9), f"{name} norm, step {t}"
         for (key, p), (_, tp) in zip(net.named_parameters(), tnet.named_parameters()):
             np.testing.assert_allclose(
-                p.data, tp.detach().numpy(), rtol=1e-8, atol=1e-12, err_msg=f"{name} {key} step {t}"
+                p.array,
+                tp.detach().numpy(),
+                rtol=1e-8,
+                atol=1e-12,
+                err_msg=f"{name} {key} step {t}",
             )
         losses.append(float(loss))
     assert losses[-1] < 0.8 * losses[0], f"{name} did not learn: {losses[0]} -> {losses[-1]}"

@@ -113,8 +113,8 @@ def test_matches_torch_every_step(case, dtype, update_path, torch):
                 group["lr"] *= 0.7
         for i, (p, tp) in enumerate(zip(ours, theirs)):
             where = f"{name} step {t + 1} param {i}"
-            assert p.data.dtype == dtype, f"{where}: dtype became {p.data.dtype}"
-            assert_matches(p.data, tp.detach().numpy(), dtype, where)
+            assert p.array.dtype == dtype, f"{where}: dtype became {p.array.dtype}"
+            assert_matches(p.array, tp.detach().numpy(), dtype, where)
             tstate = topt.state[tp]
             for key, value in opt.state[p].items():
                 if key == "step":
@@ -138,10 +138,10 @@ def test_skips_parameters_without_grad(update_path, torch):
             tp.grad = torch.from_numpy(g.copy())
         opt.step()
         topt.step()
-    np.testing.assert_array_equal(ours[2].data, weights[2])
+    np.testing.assert_array_equal(ours[2].array, weights[2])
     assert ours[2] not in opt.state or not opt.state[ours[2]]
     for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_param_groups_with_own_options(update_path, torch):
@@ -167,4 +167,4 @@ def test_param_groups_with_own_options(update_path, torch):
         opt.step()
         topt.step()
     for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -62,7 +62,7 @@ def test_state_dict_round_trip_continues_bitwise(name, options, dtype, update_pa
     opt = getattr(optim, name)(params, **options)
     run(opt, params, grads_seq[:15])
     arrays, text = to_files(opt.state_dict())
-    snapshot = [p.data.copy() for p in params]
+    snapshot = [p.array.copy() for p in params]
     expected = run(opt, params, grads_seq[15:])
 
     restored = make_params(snapshot)
@@ -109,7 +109,7 @@ def test_loads_torch_state_dict_and_continues_like_torch(update_path, torch):
             tp.grad = torch.from_numpy(g.copy())
         topt.step()
     for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def _trained_adam():
@@ -147,9 +147,9 @@ def test_zero_grad():
     params = make_params(initial_weights(np.float32))
     opt = optim.SGD(params, lr=0.1)
     set_grads(params, gradient_sequence(np.float32, 1)[0])
-    grad_array = params[0].grad.data
+    grad_array = params[0].grad.array
     opt.zero_grad(set_to_none=False)
-    assert params[0].grad.data is grad_array and not grad_array.any()
+    assert params[0].grad.array is grad_array and not grad_array.any()
     opt.zero_grad()
     assert all(p.grad is None for p in params)
 
@@ -162,8 +162,8 @@ def test_step_loop_details(update_path):
     u.grad = nt.Tensor(g.copy())
     version = w._version
     optim.Adam([w, u], lr=0.1).step()
-    assert w._version == version + 1 and w.data.dtype == np.float32
-    np.testing.assert_array_equal(w.data, u.data)
+    assert w._version == version + 1 and w.array.dtype == np.float32
+    np.testing.assert_array_equal(w.array, u.array)
     w.grad = nt.Tensor(np.zeros(5, np.float32))
     with pytest.raises(
         RuntimeError,
@@ -181,12 +181,12 @@ def test_closure_runs_with_grad_enabled():
         opt.zero_grad()
         loss = (w * w).sum() if hasattr(w, "sum") else None
         assert nt.is_grad_enabled()
-        w.grad = nt.Tensor(2 * w.data)
+        w.grad = nt.Tensor(2 * w.array)
         return loss
 
     with nt.no_grad():
         loss = opt.step(closure)
-    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    np.testing.assert_allclose(w.array, [0.8, 1.6])
     assert loss is None or isinstance(loss, nt.Tensor)
 
 
@@ -287,12 +287,12 @@ def test_make_optimizer_and_scale_lr():
 
 def test_sparse_looking_gradients_leave_untouched_rows_alone_in_sgd(update_path):
     params = make_params(initial_weights(np.float32))
-    before = params[2].data.copy()
+    before = params[2].array.copy()
     grads = gradient_sequence(np.float32, 1)[0]
     run(optim.SGD(params, lr=0.1), params, [grads])
     zero_rows = ~grads[2].any(axis=1)
-    np.testing.assert_array_equal(params[2].data[zero_rows], before[zero_rows])
-    assert not np.array_equal(params[2].data[~zero_rows], before[~zero_rows])
+    np.testing.assert_array_equal(params[2].array[zero_rows], before[zero_rows])
+    assert not np.array_equal(params[2].array[~zero_rows], before[~zero_rows])
 
 
 def test_import_is_light():
@@ -326,7 +326,7 @@ def test_checkpoint_file_round_trip_continues_bitwise(tmp_path, update_path):
             set_grads(list(model.parameters()), grads)
             opt.step()
             sched.step()
-            out.append([p.data.copy() for p in model.parameters()] + [sched.get_last_lr()])
+            out.append([p.array.copy() for p in model.parameters()] + [sched.get_last_lr()])
         return out
 
     train(model, opt, sched, grads_seq[:10])

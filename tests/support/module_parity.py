@@ -85,7 +85,7 @@ def assert_state_dict_loads_into_torch(ours, theirs, inputs, rtol=1e-5, atol=1e-
     import torch
 
     theirs.load_state_dict(
-        {k: torch.from_numpy(v.data.copy()) for k, v in ours.state_dict().items()}
+        {k: torch.from_numpy(v.array.copy()) for k, v in ours.state_dict().items()}
     )
     ours.eval()
     theirs.eval()

@@ -15,7 +15,7 @@ def to_torch(value, requires_grad=False):
     import torch
 
     if isinstance(value, nt.Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, np.ndarray):
         t = torch.from_numpy(np.array(value))
         if requires_grad and t.is_floating_point():
@@ -32,7 +32,7 @@ def to_nt(value, requires_grad=False):
 
 def as_numpy(value) -> np.ndarray:
     if isinstance(value, nt.Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach"):
         return value.detach().numpy()
     return np.asarray(value)

@@ -101,7 +101,7 @@ def test_callbacks_fire_in_order():
 
 
 def _weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def _trainer(out_dir, seed=0):

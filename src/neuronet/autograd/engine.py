@@ -40,14 +40,14 @@ def _seed(root: Tensor, grad) -> np.ndarray:
             "gradients for before computing it"
         )
     if grad is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, got shape {root.shape}; "
                 "reduce it first (loss.sum() or loss.mean()) or pass backward(gradient=...) "
                 "with the same shape"
             )
-        return np.ones_like(root.data)
-    g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+        return np.ones_like(root.array)
+    g = grad.array if isinstance(grad, Tensor) else np.asarray(grad)
     if g.shape != root.shape:
         raise RuntimeError(
             f"gradient has shape {g.shape} but the tensor it is for has shape {root.shape}; "
@@ -132,8 +132,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             captures[id(t)] = None
 
     def send(t: Tensor, g: np.ndarray) -> None:
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g.dtype != t.array.dtype:
+            g = g.astype(t.array.dtype)
         node = t._ctx
         if node is None:
             entry = leaf_grads.get(id(t))
@@ -170,7 +170,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                     if grads[k] is not None:
                         replaced = hook(Tensor(grads[k]))
                         if replaced is not None:
-                            grads[k] = replaced.data if isinstance(replaced, Tensor) else replaced
+                            grads[k] = replaced.array if isinstance(replaced, Tensor) else replaced
         if out_tensors:
             for k, g in enumerate(grads):
                 t = out_tensors.get((id(ctx), k))
@@ -183,7 +183,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
         for t, g in zip(ctx.inputs, result):
             if t is None or g is None:
                 continue
-            data = t.data
+            data = t.array
             if g.shape != data.shape:
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} for an "
@@ -226,7 +226,7 @@ def _finish_leaves(leaf_grads, captures, inputs, accumulate):
             for hook in leaf._hooks:
                 replaced = hook(Tensor(g))
                 if replaced is not None:
-                    g = replaced.data if isinstance(replaced, Tensor) else replaced
+                    g = replaced.array if isinstance(replaced, Tensor) else replaced
         if id(leaf) in captures:
             captures[id(leaf)] = g
         if not accumulate:
@@ -237,7 +237,7 @@ def _finish_leaves(leaf_grads, captures, inputs, accumulate):
         if leaf.grad is None:
             leaf.grad = Tensor(g)
         else:
-            leaf.grad = Tensor(leaf.grad.data + g)
+            leaf.grad = Tensor(leaf.grad.array + g)
     if inputs is None:
         return None
     return [captures[id(t)] for t in inputs]

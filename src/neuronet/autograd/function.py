@@ -16,7 +16,7 @@ Every op in neuronet (and any op a user writes) subclasses ``Function``::
             (y,) = ctx.saved
             return (grad_out * (1.0 - y * y),)
 
-    y = Tanh.apply(x)          # x is a Tensor; forward sees x.data
+    y = Tanh.apply(x)          # x is a Tensor; forward sees x.array
 
 ``forward`` and ``backward`` work on NumPy arrays only; tensors appear only at ``apply``. So a
 backward is *once differentiable* (as PyTorch's ``@once_differentiable``): the graph of the
@@ -98,7 +98,7 @@ class Function:
         requires = False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a.array)
                 if a._requires_grad:
                     needs.append(True)
                     requires = True
@@ -150,7 +150,7 @@ class Function:
 def to_array(value, like: np.ndarray | None = None):
     """An array for ``value``; a Python scalar takes ``like``'s float dtype (never upcasts)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray):
         return value
     if like is not None and like.dtype.kind == "f" and isinstance(value, (int, float, bool)):

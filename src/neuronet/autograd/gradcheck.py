@@ -35,7 +35,7 @@ def _outputs(fn, inputs) -> list:
 
 def _scalar(fn, inputs, cotangents) -> float:
     outs = _outputs(fn, inputs)
-    return float(sum(np.sum(o.data * v) for o, v in zip(outs, cotangents)))
+    return float(sum(np.sum(o.array * v) for o, v in zip(outs, cotangents)))
 
 
 def _analytical(fn, inputs, cotangents) -> list:
@@ -55,7 +55,7 @@ def _analytical(fn, inputs, cotangents) -> list:
     for t in inputs:
         if isinstance(t, Tensor) and t.requires_grad:
             g = next(it)
-            result.append(np.zeros_like(t.data) if g is None else g)
+            result.append(np.zeros_like(t.array) if g is None else g)
         else:
             result.append(None)
     return result
@@ -100,7 +100,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0) ->
     for i, t in enumerate(inputs):
         if analytical[i] is None:
             continue
-        x = t.data
+        x = t.array
         if fast:
             u = rng.standard_normal(x.shape)
             saved = x.copy()

@@ -1,10 +1,10 @@
 """Tensor: one NumPy array plus what reverse-mode autodiff needs to reach it.
 
-A tensor holds ``data`` (a ``numpy.ndarray``), ``requires_grad``, ``grad`` (a Tensor or None)
-and, when an op made it while recording, ``_ctx``: the graph node (see ``function.Context``)
-whose backward gives this tensor's gradient. Methods that compute (``x.relu()``, ``x + y``,
-``x.sum()``) are bound in one table, ``neuronet/ops/tensor_methods.py``, so this file stays small
-and ``autograd`` never imports ``ops``.
+A tensor holds ``array`` (a ``numpy.ndarray``; ``.data`` is PyTorch's detached view of it),
+``requires_grad``, ``grad`` (a Tensor or None) and, when an op made it while recording,
+``_ctx``: the graph node (see ``function.Context``) whose backward gives this tensor's gradient.
+Methods that compute (``x.relu()``, ``x + y``, ``x.sum()``) are bound in one table,
+``neuronet/ops/tensor_methods.py``, so this file stays small.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from neuronet.autograd.grad_mode import STATE
 def _coerce(data, dtype=None) -> np.ndarray:
     """Turn lists, scalars and NumPy scalars into an array; Python floats become float32."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     dtype = backend.as_dtype(dtype)
     if dtype is not None:
         return np.array(data, dtype=dtype)
@@ -45,7 +45,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "array",
         "grad",
         "_requires_grad",
         "_ctx",
@@ -60,7 +60,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False):
         if type(data) is not np.ndarray:
             data = _coerce(data)
-        self.data = data
+        self.array = data
         self.grad = None
         self._requires_grad = requires_grad
         self._ctx = None
@@ -79,9 +79,9 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        if value and self.data.dtype.kind != "f":
+        if value and self.array.dtype.kind != "f":
             raise RuntimeError(
-                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
+                f"only floating-point tensors can require gradients, got dtype {self.array.dtype}; "
                 "convert first with .float() (or .double())"
             )
         if not value and self._ctx is not None:
@@ -106,9 +106,28 @@ class Tensor:
         """The graph node that produced this tensor, or None for leaves."""
         return self._ctx
 
+    @property
+    def data(self) -> Tensor:
+        """PyTorch's ``.data``: a tensor sharing this storage, outside the graph.
+
+        Changes made through it are not seen by autograd (prefer ``detach()`` or ``no_grad``
+        in new code). Assigning ``t.data = other`` replaces the storage. The library's own code
+        reaches the NumPy array as ``t.array``.
+        """
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"tensor.data must be assigned a Tensor, got {type(value).__name__}; "
+                "wrap arrays with neuronet.from_numpy(...)"
+            )
+        self.array = value.array
+
     def detach(self) -> Tensor:
         """A tensor sharing this data but outside the graph (requires_grad=False)."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -150,22 +169,22 @@ class Tensor:
         def keep(grad):
             owner = ref()
             if owner is not None:
-                owner.grad = grad if owner.grad is None else Tensor(owner.grad.data + grad.data)
+                owner.grad = grad if owner.grad is None else Tensor(owner.grad.array + grad.array)
 
         self.register_hook(keep)
 
     # ---- array attributes ----------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> str:
@@ -174,19 +193,19 @@ class Tensor:
     def size(self, dim: int | None = None):
         """The shape, or the length of dimension ``dim``."""
         if dim is None:
-            return self.data.shape
-        return self.data.shape[dim]
+            return self.array.shape
+        return self.array.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return self.array.size
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied). Raises if the tensor requires grad."""
@@ -194,27 +213,27 @@ class Tensor:
             raise RuntimeError(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
             )
-        return self.data
+        return self.array
 
     def item(self):
         """The single element as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
-                f"item() needs a tensor with one element, got shape {self.data.shape}; "
+                f"item() needs a tensor with one element, got shape {self.array.shape}; "
                 "reduce it first (e.g. .sum() or .mean())"
             )
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with shape {self.data.shape} is ambiguous; "
+                f"the truth value of a tensor with shape {self.array.shape} is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self.array)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -223,18 +242,18 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self.array.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
-        return int(self.data)
+        return int(self.array)
 
     def __hash__(self) -> int:
         return id(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.data.dtype != backend.DEFAULT_DTYPE and self.data.dtype != np.int64:
-            extras.append(f"dtype=neuronet.{self.data.dtype}")
+        if self.array.dtype != backend.DEFAULT_DTYPE and self.array.dtype != np.int64:
+            extras.append(f"dtype=neuronet.{self.array.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.fn.__name__}Backward>")
         elif self._requires_grad:
@@ -272,7 +291,7 @@ class Tensor:
     def _check_inplace(self, op: str) -> None:
         if STATE.enabled and (self._requires_grad or self._ctx is not None):
             raise RuntimeError(
-                f"in-place {op} on a tensor that requires grad (shape {self.data.shape}) would "
+                f"in-place {op} on a tensor that requires grad (shape {self.array.shape}) would "
                 "corrupt the gradient; use the out-of-place form (y = x + 1) or wrap the update "
                 "in `with neuronet.no_grad():`"
             )
@@ -280,18 +299,18 @@ class Tensor:
 
     def _inplace(self, op: str, ufunc, other) -> Tensor:
         self._check_inplace(op)
-        other = other.data if isinstance(other, Tensor) else other
-        ufunc(self.data, other, out=self.data, casting="same_kind")
+        other = other.array if isinstance(other, Tensor) else other
+        ufunc(self.array, other, out=self.array, casting="same_kind")
         return self
 
     def add_(self, other, alpha=1) -> Tensor:
         if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
+            other = (other.array if isinstance(other, Tensor) else other) * alpha
         return self._inplace("add_", np.add, other)
 
     def sub_(self, other, alpha=1) -> Tensor:
         if alpha != 1:
-            other = (other.data if isinstance(other, Tensor) else other) * alpha
+            other = (other.array if isinstance(other, Tensor) else other) * alpha
         return self._inplace("sub_", np.subtract, other)
 
     def mul_(self, other) -> Tensor:
@@ -314,33 +333,33 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self.array[...] = 0
         return self
 
     def fill_(self, value) -> Tensor:
         self._check_inplace("fill_")
-        self.data[...] = value
+        self.array[...] = value
         return self
 
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcast to self's shape) into this tensor's storage."""
         self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src = src.array if isinstance(src, Tensor) else np.asarray(src)
         try:
-            np.copyto(self.data, np.broadcast_to(src, self.data.shape), casting="unsafe")
+            np.copyto(self.array, np.broadcast_to(src, self.array.shape), casting="unsafe")
         except ValueError:
             raise ValueError(
-                f"copy_: source of shape {src.shape} cannot be broadcast to {self.data.shape}"
+                f"copy_: source of shape {src.shape} cannot be broadcast to {self.array.shape}"
             ) from None
         return self
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace("assignment (x[i] = v)")
         if isinstance(index, Tensor):
-            index = index.data
+            index = index.array
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+            index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
+        self.array[index] = value.array if isinstance(value, Tensor) else value
 
 
 class _HookHandle:

@@ -24,7 +24,7 @@ def generate_text(model, vocab, prompt: str, tokens: int, temperature: float, to
     out = model.generate(
         Tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=Generator(seed)
     )
-    return vocab.decode(out.data[0, ids.shape[1] :])
+    return vocab.decode(out.array[0, ids.shape[1] :])
 
 
 def evaluate(flags: dict) -> int:
@@ -81,7 +81,7 @@ def predict(flags: dict) -> int:
         x = x.reshape((x.shape[0], *shape))
     try:
         with no_grad():
-            out = model(Tensor(x)).data
+            out = model(Tensor(x)).array
     except (ValueError, RuntimeError) as err:
         raise ConfigError(
             f"the model cannot take inputs of shape {x.shape}: {str(err).splitlines()[0]}"

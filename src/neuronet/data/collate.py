@@ -52,7 +52,7 @@ def default_collate(batch: list, _where: str = ""):
         raise ValueError("default_collate: the batch is empty")
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _stack([_field(s, Tensor, _where).data for s in batch], _where)
+        return _stack([_field(s, Tensor, _where).array for s in batch], _where)
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "OUSV":
             raise TypeError(

@@ -55,7 +55,7 @@ class Dataset:
 
 def _as_array(value, position: int) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray):
         return value
     raise TypeError(

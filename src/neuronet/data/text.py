@@ -85,7 +85,7 @@ class CharVocab:
     def decode(self, ids) -> str:
         """The string for a sequence of ids (list, array or Tensor)."""
         if isinstance(ids, Tensor):
-            ids = ids.data
+            ids = ids.array
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(

@@ -27,7 +27,7 @@ _PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 
 def _unwrap(x, name: str) -> tuple[np.ndarray, bool]:
     if isinstance(x, Tensor):
-        return x.data, True
+        return x.array, True
     if isinstance(x, np.ndarray):
         return x, False
     raise TypeError(f"{name}: expected a NumPy array or a neuronet Tensor, got {type(x).__name__}")

@@ -192,7 +192,7 @@ def load_checkpoint(
     if optimizer is not None:
         _check_optimizer(path, info["optimizer"], optimizer)
     state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-    backup = {k: v.data.copy() for k, v in model.state_dict().items()}
+    backup = {k: v.array.copy() for k, v in model.state_dict().items()}
     load_into(model, path, state, metadata, strict)
     try:
         if optimizer is not None:

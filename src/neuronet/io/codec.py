@@ -30,7 +30,7 @@ def _unique(name: str, tensors: dict) -> str:
 def encode(obj, prefix: str, tensors: dict):
     """A JSON-able skeleton of ``obj``; arrays go into ``tensors`` (see the module docstring)."""
     if isinstance(obj, (Tensor, np.ndarray)):
-        arr = obj.data if isinstance(obj, Tensor) else obj
+        arr = obj.array if isinstance(obj, Tensor) else obj
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"cannot store the {arr.dtype} array at {prefix!r} in a checkpoint")
         name = _unique(prefix, tensors)

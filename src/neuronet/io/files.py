@@ -40,7 +40,7 @@ class CheckpointError(RuntimeError):
 
 
 def _contiguous(name: str, value) -> np.ndarray:
-    arr = value.data if isinstance(value, Tensor) else value
+    arr = value.array if isinstance(value, Tensor) else value
     if not isinstance(arr, np.ndarray):
         raise TypeError(
             f"cannot save {name!r}: expected a Tensor or NumPy array, got {type(value).__name__}"

@@ -94,12 +94,12 @@ class RecurrentLM(nn.Module):
 
         was_training = self.training
         self.eval()
-        tokens = idx.data
+        tokens = idx.array
         with no_grad():
             out, state = self.rnn(self.embed(idx))
             logits = self.head(out[:, -1])
             for _ in range(max_new_tokens):
-                nxt = sample_next(logits.data, temperature, top_k, generator)
+                nxt = sample_next(logits.array, temperature, top_k, generator)
                 tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
                 out, state = self.rnn(self.embed(Tensor(nxt[:, None])), state)
                 logits = self.head(out[:, -1])

@@ -168,11 +168,11 @@ class GPT(nn.Module):
 
         was_training = self.training
         self.eval()
-        tokens = idx.data
+        tokens = idx.array
         with no_grad():
             for _ in range(max_new_tokens):
                 logits = self(Tensor(tokens[:, -self.block_size :]))
-                nxt = sample_next(logits.data[:, -1], temperature, top_k, generator)
+                nxt = sample_next(logits.array[:, -1], temperature, top_k, generator)
                 tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
         self.train(was_training)
         return Tensor(tokens)

@@ -268,13 +268,13 @@ class MultiheadAttention(Module):
         if not masks:
             return None
         if all(m.dtype == np.bool_ for m in masks):
-            blocked = masks[0].data if len(masks) == 1 else masks[0].data | masks[1].data
+            blocked = masks[0].array if len(masks) == 1 else masks[0].array | masks[1].array
             return Tensor(~blocked)
         dtype = query.dtype
         floats = []
         for m in masks:
             if m.dtype == np.bool_:
-                m = Tensor(np.where(m.data, -np.inf, 0.0).astype(dtype))
+                m = Tensor(np.where(m.array, -np.inf, 0.0).astype(dtype))
             elif m.dtype != dtype:
                 m = S.cast(m, dtype)
             floats.append(m)

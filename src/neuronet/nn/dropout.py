@@ -53,7 +53,7 @@ class Dropout(_DropoutNd):
         >>> drop = nt.nn.Dropout(0.2, generator=nt.Generator(0))
         >>> drop(nt.ones(3, 4)).shape
         (3, 4)
-        >>> bool((drop.eval()(nt.ones(3, 4)).data == 1).all())
+        >>> bool((drop.eval()(nt.ones(3, 4)).array == 1).all())
         True
     """
 

@@ -95,7 +95,7 @@ class Embedding(Module):
             )
             self.reset_parameters()
         else:
-            data = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            data = _weight.array if isinstance(_weight, Tensor) else np.asarray(_weight)
             if data.shape != (num_embeddings, embedding_dim):
                 raise ValueError(
                     f"Embedding: _weight has shape {data.shape}, expected "
@@ -111,7 +111,7 @@ class Embedding(Module):
     def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight.array[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         try:
@@ -162,7 +162,7 @@ class Embedding(Module):
             >>> emb(nt.tensor([1])).tolist()
             [[3.0, 4.0]]
         """
-        data = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        data = embeddings.array if isinstance(embeddings, Tensor) else np.asarray(embeddings)
         if data.ndim != 2:
             raise ValueError(
                 f"Embedding.from_pretrained: embeddings must be 2-D (num_embeddings, "

@@ -36,7 +36,7 @@ class _Handle:
 
 def _as_array(value) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
@@ -280,7 +280,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -302,10 +302,10 @@ class Module:
 
         dtype = as_dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
-            if t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
+            if t.array.dtype.kind == "f":
+                t.array = t.array.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dtype))
+                    t.grad = Tensor(t.grad.array.astype(dtype))
         return self
 
     def float(self) -> Module:
@@ -364,10 +364,10 @@ class Module:
             pre = f"{mod_prefix}." if mod_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
-                    out[pre + name] = p if keep_vars else Tensor(p.data)
+                    out[pre + name] = p if keep_vars else Tensor(p.array)
             for name, b in module._buffers.items():
                 if b is not None and name not in module._non_persistent:
-                    out[pre + name] = b if keep_vars else Tensor(b.data)
+                    out[pre + name] = b if keep_vars else Tensor(b.array)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
@@ -389,10 +389,10 @@ class Module:
             if k not in state_dict:
                 continue
             arr = _as_array(state_dict[k])
-            if arr.shape != target.data.shape:
+            if arr.shape != target.array.shape:
                 mismatched.append(
                     f"  {k}: checkpoint has shape {tuple(arr.shape)}, "
-                    f"this model has {tuple(target.data.shape)}"
+                    f"this model has {tuple(target.array.shape)}"
                 )
             arrays[k] = arr
         problems = []
@@ -411,7 +411,7 @@ class Module:
             )
         with no_grad():
             for k, arr in arrays.items():
-                np.copyto(own[k].data, arr, casting="unsafe")
+                np.copyto(own[k].array, arr, casting="unsafe")
                 own[k]._version += 1
         return IncompatibleKeys(missing, unexpected)
 

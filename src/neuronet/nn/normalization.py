@@ -78,9 +78,9 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """running_mean = 0, running_var = 1, num_batches_tracked = 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
             for t in (self.running_mean, self.running_var, self.num_batches_tracked):
                 t._version += 1
 
@@ -104,12 +104,12 @@ class _BatchNorm(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             self.num_batches_tracked._version += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or self.running_mean is None
-        if use_batch_stats and input.data.size // input.shape[1] <= 1:
+        if use_batch_stats and input.array.size // input.shape[1] <= 1:
             raise ValueError(
                 f"{self.describe()}: Expected more than 1 value per channel when training, got "
                 f"input size {tuple(input.shape)}; use a batch of more than one sample, or call "

@@ -17,7 +17,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         elif not isinstance(data, np.ndarray):
             data = _coerce(data)
         super().__init__(data, requires_grad)

@@ -114,7 +114,7 @@ def _format_shape(shape) -> str:
 def _shapes_and_bytes(output):
     """The output's shape(s) (nested lists for tuples) and the bytes its tensors hold."""
     if isinstance(output, Tensor):
-        return tuple(output.shape), output.data.nbytes
+        return tuple(output.shape), output.array.nbytes
     if isinstance(output, (tuple, list)):
         shapes = []
         total = 0
@@ -224,9 +224,9 @@ def summary(
     params = list(model.parameters())
     result.total_params = sum(p.numel() for p in params)
     result.trainable_params = sum(p.numel() for p in params if p.requires_grad)
-    result.params_bytes = sum(p.data.nbytes for p in params)
-    result.buffers_bytes = sum(b.data.nbytes for b in model.buffers())
-    result.input_bytes = sum(t.data.nbytes for t in inputs if isinstance(t, Tensor))
+    result.params_bytes = sum(p.array.nbytes for p in params)
+    result.buffers_bytes = sum(b.array.nbytes for b in model.buffers())
+    result.input_bytes = sum(t.array.nbytes for t in inputs if isinstance(t, Tensor))
     result.activations_bytes = sum(r.output_bytes for r in rows if r.is_leaf)
     if verbose:
         print(result)

@@ -321,7 +321,7 @@ def _detect_is_causal_mask(mask, is_causal, size: int) -> bool:
     if mask is None or tuple(mask.shape) != (size, size):
         return False
     blocked = np.triu(np.ones((size, size), dtype=bool), 1)
-    data = mask.data
+    data = mask.array
     if data.dtype == np.bool_:
         return bool(np.array_equal(data, blocked))
     return bool(np.all(np.where(blocked, data == -np.inf, data == 0)))

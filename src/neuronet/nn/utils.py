@@ -74,7 +74,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not tensors:
         return Tensor(np.array(0.0, dtype=np.float32))
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
+    arrays = [t.array if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
     dtype = np.result_type(*arrays)
     total = _combine([_norm_of(a, norm_type) for a in arrays], norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -94,14 +94,14 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     parameters = [p for p in _as_list(parameters) if p.grad is not None]
     if not parameters:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     dtype = total.dtype if total.dtype.kind == "f" else np.dtype(np.float32)
     coef = dtype.type(float(max_norm)) / (total.astype(dtype) + dtype.type(1e-6))
     coef = min(coef, dtype.type(1.0)) if not np.isnan(coef) else coef
     if coef >= 1.0:
         return
     for p in parameters:
-        g = p.grad.data
+        g = p.grad.array
         if g.flags.writeable:
             g *= coef
         else:
@@ -140,7 +140,7 @@ def clip_grad_norm_(
         >>> w.grad = tensor([3.0, 4.0])
         >>> float(clip_grad_norm_([w], max_norm=1.0))
         5.0
-        >>> w.grad.data.round(4)
+        >>> w.grad.array.round(4)
         array([0.6, 0.8], dtype=float32)
     """
     parameters = _as_list(parameters)
@@ -159,7 +159,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
         >>> w = Parameter(np.zeros(3, dtype=np.float32))
         >>> w.grad = tensor([-5.0, 0.5, 2.0])
         >>> clip_grad_value_([w], 1.0)
-        >>> w.grad.data
+        >>> w.grad.array
         array([-1. ,  0.5,  1. ], dtype=float32)
     """
     clip_value = float(clip_value)
@@ -168,7 +168,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     for p in _as_list(parameters):
         if p.grad is None:
             continue
-        g = p.grad.data
+        g = p.grad.array
         if g.flags.writeable:
             np.clip(g, -clip_value, clip_value, out=g)
         else:
@@ -204,16 +204,16 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected Tensor, but got: {type(vec).__name__}")
     params = _as_list(parameters)
-    total = sum(p.data.size for p in params)
-    if vec.data.ndim != 1 or vec.data.size != total:
+    total = sum(p.array.size for p in params)
+    if vec.array.ndim != 1 or vec.array.size != total:
         raise ValueError(
-            f"vector_to_parameters: vec has shape {vec.data.shape} but the parameters hold "
+            f"vector_to_parameters: vec has shape {vec.array.shape} but the parameters hold "
             f"{total} values; give a 1-D tensor of length {total} (parameters_to_vector's shape)"
         )
     start = 0
     for p in params:
-        n = p.data.size
-        np.copyto(p.data, vec.data[start : start + n].reshape(p.data.shape), casting="unsafe")
+        n = p.array.size
+        np.copyto(p.array, vec.array[start : start + n].reshape(p.array.shape), casting="unsafe")
         p._version += 1
         start += n
 

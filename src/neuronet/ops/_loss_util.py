@@ -84,7 +84,7 @@ def target_like(op: str, input: Tensor, target) -> Tensor:
         target = (
             cast(target, input.dtype)
             if target.dtype.kind == "f"
-            else Tensor(target.data.astype(input.dtype))
+            else Tensor(target.array.astype(input.dtype))
         )
     return target
 
@@ -98,7 +98,7 @@ def constant(op: str, name: str, value, input: Tensor, shape=None):
             f"{op}: {name} requires grad, but the loss is not differentiable with respect to "
             f"{name}; pass {name}.detach()"
         )
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    arr = value.array if isinstance(value, Tensor) else np.asarray(value)
     arr = arr.astype(input.dtype, copy=False)
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{op}: {name} must have shape {shape}, got {tuple(arr.shape)}")

@@ -29,12 +29,12 @@ def operand(value, like: Tensor):
     """A Tensor for ``value``: Python and NumPy scalars take ``like``'s dtype (never upcast)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (bool, int, float, np.number)) and like.data.dtype.kind == "f":
-        return Tensor(np.asarray(value, dtype=like.data.dtype))
-    if isinstance(value, (bool, int, float)) and like.data.dtype.kind in "iu":
+    if isinstance(value, (bool, int, float, np.number)) and like.array.dtype.kind == "f":
+        return Tensor(np.asarray(value, dtype=like.array.dtype))
+    if isinstance(value, (bool, int, float)) and like.array.dtype.kind in "iu":
         if isinstance(value, float):
             return Tensor(np.asarray(value, dtype=np.float32))
-        return Tensor(np.asarray(value, dtype=like.data.dtype))
+        return Tensor(np.asarray(value, dtype=like.array.dtype))
     return Tensor(np.asarray(value))
 
 

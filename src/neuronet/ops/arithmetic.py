@@ -171,7 +171,7 @@ def _compare(ufunc, name):
         a = input if isinstance(input, Tensor) else operand(input, other)
         b = other if isinstance(other, Tensor) else operand(other, a)
         try:
-            return Tensor(ufunc(a.data, b.data))
+            return Tensor(ufunc(a.array, b.array))
         except ValueError:
             raise broadcast_error(name, a, b) from None
 

@@ -224,18 +224,18 @@ def batch_norm(
             input,
             weight,
             bias,
-            running_mean=running_mean.data,
-            running_var=running_var.data,
+            running_mean=running_mean.array,
+            running_var=running_var.array,
             eps=float(eps),
         )
-    if input.data.size // c <= 1:
+    if input.array.size // c <= 1:
         raise ValueError(
             "Expected more than 1 value per channel when training, got input size "
             f"{tuple(input.shape)}; use a batch of more than one sample (or eval mode)"
         )
     stats = {}
     if running_mean is not None:
-        stats = {"running_mean": running_mean.data, "running_var": running_var.data}
+        stats = {"running_mean": running_mean.array, "running_var": running_var.array}
     out = BatchNorm.apply(input, weight, bias, momentum=float(momentum), eps=float(eps), **stats)
     if running_mean is not None:
         running_mean._version += 1

@@ -219,7 +219,7 @@ def _class_targets(op: str, input: Tensor, target, weight, ignore_index):
     """Validate class-index targets and class weights; return (target array, weight array)."""
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target.array if isinstance(target, Tensor) else np.asarray(target)
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     expected = () if input.ndim == 1 else (input.shape[0],) + input.shape[2:]
     if t.dtype.kind not in "iu":

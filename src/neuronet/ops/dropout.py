@@ -104,7 +104,7 @@ def _write_back(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
 
 
 def _dropout(op, input, p, training, inplace, generator, mask_shape) -> Tensor:
-    if not training or p == 0.0 or input.data.size == 0:
+    if not training or p == 0.0 or input.array.size == 0:
         return input
     if p == 1.0:
         return _write_back(input, Dropout.apply(input, mask=np.zeros(mask_shape, bool)), inplace)
@@ -132,7 +132,7 @@ def dropout(
         >>> import neuronet as nt
         >>> x = nt.ones(2, 4)
         >>> y = nt.functional.dropout(x, p=0.5, generator=nt.Generator(0))
-        >>> sorted(set(y.data.ravel().tolist())) in ([0.0, 2.0], [2.0], [0.0])
+        >>> sorted(set(y.array.ravel().tolist())) in ([0.0, 2.0], [2.0], [0.0])
         True
     """
     op = "dropout"
@@ -197,7 +197,7 @@ def alpha_dropout(
     op = "alpha_dropout"
     _check_input(op, input)
     p = _check_p(op, p)
-    if not training or p == 0.0 or input.data.size == 0:
+    if not training or p == 0.0 or input.array.size == 0:
         return input
     if p == 1.0:
         return _write_back(input, Dropout.apply(input, mask=np.zeros(input.shape, bool)), inplace)

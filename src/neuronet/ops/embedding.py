@@ -90,7 +90,7 @@ def _renorm_rows(weight: Tensor, index: np.ndarray, max_norm: float, norm_type: 
     """Rescale, in place, the rows of ``weight`` used by ``index`` whose norm exceeds max_norm
     (PyTorch's ``embedding_renorm_``: scale = max_norm / (norm + 1e-7))."""
     rows = np.unique(index)
-    w = weight.data
+    w = weight.array
     norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
     over = norms > max_norm
     if not over.any():
@@ -145,7 +145,7 @@ def embedding(
             "weight (pass sparse=False)"
         )
     num = weight.shape[0]
-    index = input.data
+    index = input.array
     if index.size:
         low = int(index.min())
         high = int(index.max())

@@ -168,7 +168,7 @@ class Where(Function):
 # ---- x[index] ----------------------------------------------------------------------------
 def _index_part(part):
     if isinstance(part, Tensor):
-        part = part.data
+        part = part.array
     elif isinstance(part, list):
         part = np.asarray([p.item() if isinstance(p, Tensor) else p for p in part])
         if part.size == 0:
@@ -242,7 +242,7 @@ def getitem(input: Tensor, index) -> Tensor:
     try:
         return GetItem.apply(input, index=index, accumulate=repeats)
     except IndexError as err:
-        raise _index_error(input.data.shape, index, err) from None
+        raise _index_error(input.array.shape, index, err) from None
 
 
 # ---- public functions --------------------------------------------------------------------
@@ -253,7 +253,7 @@ def _check(input, op: str) -> Tensor:
 
 
 def _int_index(index, op: str) -> np.ndarray:
-    array = index.data if isinstance(index, Tensor) else np.asarray(index)
+    array = index.array if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer (int64) tensor, got dtype {array.dtype}")
     return array
@@ -271,7 +271,7 @@ def _in_range(index: np.ndarray, size: int, dim: int, op: str, shape: tuple) -> 
 def gather(input: Tensor, dim: int, index) -> Tensor:
     """out[i][j][k] = input[index[i][j][k]][j][k] for dim = 0 (index has input's number of dims,
     and no larger sizes outside ``dim``); the output has index's shape."""
-    shape = _check(input, "gather").data.shape
+    shape = _check(input, "gather").array.shape
     index = _int_index(index, "gather")
     axis = normalize_dims(dim, len(shape), "gather")[0]
     if index.ndim != len(shape):
@@ -291,11 +291,11 @@ def gather(input: Tensor, dim: int, index) -> Tensor:
 
 def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
     """A copy of ``input`` with out[index[i][j]][j] += src[i][j] for dim = 0 (repeats add up)."""
-    shape = _check(input, "scatter_add").data.shape
+    shape = _check(input, "scatter_add").array.shape
     _check(src, "scatter_add")
     index = _int_index(index, "scatter_add")
     axis = normalize_dims(dim, len(shape), "scatter_add")[0]
-    if index.ndim != len(shape) or src.data.ndim != len(shape):
+    if index.ndim != len(shape) or src.array.ndim != len(shape):
         raise ValueError(
             f"scatter_add: index and src must have as many dims as input, got input {shape}, "
             f"index {index.shape}, src {src.shape}"
@@ -312,7 +312,7 @@ def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
 
 def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The slices of ``input`` along ``dim`` at the positions of the 1-D ``index``."""
-    shape = _check(input, "index_select").data.shape
+    shape = _check(input, "index_select").array.shape
     index = _int_index(index, "index_select")
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
@@ -328,7 +328,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts to input's shape;
     value is a number or a 0-d tensor, which then receives a gradient)."""
     _check(input, "masked_fill")
-    mask_array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask_array = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if mask_array.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask_array.dtype}")
     try:
@@ -341,7 +341,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
             f"shape {input.shape}"
         )
     if isinstance(value, Tensor):
-        if value.data.ndim != 0:
+        if value.array.ndim != 0:
             raise ValueError(
                 "masked_fill: only a 0-dimension value tensor is supported, got shape "
                 f"{value.shape}; use where(mask, value, input) to fill from a tensor"
@@ -351,7 +351,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
 
             value = cast(value, input.dtype)
     else:
-        value = operand(value, input).data
+        value = operand(value, input).array
     return MaskedFill.apply(input, mask_array, value)
 
 
@@ -359,7 +359,7 @@ def where(condition, input=None, other=None):
     """``input`` where ``condition`` is True, ``other`` elsewhere (broadcasting; either may be
     a number). With only ``condition``: the indices of its non-zero elements, one int64 tensor
     per dim (as ``nonzero(as_tuple=True)``)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(Tensor(i.astype(np.int64, copy=False)) for i in np.nonzero(cond))
     if cond.dtype != bool:

@@ -315,11 +315,11 @@ def binary_cross_entropy(
     _check_probabilities(
         op,
         "input",
-        input.data,
+        input.array,
         "it expects probabilities: apply sigmoid first, or pass the raw logits to "
         "binary_cross_entropy_with_logits",
     )
-    _check_probabilities(op, "target", target.data, "targets must be probabilities in [0, 1]")
+    _check_probabilities(op, "target", target.array, "targets must be probabilities in [0, 1]")
     w = constant(op, "weight", weight, input)
     return BinaryCrossEntropy.apply(input, target, reduction=reduction, weight=w)
 
@@ -338,7 +338,7 @@ def binary_cross_entropy_with_logits(
     reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction(op, reduction)
     target = target_like(op, input, target)
-    if np.isnan(target.data).any():
+    if np.isnan(target.array).any():
         raise ValueError(f"{op}: target contains NaN; clean the labels (targets must be in [0, 1])")
     w = constant(op, "weight", weight, input)
     pw = constant(op, "pos_weight", pos_weight, input)

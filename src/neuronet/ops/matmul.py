@@ -130,8 +130,8 @@ def _pair(op: str, input, other) -> None:
     for t in (input, other):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected Tensors, got {type(t).__name__}")
-    if input.data.dtype != other.data.dtype and (
-        input.data.dtype.kind == "f" or other.data.dtype.kind == "f"
+    if input.array.dtype != other.array.dtype and (
+        input.array.dtype.kind == "f" or other.array.dtype.kind == "f"
     ):
         raise TypeError(
             f"{op}: both operands must have the same dtype, got {input.dtype} and {other.dtype}; "
@@ -154,8 +154,8 @@ def _mismatch(op: str, a_shape: tuple, b_shape: tuple, k_a: int, k_b: int) -> Va
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics for 1-D, 2-D and batched operands."""
     _pair("matmul", input, other)
-    a_shape = input.data.shape
-    b_shape = other.data.shape
+    a_shape = input.array.shape
+    b_shape = other.array.shape
     if not a_shape or not b_shape:
         raise ValueError(
             f"matmul: both arguments need at least 1 dim, got shapes {a_shape} and {b_shape}; "
@@ -175,7 +175,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (2-D only; use matmul for vectors or batches)."""
     _pair("mm", input, mat2)
-    if input.data.ndim != 2 or mat2.data.ndim != 2:
+    if input.array.ndim != 2 or mat2.array.ndim != 2:
         raise ValueError(
             f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}; use matmul "
             "for 1-D or batched operands"
@@ -188,7 +188,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product of (b, n, k) and (b, k, m) tensors (same batch size, no broadcasting)."""
     _pair("bmm", input, mat2)
-    if input.data.ndim != 3 or mat2.data.ndim != 3:
+    if input.array.ndim != 3 or mat2.array.ndim != 3:
         raise ValueError(f"bmm: expected 3-D tensors, got shapes {input.shape} and {mat2.shape}")
     if input.shape[0] != mat2.shape[0]:
         raise ValueError(
@@ -203,7 +203,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     _pair("dot", input, other)
-    if input.data.ndim != 1 or other.data.ndim != 1 or input.shape != other.shape:
+    if input.array.ndim != 1 or other.array.ndim != 1 or input.shape != other.shape:
         raise ValueError(
             f"dot: expected two 1-D tensors of the same length, got {input.shape} and {other.shape}"
         )
@@ -213,7 +213,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]."""
     _pair("outer", input, vec2)
-    if input.data.ndim != 1 or vec2.data.ndim != 1:
+    if input.array.ndim != 1 or vec2.array.ndim != 1:
         raise ValueError(f"outer: expected 1-D tensors, got shapes {input.shape} and {vec2.shape}")
     return Outer.apply(input, vec2)
 
@@ -221,12 +221,12 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias, for input (*, in_features), weight (out, in), bias (out,)."""
     _pair("linear", input, weight)
-    if weight.data.ndim != 2:
+    if weight.array.ndim != 2:
         raise ValueError(
             f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
         )
-    if input.data.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        got = input.shape[-1] if input.data.ndim else "no"
+    if input.array.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        got = input.shape[-1] if input.array.ndim else "no"
         raise ValueError(
             f"linear: input of shape {input.shape} has {got} features in its last dim but weight "
             f"of shape {weight.shape} expects {weight.shape[1]} (weight is (out_features, "

@@ -139,7 +139,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"pad: expected a Tensor, got {type(input).__name__}")
-    shape = input.data.shape
+    shape = input.array.shape
     pairs = _pairs(pad, shape, "pad")
     if mode == "constant":
         for d, ((lo, hi), n) in enumerate(zip(pairs, shape)):

@@ -254,7 +254,7 @@ class AdaptiveMaxPool(Function):
 def _check_input(op: str, input, spatial: int) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, got {type(input).__name__}")
-    if input.ndim not in (spatial + 1, spatial + 2) or input.data.size == 0:
+    if input.ndim not in (spatial + 1, spatial + 2) or input.array.size == 0:
         dims = "(N, C, L) or (C, L)" if spatial == 1 else "(N, C, H, W) or (C, H, W)"
         raise ValueError(
             f"{op}: expected a non-empty {spatial + 1}-d or {spatial + 2}-d input {dims}, got "

@@ -38,7 +38,7 @@ def _dims(input: Tensor, dim, op: str):
         return None
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer, list, tuple)):
         raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
-    return normalize_dims(dim, input.data.ndim, op)
+    return normalize_dims(dim, input.array.ndim, op)
 
 
 def _count(shape: tuple, dims) -> int:
@@ -330,7 +330,7 @@ def _cast(input: Tensor, dtype) -> Tensor:
 
 
 def _not_empty(input: Tensor, op: str, dims) -> None:
-    if input.data.size == 0 and dims is None:
+    if input.array.size == 0 and dims is None:
         raise RuntimeError(
             f"{op}(): cannot reduce an empty tensor (shape {input.shape}) without an identity; "
             "give a dim whose size is non-zero"
@@ -349,7 +349,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (all dims by default); needs a floating input."""
     _check(input, "mean")
     input = _cast(input, dtype)
-    if input.data.dtype.kind != "f":
+    if input.array.dtype.kind != "f":
         raise TypeError(
             "mean(): could not infer output dtype. Input dtype must be a floating point dtype, "
             f"got {input.dtype}; convert with .float() first"
@@ -429,11 +429,11 @@ def _extreme(input, dim, keepdim: bool, largest: bool, op: str):
         return Amax.apply(input, dims=None, keepdim=False, largest=largest)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{op}: dim must be an int (use amax/amin for several dims), got {dim!r}")
-    (axis,) = normalize_dims(dim, input.data.ndim, op)
+    (axis,) = normalize_dims(dim, input.array.ndim, op)
     result = max_result if largest else min_result
-    if input.data.ndim == 0:
+    if input.array.ndim == 0:
         return result(Sum.apply(input), Tensor(np.zeros((), dtype=np.int64)))
-    if input.data.shape[axis] == 0:
+    if input.array.shape[axis] == 0:
         raise IndexError(f"{op}(): cannot take the {op} of an empty dimension {dim}")
     values, indices = MaxDim.apply(input, dim=axis, keepdim=keepdim, largest=largest)
     return result(values, indices)
@@ -472,12 +472,12 @@ def _arg(input, dim, keepdim: bool, largest: bool, op: str) -> Tensor:
     _not_empty(input, op, None)
     find = np.argmax if largest else np.argmin
     if dim is None:
-        index = np.asarray(find(input.data), dtype=np.int64)
-        return Tensor(index.reshape((1,) * input.data.ndim) if keepdim else index)
-    (axis,) = normalize_dims(dim, input.data.ndim, op)
-    if input.data.ndim == 0:
+        index = np.asarray(find(input.array), dtype=np.int64)
+        return Tensor(index.reshape((1,) * input.array.ndim) if keepdim else index)
+    (axis,) = normalize_dims(dim, input.array.ndim, op)
+    if input.array.ndim == 0:
         return Tensor(np.zeros((), dtype=np.int64))
-    return Tensor(find(input.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
+    return Tensor(find(input.array, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -494,24 +494,24 @@ def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every element over ``dim`` is non-zero (a bool tensor, no gradient)."""
     _check(input, "all")
     dims = _dims(input, dim, "all")
-    return Tensor(np.asarray(np.all(input.data, axis=dims, keepdims=keepdim)))
+    return Tensor(np.asarray(np.all(input.array, axis=dims, keepdims=keepdim)))
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some element over ``dim`` is non-zero (a bool tensor, no gradient)."""
     _check(input, "any")
     dims = _dims(input, dim, "any")
-    return Tensor(np.asarray(np.any(input.data, axis=dims, keepdims=keepdim)))
+    return Tensor(np.asarray(np.any(input.array, axis=dims, keepdims=keepdim)))
 
 
 def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sum along ``dim``; integer and bool inputs give int64."""
     _check(input, "cumsum")
     input = _cast(input, dtype)
-    if input.data.ndim == 0:
+    if input.array.ndim == 0:
         normalize_dims(dim, 0, "cumsum")
         return Sum.apply(input)
-    (axis,) = normalize_dims(dim, input.data.ndim, "cumsum")
+    (axis,) = normalize_dims(dim, input.array.ndim, "cumsum")
     return CumSum.apply(input, dim=axis)
 
 

@@ -45,7 +45,7 @@ def cast(input: Tensor, dtype) -> Tensor:
     if input.dtype == dtype:
         return input
     if dtype.kind != "f" or input.dtype.kind != "f":
-        return Tensor(input.data.astype(dtype))
+        return Tensor(input.array.astype(dtype))
     return Cast.apply(input, dtype)
 
 
@@ -269,20 +269,20 @@ def _infer_shape(shape: tuple, old: tuple, op: str) -> tuple:
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one size may be -1: inferred). A view when possible."""
     _check(input, "reshape")
-    new = _infer_shape(_sizes(shape, "reshape"), input.data.shape, "reshape")
+    new = _infer_shape(_sizes(shape, "reshape"), input.array.shape, "reshape")
     return Reshape.apply(input, shape=new)
 
 
 def view(input: Tensor, *shape) -> Tensor:
     """Same as ``reshape`` (NumPy copies only when the memory layout requires it)."""
     _check(input, "view")
-    new = _infer_shape(_sizes(shape, "view"), input.data.shape, "view")
+    new = _infer_shape(_sizes(shape, "view"), input.array.shape, "view")
     return Reshape.apply(input, shape=new)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim (inclusive) into one; a 0-d tensor becomes shape (1,)."""
-    shape = _check(input, "flatten").data.shape
+    shape = _check(input, "flatten").array.shape
     if not shape:
         return Reshape.apply(input, shape=(1,))
     start = _axis(start_dim, len(shape), "flatten")
@@ -298,7 +298,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be -1); the inverse of flatten."""
-    shape = _check(input, "unflatten").data.shape
+    shape = _check(input, "unflatten").array.shape
     axis = _axis(dim, len(shape), "unflatten")
     sizes = _infer_shape(_sizes((sizes,), "unflatten"), (shape[axis],), "unflatten")
     return Reshape.apply(input, shape=shape[:axis] + sizes + shape[axis + 1 :])
@@ -306,7 +306,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1 (all of them, or those in ``dim``; others in ``dim`` are kept)."""
-    shape = _check(input, "squeeze").data.shape
+    shape = _check(input, "squeeze").array.shape
     if dim is None:
         drop = {i for i, n in enumerate(shape) if n == 1}
     else:
@@ -316,14 +316,14 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at position ``dim`` (in [-ndim - 1, ndim])."""
-    shape = _check(input, "unsqueeze").data.shape
+    shape = _check(input, "unsqueeze").array.shape
     axis = _axis(dim, len(shape) + 1, "unsqueeze")
     return Reshape.apply(input, shape=shape[:axis] + (1,) + shape[axis:])
 
 
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder the dims: result.shape[i] = input.shape[dims[i]] (a view)."""
-    ndim = _check(input, "permute").data.ndim
+    ndim = _check(input, "permute").array.ndim
     dims = _sizes(dims, "permute")
     perm = tuple(d % ndim if ndim else d for d in dims)
     if (
@@ -340,7 +340,7 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap dims ``dim0`` and ``dim1`` (a view)."""
-    ndim = _check(input, "transpose").data.ndim
+    ndim = _check(input, "transpose").array.ndim
     a = _axis(dim0, ndim, "transpose")
     b = _axis(dim1, ndim, "transpose")
     perm = list(range(ndim))
@@ -350,7 +350,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dims (0-d and 1-d come back unchanged)."""
-    ndim = _check(input, "t").data.ndim
+    ndim = _check(input, "t").array.ndim
     if ndim > 2:
         raise ValueError(
             f"t: expects a tensor with <= 2 dims, got shape {input.shape}; use transpose(x, -2, -1)"
@@ -361,7 +361,7 @@ def t(input: Tensor) -> Tensor:
 
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
-    ndim = _check(input, "movedim").data.ndim
+    ndim = _check(input, "movedim").array.ndim
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     if len(src) != len(dst):
@@ -383,7 +383,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 def expand(input: Tensor, *sizes) -> Tensor:
     """A broadcast view with size-1 dims repeated to ``sizes`` (-1 keeps a size; new dims may
     be added in front). No memory is copied."""
-    shape = _check(input, "expand").data.shape
+    shape = _check(input, "expand").array.shape
     sizes = _sizes(sizes, "expand")
     lead = len(sizes) - len(shape)
     if lead < 0:
@@ -420,10 +420,10 @@ def _tensors(tensors, op: str) -> list:
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
-    kinds = {t.data.dtype.kind for t in tensors}
+    kinds = {t.array.dtype.kind for t in tensors}
     if "f" in kinds and len(kinds) > 1:  # torch's promotion: ints join floats as the float type
-        target = np.result_type(*[t.data.dtype for t in tensors if t.data.dtype.kind == "f"])
-        return [t if t.data.dtype.kind == "f" else cast(t, target) for t in tensors]
+        target = np.result_type(*[t.array.dtype for t in tensors if t.array.dtype.kind == "f"])
+        return [t if t.array.dtype.kind == "f" else cast(t, target) for t in tensors]
     return list(tensors)
 
 
@@ -433,7 +433,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     first = tensors[0].shape
     axis = _axis(dim, len(first), "cat")
     for i, t in enumerate(tensors):
-        if t.data.ndim != len(first) or any(
+        if t.array.ndim != len(first) or any(
             a != b for d, (a, b) in enumerate(zip(t.shape, first)) if d != axis
         ):
             raise ValueError(
@@ -461,7 +461,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
-    shape = _check(tensor, "split").data.shape
+    shape = _check(tensor, "split").array.shape
     axis = _axis(dim, len(shape), "split")
     n = shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -482,7 +482,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of size ceil(n / chunks) (possibly fewer pieces)."""
-    shape = _check(input, "chunk").data.shape
+    shape = _check(input, "chunk").array.shape
     if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = shape[_axis(dim, len(shape), "chunk")]
@@ -491,20 +491,20 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, each without that dim."""
-    shape = _check(input, "unbind").data.shape
+    shape = _check(input, "unbind").array.shape
     return Unbind.apply(input, dim=_axis(dim, len(shape), "unbind"))
 
 
 def flip(input: Tensor, *dims) -> Tensor:
     """Reverse the order of elements along ``dims``."""
-    ndim = _check(input, "flip").data.ndim
+    ndim = _check(input, "flip").array.ndim
     dims = normalize_dims(_sizes(dims, "flip"), ndim, "flip")
     return Flip.apply(input, dims=dims)
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
     """Tile ``input`` sizes[i] times along each dim (extra leading sizes add dims)."""
-    shape = _check(input, "repeat").data.shape
+    shape = _check(input, "repeat").array.shape
     reps = _sizes(sizes, "repeat")
     if len(reps) < len(shape):
         raise ValueError(
@@ -517,7 +517,7 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 
 def _tri(input, diagonal: int, upper: bool, op: str) -> Tensor:
-    if _check(input, op).data.ndim < 2:
+    if _check(input, op).array.ndim < 2:
         raise ValueError(f"{op}: input must have at least 2 dims, got shape {input.shape}")
     return Tri.apply(input, diagonal=int(diagonal), upper=upper)
 

@@ -34,8 +34,8 @@ def _floating(input, op: str) -> Tensor:
     """``input`` as a floating tensor (integer and bool tensors become float32, as torch)."""
     if not isinstance(input, Tensor):
         _check(input, op)
-    if input.data.dtype.kind != "f":
-        return Tensor(input.data.astype(np.float32))
+    if input.array.dtype.kind != "f":
+        return Tensor(input.array.astype(np.float32))
     return input
 
 
@@ -351,7 +351,7 @@ def square(input: Tensor) -> Tensor:
 
 def sign(input: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element (0 for 0; no gradient)."""
-    return Tensor(np.sign(_check(input, "sign").data))
+    return Tensor(np.sign(_check(input, "sign").array))
 
 
 def _bound(value, x: np.ndarray, which: str):
@@ -375,12 +375,12 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     element becomes max.
     """
     _check(input, "clamp")
-    lo = _bound(min, input.data, "min")
-    hi = _bound(max, input.data, "max")
+    lo = _bound(min, input.array, "min")
+    hi = _bound(max, input.array, "max")
     if lo is None and hi is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if not isinstance(lo, Tensor) and not isinstance(hi, Tensor):
-        if input.data.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
+        if input.array.dtype.kind != "f" and (isinstance(lo, float) or isinstance(hi, float)):
             input = _floating(input, "clamp")
         return Clamp.apply(input, lo=lo, hi=hi)
     lo = None if lo is None else operand(lo, input)

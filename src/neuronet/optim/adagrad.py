@@ -41,7 +41,7 @@ class Adagrad(Optimizer):
         >>> w = Parameter(np.array([1.0, 1.0], dtype=np.float32))
         >>> w.grad = tensor([3.0, -0.5])
         >>> optim.Adagrad([w], lr=0.1).step()   # first step: w -= lr * sign(g)
-        >>> w.data
+        >>> w.array
         array([0.9, 1.1], dtype=float32)
     """
 
@@ -85,11 +85,11 @@ class Adagrad(Optimizer):
             raise ValueError(f"Invalid epsilon value: {options['eps']}")
 
     def init_state(self, param, group) -> dict:
-        shape, dtype = param.data.shape, param.data.dtype
+        shape, dtype = param.array.shape, param.array.dtype
         return {"step": 0, "sum": np.full(shape, group["initial_accumulator_value"], dtype)}
 
     def update(self, param, grad, state, group) -> None:
-        w = param.data
+        w = param.array
         acc = state["sum"]
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])

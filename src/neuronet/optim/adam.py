@@ -91,7 +91,7 @@ class Adam(Optimizer):
         >>> w.grad = tensor([0.3, -2.0])
         >>> opt = optim.Adam([w], lr=0.1)
         >>> opt.step()                  # the first step moves each weight by about lr
-        >>> w.data.round(4)
+        >>> w.array.round(4)
         array([ 0.9, -0.9], dtype=float32)
     """
 
@@ -125,15 +125,15 @@ class Adam(Optimizer):
     def init_state(self, param, group) -> dict:
         state = {
             "step": 0,
-            "exp_avg": np.zeros(param.data.shape, param.data.dtype),
-            "exp_avg_sq": np.zeros(param.data.shape, param.data.dtype),
+            "exp_avg": np.zeros(param.array.shape, param.array.dtype),
+            "exp_avg_sq": np.zeros(param.array.shape, param.array.dtype),
         }
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros(param.data.shape, param.data.dtype)
+            state["max_exp_avg_sq"] = np.zeros(param.array.shape, param.array.dtype)
         return state
 
     def update(self, param, grad, state, group) -> None:
-        w = param.data
+        w = param.array
         m = state["exp_avg"]
         v = state["exp_avg_sq"]
         beta1, beta2 = group["betas"]

@@ -42,7 +42,7 @@ class AdamW(Adam):
         >>> w.grad = tensor([0.0])
         >>> opt = optim.AdamW([w], lr=0.1, weight_decay=0.5)
         >>> opt.step()                  # zero gradient: only the decay acts, w *= 1 - 0.1*0.5
-        >>> w.data
+        >>> w.array
         array([1.9], dtype=float32)
     """
 

@@ -77,7 +77,7 @@ class LAMB(Optimizer):
         >>> w.grad = tensor([1.0, 0.0])
         >>> opt = optim.LAMB([w], lr=0.1)
         >>> opt.step()                  # r ~ (1, 0), trust = 5 / 1: the step is lr * 5
-        >>> w.data.round(4)
+        >>> w.array.round(4)
         array([2.5, 4. ], dtype=float32)
     """
 
@@ -126,12 +126,12 @@ class LAMB(Optimizer):
     def init_state(self, param, group) -> dict:
         return {
             "step": 0,
-            "exp_avg": np.zeros(param.data.shape, param.data.dtype),
-            "exp_avg_sq": np.zeros(param.data.shape, param.data.dtype),
+            "exp_avg": np.zeros(param.array.shape, param.array.dtype),
+            "exp_avg_sq": np.zeros(param.array.shape, param.array.dtype),
         }
 
     def update(self, param, grad, state, group) -> None:
-        w = param.data
+        w = param.array
         m = state["exp_avg"]
         v = state["exp_avg_sq"]
         beta1, beta2 = group["betas"]

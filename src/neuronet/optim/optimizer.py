@@ -6,7 +6,7 @@ Keras:
 - ``init_state(param, group) -> dict``: the state one parameter needs, under PyTorch's key names
   (``step``, ``momentum_buffer``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``,
   ``square_avg``, ``grad_avg``, ``sum``). Created lazily, on the parameter's first step.
-- ``update(param, grad, state, group)``: change ``param.data`` and the state arrays in place
+- ``update(param, grad, state, group)``: change ``param.array`` and the state arrays in place
   (``np.multiply(..., out=...)`` and friends, or a fused numba kernel), allocating nothing per
   parameter per step.
 
@@ -77,7 +77,7 @@ class Optimizer:
         return {}
 
     def update(self, param: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:
-        """Apply one step to ``param.data`` in place, given its gradient array ``grad``."""
+        """Apply one step to ``param.array`` in place, given its gradient array ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must implement update()")
 
     # ---- groups --------------------------------------------------------------------------
@@ -131,10 +131,10 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif p.grad.data.flags.writeable:
-                    p.grad.data.fill(0)
+                elif p.grad.array.flags.writeable:
+                    p.grad.array.fill(0)
                 else:
-                    p.grad = Tensor(np.zeros_like(p.grad.data))
+                    p.grad = Tensor(np.zeros_like(p.grad.array))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; parameters whose ``grad`` is None are
@@ -148,14 +148,14 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
+                grad = p.grad.array
+                if grad.shape != p.array.shape:
                     raise RuntimeError(
-                        f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has a "
+                        f"{type(self).__name__}.step: a parameter of shape {p.array.shape} has a "
                         f"gradient of shape {grad.shape}; they must match"
                     )
-                if grad.dtype != p.data.dtype:
-                    grad = grad.astype(p.data.dtype)
+                if grad.dtype != p.array.dtype:
+                    grad = grad.astype(p.array.dtype)
                 state = self.state[p]
                 if not state:
                     state.update(self.init_state(p, group))
@@ -299,10 +299,10 @@ def _check_param(p) -> None:
         )
     if not p.is_leaf:
         raise ValueError("can't optimize a non-leaf Tensor")
-    if p.data.dtype.kind != "f":
+    if p.array.dtype.kind != "f":
         raise TypeError(
             f"optimizer can only optimize floating-point tensors, but one of the params has "
-            f"dtype {p.data.dtype}"
+            f"dtype {p.array.dtype}"
         )
 
 
@@ -320,17 +320,17 @@ def _restore_value(key: str, value, param: Tensor, index):
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor
         value = value.detach().cpu().numpy()
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, (np.ndarray, list)):
         arr = np.array(value)
-        if arr.ndim > 0 and arr.shape != param.data.shape:
+        if arr.ndim > 0 and arr.shape != param.array.shape:
             raise ValueError(
                 f"loaded state dict has state {key!r} of shape {arr.shape} for parameter "
-                f"{index}, whose shape is {param.data.shape}; the state dict belongs to a "
+                f"{index}, whose shape is {param.array.shape}; the state dict belongs to a "
                 "different model"
             )
         if arr.dtype.kind == "f":
-            arr = arr.astype(param.data.dtype)
+            arr = arr.astype(param.array.dtype)
         return arr
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

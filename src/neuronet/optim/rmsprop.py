@@ -44,7 +44,7 @@ class RMSprop(Optimizer):
         >>> w = Parameter(np.array([1.0], dtype=np.float32))
         >>> w.grad = tensor([2.0])
         >>> optim.RMSprop([w], lr=0.01).step()   # s = 0.01 * 4: w -= 0.01 * 2 / 0.2
-        >>> w.data.round(4)
+        >>> w.array.round(4)
         array([0.9], dtype=float32)
     """
 
@@ -85,7 +85,7 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid alpha value: {options['alpha']}")
 
     def init_state(self, param, group) -> dict:
-        shape, dtype = param.data.shape, param.data.dtype
+        shape, dtype = param.array.shape, param.array.dtype
         state = {"step": 0, "square_avg": np.zeros(shape, dtype)}
         if group["momentum"] > 0:
             state["momentum_buffer"] = np.zeros(shape, dtype)
@@ -94,7 +94,7 @@ class RMSprop(Optimizer):
         return state
 
     def update(self, param, grad, state, group) -> None:
-        w = param.data
+        w = param.array
         alpha = group["alpha"]
         momentum = group["momentum"]
         centered = group["centered"]

@@ -44,7 +44,7 @@ class SGD(Optimizer):
         >>> w.grad = tensor([0.5, -1.0])
         >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
         >>> opt.step()
-        >>> w.data
+        >>> w.array
         array([0.95, 2.1 ], dtype=float32)
     """
 
@@ -81,7 +81,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def update(self, param, grad, state, group) -> None:
-        w = param.data
+        w = param.array
         momentum = group["momentum"]
         buf = state.get("momentum_buffer")
         first = buf is None

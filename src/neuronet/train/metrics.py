@@ -25,7 +25,7 @@ from neuronet.autograd.tensor import Tensor
 
 
 def _np(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _class_scores(output, target):

@@ -221,7 +221,7 @@ class Trainer:
             loss_sum += value * n
             count += n
             for m in metrics:
-                m.update(output.data, y.data if isinstance(y, Tensor) else y)
+                m.update(output.array, y.array if isinstance(y, Tensor) else y)
             logs = {
                 "loss": value,
                 "lr": float(self.optimizer.param_groups[0]["lr"]),
@@ -262,7 +262,7 @@ class Trainer:
                     loss_sum += float(self.loss_fn(output, y).item()) * n
                     count += n
                     for m in metrics:
-                        m.update(output.data, y.data if isinstance(y, Tensor) else y)
+                        m.update(output.array, y.array if isinstance(y, Tensor) else y)
                     if callbacks is not None:
                         callbacks.on_test_batch_end(index, {})
         finally:
@@ -282,7 +282,7 @@ class Trainer:
             with no_grad():
                 for batch in self._loader(data, shuffle=False):
                     x, _ = split_batch(batch, need_target=False)
-                    outputs.append(self._forward(x).data)
+                    outputs.append(self._forward(x).array)
         finally:
             self.model.train(was_training)
         return Tensor(np.concatenate(outputs, axis=0))

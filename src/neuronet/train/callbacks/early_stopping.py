@@ -57,7 +57,7 @@ class EarlyStopping(Callback):
             self.wait = 0
             if self.restore_best_weights:
                 self._best_state = copy.deepcopy(
-                    {k: v.data.copy() for k, v in self.trainer.model.state_dict().items()}
+                    {k: v.array.copy() for k, v in self.trainer.model.state_dict().items()}
                 )
             return
         self.wait += 1
