@@ -1,9 +1,10 @@
 """How step time grows with the problem size, neuronet next to PyTorch.
 
-    python benchmarks/scaling.py [--threads N] [--steps 10] [--warmup 2] [--out DIR] [--quick]
+    python benchmarks/scaling.py [--threads N] [--steps 10] [--warmup 2] [--pairs 2] [--out DIR]
+                                 [--quick]
 
-Two sweeps of the training-step workloads (see workloads.py), steps alternating between the two
-frameworks as in run.py:
+Two sweeps of the training-step workloads (see workloads.py), each framework in processes of its
+own, alternating as in run.py (``--pairs`` per framework and size, the median of their medians):
 
 - ``mlp``: batch size 32, 64, ..., 1024 (FLOPs grow linearly with the batch);
 - ``gpt``: context length 64, 128, 256, 512 at batch 32 (the projections and MLPs grow linearly
@@ -27,13 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness import measure, threads_from_argv, torch_or_none  # noqa: E402
-
-THREADS = threads_from_argv()  # before NumPy loads OpenBLAS
-
 import numpy as np  # noqa: E402
 
-from benchmarks import workloads  # noqa: E402
+from benchmarks import harness, workloads  # noqa: E402
+
+SCRIPT = str(Path(__file__).resolve())
 
 SWEEPS = {
     "mlp": ("batch", [32, 64, 128, 256, 512, 1024]),
@@ -42,17 +41,23 @@ SWEEPS = {
 CLIFF = 1.5  # a jump in ms/GFLOP between neighbouring sizes larger than this is a cliff
 
 
-def sweep(name: str, torch, sizes: list, steps: int, warmup: int) -> list[dict]:
+def child(argv: list) -> None:
+    """``--child FRAMEWORK NAME KNOB SIZE STEPS WARMUP``: time one size in this process."""
+    framework, name, knob, size, steps, warmup = argv[:6]
+    if framework == "torch":
+        harness.torch_or_none(harness.threads_from_argv(argv))
+    step, _, flops = workloads.build(framework, name, **{knob: int(size)})
+    harness.emit({"train": harness.time_calls(step, int(warmup), int(steps)), "flops": flops})
+
+
+def sweep(name: str, sizes: list, steps: int, warmup: int, pairs: int, threads) -> list[dict]:
     knob = SWEEPS[name][0]
     rows = []
     for size in sizes:
-        options = {knob: size}
-        ours, _, flops = workloads.build("neuronet", name, **options)
-        theirs = workloads.build("torch", name, **options)[0] if torch else None
-        result = measure(ours, theirs, warmup, steps)
-        for framework in ("neuronet", "torch"):
-            if framework not in result:
-                continue
+        runs = harness.run_pairs(SCRIPT, [name, knob, size, steps, warmup], pairs, threads)
+        result = {f: harness.summarize(r, "train") for f, r in runs.items()}
+        flops = runs["neuronet"][0]["flops"]
+        for framework in result:
             ms = result[framework]["median"]
             rows.append(
                 {
@@ -142,18 +147,19 @@ def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, help="BLAS / torch threads for both frameworks")
+    parser.add_argument("--pairs", type=int, default=2, help="processes per framework and size")
+    parser.add_argument("--threads", type=int, help="threads for every pool of both frameworks")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--quick", action="store_true", help="the two smallest sizes, 3 steps")
     args = parser.parse_args(argv)
-    torch = torch_or_none(THREADS)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     steps, warmup = (3, 1) if args.quick else (args.steps, args.warmup)
     rows = []
     for name, (knob, sizes) in SWEEPS.items():
         print(f"{name}: step time against {knob}", flush=True)
-        rows += sweep(name, torch, sizes[:2] if args.quick else sizes, steps, warmup)
+        sizes = sizes[:2] if args.quick else sizes
+        rows += sweep(name, sizes, steps, warmup, 1 if args.quick else args.pairs, args.threads)
     with open(out / "scaling.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -169,4 +175,7 @@ def main(argv=None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    if "--child" in sys.argv:
+        child(sys.argv[sys.argv.index("--child") + 1 :])
+    else:
+        main()
