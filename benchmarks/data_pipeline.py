@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from harness import compare, torch_or_none  # noqa: E402
+from harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 
 import neuronet as nt  # noqa: E402
 from neuronet import io  # noqa: E402
@@ -80,8 +80,12 @@ def checkpoint_io(torch):
     compare("load 10M params (40 MB)", lambda: io.load_state_dict(ours_path), load_theirs, 1, 5)
 
 
-if __name__ == "__main__":
+def main() -> None:
     torch = torch_or_none()
     loader_epoch(torch)
     augmentation_epoch()
     checkpoint_io(torch)
+
+
+if __name__ == "__main__":
+    main_in_pairs(main)

@@ -20,8 +20,9 @@ A benchmark script is its own child: ``run_pairs(script, args)`` starts
 the last line of its output. ``child_threads`` / ``torch_or_none`` set the thread counts in the
 child before the libraries load.
 
-``compare`` (both callables in one process) remains only for timing two neuronet variants
-against each other, never neuronet against PyTorch.
+Micro-benchmark scripts (``layers*.py``, ``overhead.py``, ``optimizers.py``) write rows with
+``compare(label, ours, theirs)`` and end with ``main_in_pairs(main)``, which runs the script once
+per framework in child processes and prints the combined rows.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 PINNED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -181,37 +183,65 @@ def cell(s: dict | None, digits: int = 2) -> str:
     return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
-# ---- in-process comparison: two neuronet variants only -------------------------------------
-def measure(ours, theirs=None, warmup: int = 5, repeats: int = 30) -> dict:
-    """Median/min/max milliseconds per call of each, alternating between the two in this
-    process. Only for two variants of the same framework (see the module docstring)."""
-    for _ in range(warmup):
-        ours()
-        if theirs is not None:
-            theirs()
-    a, b = [], []
-    for _ in range(repeats):
-        a.append(time_ms(ours))
-        if theirs is not None:
-            b.append(time_ms(theirs))
-    result = {"neuronet": stats(a)}
-    if b:
-        result["torch"] = stats(b)
+# ---- micro-benchmarks: compare() rows, each framework timed in processes of its own ---------
+_CHILD = {"framework": None, "rows": {}}
+
+
+def compare(label: str, ours, theirs=None, warmup: int = 5, repeats: int = 30) -> dict:
+    """Time one row: neuronet's ``ours`` against PyTorch's ``theirs`` (None: neuronet only).
+
+    Scripts call this freely; ``main_in_pairs`` runs the script once per framework in child
+    processes, and in each child only that framework's callable is timed (the other is built but
+    never run, so its thread pools stay idle). Outside ``main_in_pairs`` (a quick look, or a test)
+    both are timed in this process, alternating, and the row says so.
+    """
+    framework = _CHILD["framework"]
+    if framework is not None:
+        fn = ours if framework == "neuronet" else theirs
+        if fn is None:
+            return {}
+        times = time_calls(fn, warmup, repeats)
+        _CHILD["rows"][label] = times
+        return {framework: stats(times)}
+    result = {"neuronet": stats(time_calls(ours, warmup, repeats))}
+    if theirs is not None:
+        result["torch"] = stats(time_calls(theirs, warmup, repeats))
         result["ratio"] = result["neuronet"]["median"] / result["torch"]["median"]
+    print(format_row(label + " [one process]", result), flush=True)
     return result
 
 
 def format_row(label: str, result: dict) -> str:
-    ours = result["neuronet"]
-    line = f"{label:<40} neuronet {ours['median']:8.3f} ms ({ours['min']:.3f}-{ours['max']:.3f})"
+    line = f"{label:<44} neuronet {cell(result.get('neuronet'), 3):>26} ms"
     if "torch" in result:
-        t = result["torch"]
-        line += f"   torch {t['median']:8.3f} ms ({t['min']:.3f}-{t['max']:.3f})"
-        line += f"   ratio {result['ratio']:.2f}"
+        line += f"   torch {cell(result['torch'], 3):>26} ms   ratio {result['ratio']:.2f}"
     return line
 
 
-def compare(label: str, ours, theirs=None, warmup: int = 5, repeats: int = 30) -> dict:
-    result = measure(ours, theirs, warmup, repeats)
-    print(format_row(label, result), flush=True)
-    return result
+def main_in_pairs(main, pairs: int = 3) -> None:
+    """The ``__main__`` of a micro-benchmark script: as a child (``--child FRAMEWORK``), run
+    ``main()`` timing that framework only and emit the rows; as the parent, start the children
+    (alternating, ``pairs`` per framework, the script's own arguments passed on) and print each
+    row's median of per-process medians, its spread and the ratio."""
+    argv = sys.argv[1:]
+    if "--child" in argv:
+        i = argv.index("--child")
+        _CHILD["framework"] = argv[i + 1]
+        sys.argv = [sys.argv[0], *argv[:i], *argv[i + 2 :]]
+        main()
+        emit(_CHILD["rows"])
+        return
+    script = str(Path(sys.argv[0]).resolve())
+    threads = int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
+    runs = run_pairs(script, argv, pairs, threads=None)
+    kernel_note = f"threads: {threads or 'default'}; {pairs} processes per framework"
+    print(f"{Path(script).name}: each framework in processes of its own ({kernel_note})")
+    labels = list(dict.fromkeys(label for r in runs["neuronet"] for label in r))
+    for label in labels:
+        result = {}
+        for framework, results in runs.items():
+            if all(label in r for r in results):
+                result[framework] = summarize(results, label)
+        if "torch" in result:
+            result["ratio"] = result["neuronet"]["median"] / result["torch"]["median"]
+        print(format_row(label, result), flush=True)

@@ -1,5 +1,5 @@
 """Micro-benchmarks of the dense-layer family: softmax, log-softmax, the fused losses and Linear,
-forward + backward, neuronet against PyTorch in the same process (alternating).
+forward + backward, neuronet against PyTorch, each in processes of its own (harness.main_in_pairs).
 
 Run: python benchmarks/layers.py   (add --quick for fewer repeats)
 """
@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
-from benchmarks.harness import compare, torch_or_none  # noqa: E402
+from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 from neuronet import nn  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def main(quick: bool = False) -> None:
     F = torch.nn.functional if torch else None
     repeats = 10 if quick else 30
     rng = np.random.default_rng(0)
-    print("forward + backward, float32 (median ms over alternating runs)")
+    print("forward + backward, float32 (median of per-process medians)")
     for shape in [(128, 10), (256, 1000), (64, 128, 512)]:
         x = rng.standard_normal(shape).astype(np.float32) * 3
         _bench_softmax(f"softmax {shape}", nt.softmax, torch and torch.softmax, x, torch, repeats)
@@ -124,4 +124,4 @@ def main(quick: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main_in_pairs(lambda: main(quick="--quick" in sys.argv))

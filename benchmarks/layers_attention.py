@@ -1,5 +1,5 @@
-"""Micro-benchmarks of the attention family, forward + backward, neuronet against PyTorch in the
-same process (alternating):
+"""Micro-benchmarks of the attention family, forward + backward, neuronet against PyTorch, each
+in processes of its own (``harness.main_in_pairs``):
 
 - MultiheadAttention(128, 4, batch_first=True), self-attention on 32 sequences of 64 tokens,
   need_weights=False (the transformer path), with and without a causal mask;
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
-from benchmarks.harness import compare, torch_or_none  # noqa: E402
+from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 from neuronet import nn  # noqa: E402
 
 N, L, E, H = 32, 64, 128, 4
@@ -136,4 +136,6 @@ def main(quick: bool = False, single_thread: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv, single_thread="--single-thread" in sys.argv)
+    main_in_pairs(
+        lambda: main(quick="--quick" in sys.argv, single_thread="--single-thread" in sys.argv)
+    )

@@ -1,5 +1,5 @@
-"""Micro-benchmarks of convolution and pooling, forward + backward, neuronet against PyTorch in
-the same process (alternating, see harness.compare).
+"""Micro-benchmarks of convolution and pooling, forward + backward, neuronet against PyTorch,
+each in processes of its own (``harness.main_in_pairs``).
 
 The main rows are the issue's workload: Conv2d(32, 64, 3) on a 64x32x28x28 batch (a hidden
 layer: the input needs a gradient too), then MaxPool2d(2) on its 64x64x26x26 output. A few
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
-from benchmarks.harness import compare, torch_or_none  # noqa: E402
+from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 from neuronet import nn  # noqa: E402
 
 
@@ -141,4 +141,4 @@ def main(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main_in_pairs(lambda: main(quick="--quick" in sys.argv))

@@ -1,4 +1,4 @@
-"""LSTM layer, forward + backward: neuronet against PyTorch in one run (alternating).
+"""LSTM layer, forward + backward: neuronet against PyTorch, each in its own processes.
 
 LSTM(64, 256), batch_first, 50 steps, batch 32, float32, the same weights and input in both;
 the backward is seeded with the same cotangent for the output. Also times the forward alone
@@ -6,9 +6,8 @@ the backward is seeded with the same cotangent for the output. Also times the fo
 
 Usage: python benchmarks/layers_lstm.py [--repeats 30]
 
-Both libraries use all cores by default. On a busy machine multi-threaded BLAS timings swing
-wildly; compare single-threaded instead, fixed before the libraries load:
-OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/layers_lstm.py
+Both libraries use all cores by default (the children get the machine's default threads). On a
+busy machine multi-threaded BLAS timings swing wildly.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import neuronet as nt  # noqa: E402
-from benchmarks.harness import compare, torch_or_none  # noqa: E402
+from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 from neuronet import nn  # noqa: E402
 
 BATCH, STEPS, IN, HIDDEN = 32, 50, 64, 256
@@ -97,4 +96,4 @@ def _infer(lib, model, x):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    main(parser.parse_args().repeats)
+    main_in_pairs(lambda: main(parser.parse_args().repeats))

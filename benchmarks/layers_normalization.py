@@ -1,5 +1,5 @@
 """Micro-benchmarks of normalization, dropout and embedding, forward + backward, neuronet against
-PyTorch in the same process (alternating):
+PyTorch, each in processes of its own (``harness.main_in_pairs``):
 
 - BatchNorm2d(64) on (32, 64, 16, 16) in training mode (batch statistics, running update) and
   in eval mode (running statistics);
@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
-from benchmarks.harness import compare, torch_or_none  # noqa: E402
+from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 from neuronet import nn  # noqa: E402
 from neuronet.ops import _jit  # noqa: E402
 
@@ -95,4 +95,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main_in_pairs(lambda: main(sys.argv[1:]))

@@ -2,8 +2,9 @@
 
 For Adam, AdamW and SGD with momentum, times ``optimizer.step()`` (gradients already in place)
 against PyTorch's default implementation on CPU (the per-tensor loop: torch only defaults to
-``foreach`` on accelerators) and against ``foreach=True``, alternating in one process
-(``harness.compare``). neuronet runs its fused numba kernels, and for reference its NumPy path.
+``foreach`` on accelerators) and against ``foreach=True``, each framework in processes of its
+own (``harness.main_in_pairs``). neuronet runs its fused numba kernels, and for reference its
+NumPy path.
 
 Usage: python benchmarks/optimizers.py [--repeats N]
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import compare, torch_or_none  # noqa: E402
+from harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 
 import neuronet as nt  # noqa: E402
 from neuronet import optim  # noqa: E402
@@ -79,4 +80,4 @@ def main(repeats: int = 30) -> list:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    main(parser.parse_args().repeats)
+    main_in_pairs(lambda: main(parser.parse_args().repeats))

@@ -3,7 +3,7 @@
 At this size the arithmetic costs nothing and the time is the framework's own bookkeeping:
 creating graph nodes, dispatching ops, walking the graph backward. The chain repeats
 ``x = ((x * w).tanh() + b) @ m`` 25 times (mul, tanh, add, matmul: 100 ops), then sums.
-neuronet and PyTorch run alternately in one process (see harness.py).
+neuronet and PyTorch run in processes of their own (``harness.main_in_pairs``).
 
 Usage: python benchmarks/overhead.py [--repeats N] [--profile]
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import compare, torch_or_none  # noqa: E402
+from harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 
 import neuronet as nt  # noqa: E402
 
@@ -84,8 +84,9 @@ def main(argv=None) -> dict:
             np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-3, atol=1e-4)
     label = f"{N_OPS}-op chain, {SIZE}x{SIZE}, fwd+bwd"
     result = compare(label, ours, theirs, warmup=20, repeats=args.repeats)
-    ms = result["neuronet"]["median"]
-    print(f"neuronet: {ms * 1e3 / N_OPS:.1f} us per op (forward + backward)")
+    if "neuronet" in result:
+        ms = result["neuronet"]["median"]
+        print(f"neuronet: {ms * 1e3 / N_OPS:.1f} us per op (forward + backward)")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -97,4 +98,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main_in_pairs(main)
