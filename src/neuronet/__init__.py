@@ -55,7 +55,7 @@ def __getattr__(name):
     # Heavier subpackages load on first use, keeping `import neuronet` fast.
     import importlib
 
-    if name in ("optim", "data", "models", "train", "io", "doctor", "cli", "distributed"):
+    if name in ("optim", "data", "models", "train", "io", "doctor", "cli", "distributed", "onnx"):
         return importlib.import_module(f"neuronet.{name}")
     if name == "summary":
         from neuronet.nn.summary import summary
