@@ -97,9 +97,7 @@ def _second_inputs(inputs, dims, dynamic: bool) -> tuple:
 
 
 def _run(model, inputs):
-    traced = tuple(
-        Tensor(x.array.copy(), requires_grad=x.dtype.kind == "f") for x in inputs
-    )
+    traced = tuple(Tensor(x.array.copy(), requires_grad=x.dtype.kind == "f") for x in inputs)
     with Tracer(model, whole=tuple(registry.MODULES)) as tape, enable_grad():
         out = model(*traced)
     outputs = out if isinstance(out, (tuple, list)) else (out,)
@@ -234,13 +232,14 @@ def export(
     inputs = _as_inputs(example_input)
     dims = _batch_dims(batch_dim, inputs)
     in_names = _names(input_names, len(inputs), "input", "input_names")
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         tape_a, traced_a, outs_a = _run(model, inputs)
         tape_b, traced_b, outs_b = _run(model, _second_inputs(inputs, dims, dynamic_batch))
     finally:
-        model.train(was_training)
+        for module, training in modes:  # each module's own mode, as it was
+            object.__setattr__(module, "training", training)
     _pair(tape_a, tape_b)
     out_names = _names(output_names, len(outs_a), "output", "output_names")
     batched = [i for i, d in enumerate(dims) if d is not None]
@@ -295,7 +294,10 @@ def _emit(g: Graph, call) -> None:
 def _build(onnx, g: Graph, inputs, outputs, model_name: str):
     from onnx import helper, numpy_helper
 
-    initializers = [numpy_helper.from_array(a, name) for name, a in g.initializers.items()]
+    used = {name for node in g.nodes for name in node.input}
+    initializers = [
+        numpy_helper.from_array(a, name) for name, a in g.initializers.items() if name in used
+    ]
     graph = helper.make_graph(g.nodes, model_name, inputs, outputs, initializer=initializers)
     model = helper.make_model(
         graph,

@@ -67,9 +67,7 @@ class Graph:
         names = [self.fresh(op.lower()) for _ in range(outputs)]
         where = self.call.module if self.call is not None and self.call.module else "model"
         self.nodes.append(
-            helper.make_node(
-                op, list(inputs), names, name=f"{where}/{op}_{self._counter}", **attrs
-            )
+            helper.make_node(op, list(inputs), names, name=f"{where}/{op}_{self._counter}", **attrs)
         )
         return names[0] if outputs == 1 else names
 
@@ -121,7 +119,9 @@ class Graph:
             return self.const(array)
         where = self.call.where() if self.call is not None else "the model"
         if other.shape != array.shape and array.size and _uniform(array) and _uniform(other):
-            if other.flat[0] == array.flat[0] or (np.isnan(array.flat[0]) and np.isnan(other.flat[0])):
+            if other.flat[0] == array.flat[0] or (
+                np.isnan(array.flat[0]) and np.isnan(other.flat[0])
+            ):
                 fill = self.const(array.reshape(-1)[:1].reshape(()))
                 shape = self.shape(array.shape, other.shape, where=f"a constant of {where}")
                 return self.node("Expand", [fill, shape])

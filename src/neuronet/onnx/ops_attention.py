@@ -30,7 +30,9 @@ def _transpose_last(g, x: str, ndim: int) -> str:
 def _attend(g, q, k, v, ndim: int, scale: float, dtype, mask=None, zero_empty=True):
     """softmax((q * scale) kᵀ masked) v; ``mask`` is ('bool_may', name), ('bool_blocked',
     name) or ('float', name). Returns (out, probabilities)."""
-    scores = g.node("MatMul", [g.node("Mul", [q, g.scalar(scale, dtype)]), _transpose_last(g, k, ndim)])
+    scores = g.node(
+        "MatMul", [g.node("Mul", [q, g.scalar(scale, dtype)]), _transpose_last(g, k, ndim)]
+    )
     empty = None
     if mask is not None:
         kind, m = mask
@@ -156,18 +158,28 @@ def _multihead_attention(g, call):
     need_weights = call.param("need_weights", True)
     q, k, v = _projections(g, call, mha)
     if batched:
-        split, merge = ([0, 2, 1, 3], [0, 2, 1, 3]) if mha.batch_first else ([1, 2, 0, 3], [2, 0, 1, 3])
-        heads = [g.node("Transpose", [g.node("Reshape", [t, g.ints([0, 0, H, d])])], perm=split) for t in (q, k, v)]
+        split, merge = (
+            ([0, 2, 1, 3], [0, 2, 1, 3]) if mha.batch_first else ([1, 2, 0, 3], [2, 0, 1, 3])
+        )
+        heads = [
+            g.node("Transpose", [g.node("Reshape", [t, g.ints([0, 0, H, d])])], perm=split)
+            for t in (q, k, v)
+        ]
     else:
         merge = [1, 0, 2]
-        heads = [g.node("Transpose", [g.node("Reshape", [t, g.ints([0, H, d])])], perm=[1, 0, 2]) for t in (q, k, v)]
+        heads = [
+            g.node("Transpose", [g.node("Reshape", [t, g.ints([0, H, d])])], perm=[1, 0, 2])
+            for t in (q, k, v)
+        ]
     ndim = 4 if batched else 3
-    mask = _merged_mask(g, call, mha, batched, dtype)
     is_causal = call.param("is_causal", False)
     if is_causal and call.param("key_padding_mask") is None and not need_weights:
-        L = query.shape[1 if mha.batch_first else 0] if batched else query.shape[0]
-        S = key.shape[1 if mha.batch_first else 0] if batched else key.shape[0]
+        # the layer's own shortcut: attn_mask is taken to be the causal mask it claims to be
+        seq = 1 if batched and mha.batch_first else 0
+        L, S = query.shape[seq], key.shape[seq]
         mask = ("bool_may", g.const(np.tril(np.ones((L, S), dtype=bool))))
+    else:
+        mask = _merged_mask(g, call, mha, batched, dtype)
     out, probs = _attend(g, *heads, ndim, 1.0 / np.sqrt(d), dtype, mask, not need_weights)
     out = g.node("Transpose", [out], perm=merge)
     out = g.node("Reshape", [out, g.ints([0, 0, E] if batched else [0, E])])

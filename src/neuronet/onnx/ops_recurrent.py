@@ -122,8 +122,8 @@ def _sequence_out(g, y: str, x_shape, layout, is_cell: bool) -> str:
 def _state_out(g, state: str, x_shape, is_cell: bool) -> str:
     """ONNX's final state (D, N, H) in the op's layout: (D, N, H), (D, H), (N, H) or (H,)."""
     if is_cell:
-        return g.squeeze(state, [0]) if len(x_shape) == 2 else g.node(
-            "Reshape", [state, g.ints([-1])]
+        return (
+            g.squeeze(state, [0]) if len(x_shape) == 2 else g.node("Reshape", [state, g.ints([-1])])
         )
     if len(x_shape) == 2:
         return g.squeeze(state, [1])

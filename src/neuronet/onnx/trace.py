@@ -137,8 +137,11 @@ class Tracer:
             if self._saved_apply is not None:
                 Function.apply = self._saved_apply
                 self._saved_apply = None
-            for module in self._wrapped:
-                module.__dict__.pop("forward", None)
+            for module, own in self._wrapped:
+                if own is None:
+                    module.__dict__.pop("forward", None)
+                else:  # an instance attribute the user set: put it back
+                    module.__dict__["forward"] = own
             self._wrapped = []
         finally:
             _LOCK.release()
@@ -184,5 +187,5 @@ class Tracer:
                 tracer.tape.add(call)
             return out
 
+        self._wrapped.append((module, module.__dict__.get("forward")))
         module.__dict__["forward"] = traced_forward
-        self._wrapped.append(module)
