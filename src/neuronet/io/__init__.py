@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from neuronet.io.checkpoint import load_checkpoint, read_metadata, save_checkpoint  # noqa: F401
 from neuronet.io.files import CheckpointError  # noqa: F401
+from neuronet.io.model_folder import Model, load_model, read_model_json, save_model  # noqa: F401
 from neuronet.io.torch_interop import (  # noqa: F401
     from_torch_state_dict,
     load_torch,
@@ -33,6 +34,10 @@ __all__ = [
     "load_checkpoint",
     "read_metadata",
     "CheckpointError",
+    "save_model",
+    "load_model",
+    "read_model_json",
+    "Model",
     "to_torch_state_dict",
     "from_torch_state_dict",
     "load_torch",
