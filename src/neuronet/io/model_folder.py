@@ -227,8 +227,15 @@ class Model:
         if self.input_shape is not None and x.shape == self.input_shape:
             x = x[None]  # one sample
         n = x.shape[0] if x.ndim else 1
-        for step in self.steps:
-            x = _STEPS[step["op"]](x, step, n)
+        raw_shape = x.shape[1:]
+        for i, step in enumerate(self.steps):
+            try:
+                x = _STEPS[step["op"]](x, step, n)
+            except ValueError as err:
+                raise ValueError(
+                    f"predict: samples of shape {raw_shape} do not fit preprocessing step {i} "
+                    f"({step['op']}): {err}; the model takes {self.input_shape}"
+                ) from None
         x = x.astype(self.input_dtype, copy=False)
         if self.input_shape is not None and x.shape[1:] != self.input_shape:
             size = int(np.prod(self.input_shape))
