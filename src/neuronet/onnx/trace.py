@@ -13,7 +13,8 @@ Module calls are recorded too (``ModuleCall``): a few layers are exported as a w
 ``registry.MODULES``), and every call knows the dotted path of the innermost module it ran in,
 so an error can name it.
 
-Everything is restored when tracing ends (``with Tracer(model) as tape: ...``).
+Everything is restored when tracing ends (``with Tracer(model) as tape: ...``); calls made by
+other threads meanwhile run normally and are not recorded.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Tracer:
         self._stack = [""]
         self._saved_apply = None
         self._wrapped = []
+        self.thread = threading.get_ident()
 
     def __enter__(self) -> Tape:
         _LOCK.acquire()
@@ -154,6 +156,8 @@ class Tracer:
 
         def apply(cls, *args, **kwargs):
             out = plain(cls, *args, **kwargs)
+            if threading.get_ident() != tracer.thread:  # another thread's ops: not the model's
+                return out
             outputs = out if isinstance(out, tuple) else (out,)
             call = Call(cls, args, kwargs, outputs, tracer._stack[-1])
             tracer.tape.add(call)
