@@ -192,3 +192,18 @@ def test_mode_is_restored_and_bad_arguments(tmp_path):
         nt.onnx.export(model, nt.randn(2, 3), tmp_path / "m.onnx", input_names=["a", "b"])
     with pytest.raises(TypeError, match="example input 0"):
         nt.onnx.export(model, [[1.0, 2.0, 3.0]], tmp_path / "m.onnx")
+
+
+def test_fast_paths_of_neuronet_use_their_reference_mapping_but_user_subclasses_do_not(tmp_path):
+    from neuronet.onnx import registry
+    from neuronet.ops.activation import ReLU
+
+    registry.load_all()
+    fast = type("CompiledReLU", (ReLU,), {"__module__": "neuronet.ops.fast.activation"})
+    assert registry.mapper_for(fast) is registry.FUNCTIONS[ReLU]
+    mine = type("MyReLU", (ReLU,), {"__module__": "mypackage.ops"})
+    assert registry.mapper_for(mine) is None
+    layer = CubeLayer()
+    layer.forward = lambda x: mine.apply(x)
+    with pytest.raises(ExportError, match="mypackage.ops.MyReLU"):
+        nt.onnx.export(layer, nt.randn(2, 3), tmp_path / "m.onnx")

@@ -276,7 +276,7 @@ def _emit(g: Graph, call) -> None:
     if isinstance(call, ModuleCall):
         mapper = registry.MODULES[call.fn]
     else:
-        mapper = registry.FUNCTIONS.get(call.fn)
+        mapper = registry.mapper_for(call.fn)
         if mapper is None:
             fn = call.fn
             where = f" in module '{call.module}'" if call.module else ""

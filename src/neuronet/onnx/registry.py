@@ -11,7 +11,9 @@ layers exported as a whole, from the module's attributes and its call's argument
   (the layer combines them with NumPy, outside the autograd graph).
 
 Every other layer is exported through the ops it calls. A Function missing from ``FUNCTIONS``
-is an error naming it and the module it ran in.
+is an error naming it and the module it ran in, unless it is one of neuronet's fast paths: a
+subclass of a mapped reference Function inside ``neuronet.ops`` (``ops/fast/``), which keeps
+its reference's contract and so its mapping (``mapper_for``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def maps_module(*classes):
         return fn
 
     return register
+
+
+def mapper_for(fn):
+    """The mapper of Function class ``fn``; a fast path of neuronet's own (a subclass of a
+    mapped reference in ``neuronet.ops``, with the reference's contract) uses its reference's.
+    A user's subclass is not assumed to keep its parent's contract: no mapper (None)."""
+    if fn in FUNCTIONS:
+        return FUNCTIONS[fn]
+    if not fn.__module__.startswith("neuronet.ops."):
+        return None
+    for base in fn.__mro__[1:]:
+        if base in FUNCTIONS:
+            return FUNCTIONS[base]
+    return None
 
 
 def load_all() -> None:
