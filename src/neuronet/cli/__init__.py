@@ -1,4 +1,4 @@
-"""The ``neuronet`` command: train, evaluate, predict, sample, summary.
+"""The ``neuronet`` command: train, evaluate, predict, sample, summary, export.
 
 Errors a user can fix (unknown options, missing files, a model that does not fit the data) are
 printed as one line on stderr with exit code 2, never as a traceback.
@@ -19,6 +19,7 @@ EXAMPLES = {
     "predict": "example:\n  neuronet predict runs/mlp-digits samples.csv --output predictions.csv",
     "sample": "example:\n  neuronet sample runs/gpt --prompt 'def ' --tokens 200 --temperature 0.8",
     "summary": "example:\n  neuronet summary --model resnet",
+    "export": "example:\n  neuronet export runs/mlp-digits --format onnx --opset 17",
 }
 
 
@@ -97,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = add("summary", "print a model's layers, output shapes and parameter counts")
     m.add_argument("--model", choices=MODELS, default="mlp")
     m.add_argument("--data", help="the data the model is built for (default: the model's)")
+    # ---- neuronet export (cli/export_cmd.py) ----
+    x = add("export", "write the run's model as model.onnx into the run folder")
+    x.add_argument("run", help="a run folder written by `neuronet train`")
+    x.add_argument("--format", default="onnx", help="onnx (the only format)")
+    x.add_argument("--opset", type=int, help="ONNX opset, 17 to 21 (default 17)")
     return parser
 
 
@@ -106,7 +112,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from neuronet.cli import commands, train_cmd
+    from neuronet.cli import commands, export_cmd, train_cmd
 
     handlers = {
         "train": train_cmd.train,
@@ -114,6 +120,7 @@ def main(argv=None) -> int:
         "predict": commands.predict,
         "sample": commands.sample,
         "summary": commands.summary,
+        "export": export_cmd.export,
     }
     try:
         return handlers[args.command](vars(args))

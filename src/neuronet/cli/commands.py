@@ -66,22 +66,20 @@ def _read_inputs(path: Path) -> np.ndarray:
 
 
 def predict(flags: dict) -> int:
-    from neuronet.autograd.grad_mode import no_grad
-    from neuronet.autograd.tensor import Tensor
-    from neuronet.cli.train_cmd import load_run
+    from neuronet.io.files import CheckpointError
+    from neuronet.io.model_folder import load_model
 
-    model, config, metadata = load_run(flags["run"])
-    task = metadata.get("task", "classification")
+    run = Path(flags["run"])
+    try:
+        model = load_model(run)
+    except (FileNotFoundError, CheckpointError) as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+    task = model.task or "classification"
     if task == "language_model":
         raise ConfigError("this run is a language model; use `neuronet sample RUN --prompt ...`")
     x = _read_inputs(Path(flags["input"]))
-    model.eval()
-    shape = _input_shape(model)
-    if shape is not None and x.ndim == 2 and x.shape[1] == int(np.prod(shape)):
-        x = x.reshape((x.shape[0], *shape))
     try:
-        with no_grad():
-            out = model(Tensor(x)).array
+        out = model.predict(x)
     except (ValueError, RuntimeError) as err:
         raise ConfigError(
             f"the model cannot take inputs of shape {x.shape}: {str(err).splitlines()[0]}"
@@ -101,16 +99,6 @@ def predict(flags: dict) -> int:
     else:
         print(text, end="")
     return 0
-
-
-def _input_shape(model):
-    """The per-sample input shape a model expects, from its config (None if flat)."""
-    cfg = model.config
-    if cfg["name"] == "LeNet":
-        return (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
-    if cfg["name"] in ("RecurrentClassifier", "TransformerClassifier"):
-        return None
-    return None
 
 
 def sample(flags: dict) -> int:

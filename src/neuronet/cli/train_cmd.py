@@ -14,6 +14,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from neuronet.cli.config import ConfigError, dump_toml, load_toml, resolve
 from neuronet.cli.tasks import prepare
 
@@ -115,7 +117,10 @@ def train(flags: dict) -> int:
     }
     if task.data.vocab is not None:
         metadata["vocab"] = task.data.vocab.to_json()
-    io.save(model, run_dir / "model.safetensors", metadata=metadata)
+    # model.safetensors + model.json: the run rebuilds without this code (neuronet.load_model)
+    io.save_model(
+        model, run_dir, task=task.kind, preprocessing=serving_preprocessing(task), metadata=metadata
+    )
     history.to_csv(run_dir / "history.csv")
     history.to_json(run_dir / "history.json")
     summary = {
@@ -139,6 +144,32 @@ def train(flags: dict) -> int:
 
         print("sample:", repr(generate_text(model, task.data.vocab, "\n", 200, 0.8, None, 0)))
     return 130 if trainer.interrupted else 0
+
+
+def serving_preprocessing(task) -> dict:
+    """What ``load_model(run).predict`` does to a raw sample: the model's per-sample input
+    shape and dtype, the steps from a flat data row to it, the class labels and vocabulary."""
+    x = task.train[0][0]
+    x = x.array if hasattr(x, "array") else np.asarray(x)
+    steps = []
+    data_shape = tuple(task.data.input_shape)
+    if len(data_shape) == 3 and x.shape != data_shape:  # an image read row by row (tasks.py)
+        c, h, w = data_shape
+        steps = [
+            {"op": "reshape", "shape": [c, h, w]},
+            {"op": "transpose", "axes": [1, 0, 2]},
+            {"op": "reshape", "shape": [h, c * w]},
+        ]
+    vocab = task.data.vocab
+    return {
+        "input_shape": list(x.shape),
+        "input_dtype": str(x.dtype),
+        "steps": steps,
+        "classes": None
+        if task.data.classes is None
+        else [c.item() if hasattr(c, "item") else c for c in task.data.classes],
+        "vocab": None if vocab is None else json.loads(vocab.to_json()),
+    }
 
 
 def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:
