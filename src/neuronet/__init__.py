@@ -55,7 +55,9 @@ def __getattr__(name):
     # Heavier subpackages load on first use, keeping `import neuronet` fast.
     import importlib
 
-    if name in ("optim", "data", "models", "train", "io", "doctor", "cli", "distributed", "onnx"):
+    if name in (
+        "optim", "data", "models", "train", "io", "doctor", "cli", "distributed", "onnx", "viz"
+    ):  # fmt: skip
         return importlib.import_module(f"neuronet.{name}")
     if name in ("load_model", "save_model"):  # self-describing model folders (io/model_folder)
         from neuronet.io import model_folder

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import re
 
 import numpy as np
 import pytest
-
-
-def neuronet(*args, cwd=None, check=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", "neuronet", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+from cli_helpers import digits_test_rows, neuronet, read_csv
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "sample", "summary"])
@@ -36,6 +23,7 @@ def test_train_evaluate_predict_resume_and_config_round_trip(tmp_path):
     for name in (
         "config.toml",
         "model.safetensors",
+        "preprocess.json",
         "checkpoint.safetensors",
         "history.csv",
         "curves.png",
@@ -46,9 +34,7 @@ def test_train_evaluate_predict_resume_and_config_round_trip(tmp_path):
     evaluated = json.loads(neuronet("evaluate", str(run)).stdout)
     assert evaluated["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
 
-    from neuronet.data import load_digits
-
-    x = load_digits("test").arrays[0][:5]
+    x = digits_test_rows()[:5, :64]  # as the digits file holds them: pixels 0..16
     np.savetxt(tmp_path / "x.csv", x, delimiter=",")
     lines = neuronet("predict", str(run), str(tmp_path / "x.csv")).stdout.splitlines()
     assert lines[0] == "prediction,confidence" and len(lines) == 6
@@ -111,7 +97,12 @@ def test_sample_and_summary(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--epoch", "3"], "unrecognized arguments: --epoch"),
+        (
+            ["train", "--epoch", "3"],
+            "unrecognized arguments: --epoch 3 (see neuronet train --help)",
+        ),
+        (["predict", "run", "x.csv", "--out", "y"], "(see neuronet predict --help)"),
+        (["train", "--task", "ranking"], "invalid choice: 'ranking'"),
         (["train", "--model", "gpt", "--data", "digits", "--quiet"], "needs text data"),
         (["train", "--data", "csv:/nonexistent.csv", "--quiet"], "/nonexistent.csv"),
         (["train", "--data", "mnist:/nonexistent", "--quiet"], "/nonexistent"),
@@ -127,3 +118,19 @@ def test_errors_are_one_line_with_exit_code_2(args, message):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_summary_prints_once_and_version():
+    table = neuronet("summary", "--model", "mlp").stdout
+    assert table.count("Total params") == 1 and table.count("Layer (type)") == 1
+    assert neuronet("--version").stdout.strip() == f"neuronet {__import__('neuronet').__version__}"
+
+
+def test_console_lr_is_the_rate_the_epoch_used_as_in_history(tmp_path):
+    out = neuronet("train", "--epochs", "3", "--schedule", "cosine", "--out", tmp_path).stdout
+    console = [float(m) for m in re.findall(r"^epoch \d/3 .*?  lr (\S+)", out, flags=re.M)]
+    rows = read_csv(tmp_path / "history.csv")
+    history = [float(r[rows[0].index("lr")]) for r in rows[1:]]
+    assert len(console) == 3 and console == pytest.approx(history, rel=1e-3)
+    assert history[0] == pytest.approx(2e-3)  # the first epoch ran at the initial rate
+    assert b"\r" not in (tmp_path / "history.csv").read_bytes()

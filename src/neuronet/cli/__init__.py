@@ -14,6 +14,9 @@ from neuronet.cli.config import MODELS, OPTIMIZERS, SCHEDULES, ConfigError
 EXAMPLES = {
     "train": "examples:\n  neuronet train\n  neuronet train --model lenet --epochs 10\n"
     "  neuronet train --model gpt --data text:input.txt --steps 2000 --out runs/gpt\n"
+    "  neuronet train --data csv:houses.csv --label price --task regression\n"
+    "  neuronet train --model lenet --data fashion_mnist:/usr/share/datasets/fashion-mnist "
+    "--epochs 3\n"
     "  neuronet train --resume runs/gpt",
     "evaluate": "example:\n  neuronet evaluate runs/20261126-101500-mlp-digits",
     "predict": "example:\n  neuronet predict runs/mlp-digits samples.csv --output predictions.csv",
@@ -33,22 +36,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from neuronet import __version__
+
     parser = _Parser(
         prog="neuronet",
         description="Train and use neural networks with neuronet.",
         epilog="run `neuronet COMMAND --help` for each command's options",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"neuronet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.subcommands = {}
 
     def add(name, help_text):
-        return sub.add_parser(
+        parser.subcommands[name] = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
             epilog=EXAMPLES[name],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        return parser.subcommands[name]
 
     t = add("train", "train a model on a dataset (default: an MLP on the bundled digits)")
     t.add_argument("--model", choices=MODELS, help="architecture (default mlp)")
@@ -67,6 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--grad-clip", dest="grad_clip", type=float, help="max global gradient norm")
     t.add_argument("--dropout", type=float)
     t.add_argument("--block-size", dest="block_size", type=int, help="context length (text)")
+    t.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        help="what a CSV label column is (default auto: decided from its values, and printed)",
+    )
+    t.add_argument("--label", help="the CSV label column: a name from the header or an index")
+    t.add_argument("--encoding", help="text encoding of text and CSV files (default utf-8)")
+    t.add_argument(
+        "--val-every",
+        dest="val_every",
+        type=int,
+        help="validate every N steps (default: 10 times in a --steps run; 0: only at epoch ends)",
+    )
+    t.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write TensorBoard event files to DIR (needs neuronet[tensorboard])",
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--out", help="run folder (default runs/<timestamp>-<model>-<data>)")
     t.add_argument(
@@ -84,8 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("predict", "predict the outputs for the samples in a CSV or .npy file")
     p.add_argument("run")
-    p.add_argument("input", help="CSV (one sample per row) or .npy array")
-    p.add_argument("--output", help="write predictions to this file instead of stdout")
+    p.add_argument(
+        "input",
+        help="CSV (one sample per row, as in the training file: raw values, optional header "
+        "and label column) or .npy array",
+    )
+    p.add_argument(
+        "--output",
+        metavar="FILE.csv",
+        help="write predictions with every class probability to this file instead of stdout",
+    )
 
     s = add("sample", "generate text with a trained language model")
     s.add_argument("run")
@@ -108,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # name the subcommand's help, not the top-level one
+        owner = parser.subcommands.get(args.command, parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 2

@@ -1,44 +1,39 @@
-"""``neuronet evaluate``, ``predict``, ``sample`` and ``summary``."""
+"""``neuronet evaluate``, ``predict``, ``sample`` and ``summary``.
+
+``predict`` and ``evaluate`` apply the preprocessing the run was trained with (its
+``preprocess.json``): ``predict`` takes rows as the training file had them (raw pixel values,
+CSV columns in their own units, with or without a header and the label column) and prints class
+names, not indices.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from neuronet.cli.config import ConfigError, resolve
+from neuronet.cli.generate import generate_text
+from neuronet.cli.preprocess import Preprocessing, read_preprocessing
+from neuronet.cli.run_folder import load_run, run_preprocessing
 
-
-def generate_text(model, vocab, prompt: str, tokens: int, temperature: float, top_k, seed: int):
-    from neuronet.autograd.tensor import Tensor
-    from neuronet.random import Generator
-
-    unknown = sorted({c for c in prompt if c not in vocab.stoi})
-    if unknown:
-        raise ConfigError(
-            f"the prompt has characters the model never saw: {unknown!r}; use "
-            "characters from its training text"
-        )
-    ids = vocab.encode(prompt or "\n")[None, :]
-    out = model.generate(
-        Tensor(ids), tokens, temperature=temperature, top_k=top_k, generator=Generator(seed)
-    )
-    return vocab.decode(out.array[0, ids.shape[1] :])
+PREDICT_BATCH = 256
 
 
 def evaluate(flags: dict) -> int:
     from neuronet.cli.tasks import prepare
-    from neuronet.cli.train_cmd import load_run
-    from neuronet.data import CharVocab
     from neuronet.train import Trainer
 
-    model, config, metadata = load_run(flags["run"])
+    model, config, _ = load_run(flags["run"])
+    prep = run_preprocessing(flags["run"], config)
     if flags.get("data"):
         config = {**config, "data": flags["data"]}
     config = resolve({**config, "config": None})
-    vocab = CharVocab.from_json(metadata["vocab"]) if "vocab" in metadata else None
-    task = prepare(config, vocab=vocab)
+    task = prepare(config, preprocessing=prep)
     trainer = Trainer(
         model,
         task.loss,
@@ -52,57 +47,123 @@ def evaluate(flags: dict) -> int:
     return 0
 
 
-def _read_inputs(path: Path) -> np.ndarray:
+def _read_rows(path: Path, prep) -> np.ndarray:
+    """Raw samples (N, features) from a CSV or .npy file, in the training file's units."""
+    from neuronet.data.tables import read_features
+
     if not path.is_file():
         raise ConfigError(f"input file {str(path)!r} does not exist")
     if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False).astype(np.float32)
+        try:
+            x = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise ConfigError(f"cannot read {str(path)!r} as a .npy array: {err}") from None
+        if x.size == 0:
+            raise ConfigError(f"{str(path)!r} holds no samples (an empty array)")
+        if x.size == prep.features and x.ndim < 2:
+            return x.reshape(1, -1)
+        return x.reshape(len(x), -1)
+    from neuronet.data.tables import read_csv_rows
+
+    count = prep.features
+    if not count:  # a model folder that does not say its input size: the file's width
+        try:
+            count = len(read_csv_rows(path, prep.delimiter, prep.encoding, who="read_features")[0])
+        except (ValueError, FileNotFoundError) as err:
+            raise ConfigError(str(err).splitlines()[0].removeprefix("read_features: ")) from None
+    names = prep.feature_names or [f"column {i}" for i in range(count)]
     try:
-        return np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
-    except ValueError as err:
-        raise ConfigError(
-            f"cannot read {str(path)!r} as numeric CSV (one sample per row): {err}"
-        ) from None
+        return read_features(
+            path, names, prep.label_index, prep.named_columns, prep.delimiter, prep.encoding
+        )
+    except (ValueError, FileNotFoundError) as err:
+        message = str(err).splitlines()[0]
+        raise ConfigError(message.removeprefix("read_features: ")) from None
 
 
-def predict(flags: dict) -> int:
+def _forward(model, x: np.ndarray) -> np.ndarray:
+    from neuronet.autograd.grad_mode import no_grad
+    from neuronet.autograd.tensor import Tensor
+
+    model.eval()
+    outputs = []
+    try:
+        with no_grad():
+            for start in range(0, len(x), PREDICT_BATCH):
+                outputs.append(model(Tensor(x[start : start + PREDICT_BATCH])).array)
+    except (ValueError, RuntimeError) as err:  # a bug: the stored preprocessing should fit
+        raise RuntimeError(f"the model rejected inputs of shape {x.shape}: {err}") from err
+    return np.concatenate(outputs, axis=0)
+
+
+def _table(prep, out: np.ndarray, probabilities: bool) -> list:
+    """The prediction rows (header first) for a model output."""
+    if prep.task == "classification":
+        z = out.astype(np.float64) - out.max(axis=1, keepdims=True)
+        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        head = ["prediction", "confidence"]
+        if probabilities:
+            head += [f"prob_{prep.class_name(i)}" for i in range(probs.shape[1])]
+        rows = [head]
+        for p in probs:
+            k = int(p.argmax())
+            row = [prep.class_name(k), f"{p[k]:.4f}"]
+            rows.append(row + ([f"{v:.6f}" for v in p] if probabilities else []))
+        return rows
+    if prep.task == "regression":
+        values = prep.target(out.reshape(len(out), -1))
+        return [["prediction"]] + [[f"{v:.6g}" for v in row] for row in values]
+    values = prep.reconstruction(out)  # an autoencoder: the reconstructed sample
+    names = prep.feature_names or [f"x{i}" for i in range(values.shape[1])]
+    return [list(names)] + [[f"{v:.6g}" for v in row] for row in values]
+
+
+def _model_and_preprocessing(run):
+    """The run's model (``neuronet.load_model``) and its preprocessing: preprocess.json; for a
+    run written before it, the one its config implies; for a folder written by ``save_model``
+    alone, what its model.json says."""
     from neuronet.io.files import CheckpointError
     from neuronet.io.model_folder import load_model
 
-    run = Path(flags["run"])
+    path = Path(run)
     try:
-        model = load_model(run)
+        model = load_model(path)
     except (FileNotFoundError, CheckpointError) as err:
         raise ConfigError(str(err).splitlines()[0]) from None
-    task = model.task or "classification"
-    if task == "language_model":
+    folder = path if path.is_dir() else path.parent
+    prep = read_preprocessing(folder)
+    if prep is None and (folder / "config.toml").is_file():
+        prep = run_preprocessing(folder, load_run(folder)[1])
+    return model, prep or Preprocessing.from_model_json(model.document)
+
+
+def predict(flags: dict) -> int:
+    model, prep = _model_and_preprocessing(flags["run"])
+    if prep.task == "language_model":
         raise ConfigError("this run is a language model; use `neuronet sample RUN --prompt ...`")
-    x = _read_inputs(Path(flags["input"]))
-    try:
-        out = model.predict(x)
-    except (ValueError, RuntimeError) as err:
-        raise ConfigError(
-            f"the model cannot take inputs of shape {x.shape}: {str(err).splitlines()[0]}"
-        ) from None
-    lines = []
-    if task == "classification":
-        z = out - out.max(axis=1, keepdims=True)
-        probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        lines.append("prediction,confidence")
-        lines += [f"{int(p)},{c:.4f}" for p, c in zip(probs.argmax(1), probs.max(1))]
+    rows = _read_rows(Path(flags["input"]), prep)
+    if prep.model_steps:  # model.json's own steps
+        try:
+            out = model.predict(rows)
+        except ValueError as err:
+            raise ConfigError(str(err).splitlines()[0]) from None
     else:
-        flat = out.reshape(out.shape[0], -1)
-        lines += [",".join(f"{v:.6g}" for v in row) for row in flat]
-    text = "\n".join(lines) + "\n"
-    if flags.get("output"):
-        Path(flags["output"]).write_text(text)
+        out = _forward(model.module, prep.inputs(rows))
+    target = flags.get("output")
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(_table(prep, out, bool(target)))
+    if target:
+        path = Path(target)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(buffer.getvalue())
+        os.replace(tmp, path)
+        print(f"{len(out)} predictions written to {path}")
     else:
-        print(text, end="")
+        print(buffer.getvalue(), end="")
     return 0
 
 
 def sample(flags: dict) -> int:
-    from neuronet.cli.train_cmd import load_run
     from neuronet.data import CharVocab
 
     model, _, metadata = load_run(flags["run"])
@@ -136,5 +197,5 @@ def summary(flags: dict) -> int:
     config = resolve({"model": flags["model"], "data": flags.get("data"), "config": None})
     task = prepare(config)
     x = task.train[0][0]
-    print(layer_table(task.model, (1, *x.shape), dtype=x.dtype))
+    print(layer_table(task.model, (1, *x.shape), dtype=x.dtype, verbose=False))
     return 0

@@ -32,7 +32,13 @@ COMMON = {
     "dropout": 0.0,
     "seed": 0,
     "block_size": 64,
+    # data options (CSV / text files) and step-run validation: see `neuronet train --help`
+    "task": "auto",
+    "label": None,
+    "encoding": "utf-8",
+    "val_every": None,
 }
+TASKS = ("auto", "classification", "regression")
 
 # What `--model X` alone uses: chosen so that each reaches its quality bar on its default data
 # in well under a minute on two cores.
@@ -143,6 +149,10 @@ def resolve(flags: dict) -> dict:
             raise ConfigError(
                 f"--{key.replace('_', '-')} must be a positive integer, got {config[key]!r}"
             )
+    if config["task"] not in TASKS:
+        raise ConfigError(f"unknown task {config['task']!r}; choose one of {', '.join(TASKS)}")
+    if config["val_every"] is not None and config["val_every"] < 0:
+        raise ConfigError(f"--val-every must be >= 0 steps, got {config['val_every']!r}")
     if config["steps"] is not None and config["steps"] < 1:
         raise ConfigError(f"--steps must be a positive integer, got {config['steps']!r}")
     if not config["lr"] > 0:

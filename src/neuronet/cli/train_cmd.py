@@ -2,6 +2,7 @@
 
 The run folder (``runs/<timestamp>-<model>-<data>/`` or ``--out``) holds ``config.toml``,
 ``model.safetensors`` (weights + the model's config + the vocabulary for text),
+``preprocess.json`` (what predict/evaluate apply to inputs, see ``preprocess.py``),
 ``checkpoint.safetensors`` (for ``--resume``), ``history.csv``, ``history.json``, ``curves.png``
 and ``metrics.json``.
 """
@@ -9,14 +10,15 @@ and ``metrics.json``.
 from __future__ import annotations
 
 import json
-import math
 import time
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-
-from neuronet.cli.config import ConfigError, dump_toml, load_toml, resolve
+from neuronet.cli import run_outputs
+from neuronet.cli.config import ConfigError, dump_toml, resolve
+from neuronet.cli.generate import generate_text
+from neuronet.cli.preprocess import write_preprocessing
+from neuronet.cli.run_folder import load_run  # noqa: F401  (its old home; commands use run_folder)
 from neuronet.cli.tasks import prepare
 
 
@@ -58,7 +60,7 @@ def train(flags: dict) -> int:
     from neuronet import io
     from neuronet.optim import make_optimizer
     from neuronet.random import manual_seed
-    from neuronet.train import Trainer, plot_history
+    from neuronet.train import Trainer
 
     resume_ckpt = None
     if flags.get("resume") is not None:
@@ -71,6 +73,8 @@ def train(flags: dict) -> int:
     quiet = bool(flags.get("quiet"))
     manual_seed(config["seed"])
     task = prepare(config)
+    for note in task.notes:
+        print(note)
     model = task.model
     optimizer = make_optimizer(
         config["optimizer"],
@@ -78,11 +82,9 @@ def train(flags: dict) -> int:
         lr=config["lr"],
         weight_decay=config["weight_decay"],
     )
-    steps_per_epoch = math.ceil(len(task.train) / config["batch_size"])
-    total = steps_per_epoch * config["epochs"]
-    if config["steps"]:
-        total = min(total, config["steps"]) if config["epochs"] > 1 else config["steps"]
-    epochs = max(config["epochs"], math.ceil(total / steps_per_epoch))
+    epochs, total, note = run_outputs.run_length(config, len(task.train), flags)
+    if note:
+        print(note)
     scheduler = make_scheduler(config["schedule"], optimizer, total, epochs, config["lr"])
     run_dir.mkdir(parents=True, exist_ok=True)
     dump_toml(config, run_dir / "config.toml")
@@ -98,6 +100,7 @@ def train(flags: dict) -> int:
         quiet=quiet,
         out_dir=run_dir,
         config={"model": model.config, "run": config},
+        callbacks=run_outputs.extra_callbacks(config, task, total, flags),
     )
     if not quiet:
         n_params = sum(p.numel() for p in model.parameters())
@@ -121,8 +124,9 @@ def train(flags: dict) -> int:
     io.save_model(
         model, run_dir, task=task.kind, preprocessing=serving_preprocessing(task), metadata=metadata
     )
-    history.to_csv(run_dir / "history.csv")
-    history.to_json(run_dir / "history.json")
+    write_preprocessing(run_dir, task.preprocessing)
+    step_based = run_outputs.is_step_based(config, history)
+    run_outputs.write_history(run_dir, history, step_based)
     summary = {
         "task": task.kind,
         "test": results,
@@ -132,44 +136,20 @@ def train(flags: dict) -> int:
         "interrupted": trainer.interrupted,
     }
     (run_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
-    try:
-        plot_history(
-            history, run_dir / "curves.png", title=f"{config['model']} on {config['data']}"
-        )
-    except (ImportError, ValueError) as err:
-        print(f"note: no curves.png ({err})")
+    title = f"{config['model']} on {config['data']}"
+    run_outputs.write_curves(run_dir, history, step_based, title)
     print(_report(task.kind, results, seconds, run_dir))
     if task.kind == "language_model" and not quiet and not trainer.interrupted:
-        from neuronet.cli.commands import generate_text
-
         print("sample:", repr(generate_text(model, task.data.vocab, "\n", 200, 0.8, None, 0)))
     return 130 if trainer.interrupted else 0
 
 
 def serving_preprocessing(task) -> dict:
-    """What ``load_model(run).predict`` does to a raw sample: the model's per-sample input
-    shape and dtype, the steps from a flat data row to it, the class labels and vocabulary."""
+    """model.json's ``preprocessing`` (what ``load_model(run).predict`` does to a raw sample),
+    derived from the run's ``Preprocessing`` so that it and ``neuronet predict`` agree."""
     x = task.train[0][0]
-    x = x.array if hasattr(x, "array") else np.asarray(x)
-    steps = []
-    data_shape = tuple(task.data.input_shape)
-    if len(data_shape) == 3 and x.shape != data_shape:  # an image read row by row (tasks.py)
-        c, h, w = data_shape
-        steps = [
-            {"op": "reshape", "shape": [c, h, w]},
-            {"op": "transpose", "axes": [1, 0, 2]},
-            {"op": "reshape", "shape": [h, c * w]},
-        ]
-    vocab = task.data.vocab
-    return {
-        "input_shape": list(x.shape),
-        "input_dtype": str(x.dtype),
-        "steps": steps,
-        "classes": None
-        if task.data.classes is None
-        else [c.item() if hasattr(c, "item") else c for c in task.data.classes],
-        "vocab": None if vocab is None else json.loads(vocab.to_json()),
-    }
+    x = x.array if hasattr(x, "array") else x
+    return task.preprocessing.model_json(list(x.shape), str(x.dtype))
 
 
 def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:
@@ -183,33 +163,5 @@ def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:
     elif kind == "reconstruction":
         head = f"test reconstruction MSE {results['mse']:.5f}"
     else:
-        head = f"test MSE {results['mse']:.5f}, MAE {results['mae']:.5f}, R2 {results['r2']:.4f}"
+        head = f"test MSE {results['mse']:.6g}, MAE {results['mae']:.6g}, R2 {results['r2']:.4f}"
     return f"{head} in {seconds:.1f}s; run written to {run_dir}"
-
-
-def load_run(run) -> tuple:
-    """(model with weights, run config, metadata) from a run folder or a model.safetensors."""
-    from neuronet import io, models
-    from neuronet.io.files import read_safetensors
-
-    path = Path(run)
-    weights = path / "model.safetensors" if path.is_dir() else path
-    if not weights.is_file():
-        raise ConfigError(
-            f"no trained model at {str(weights)!r}; give a run folder written by "
-            "`neuronet train` (it holds model.safetensors)"
-        )
-    try:
-        _, metadata = read_safetensors(weights)
-    except (ValueError, OSError) as err:
-        raise ConfigError(str(err).splitlines()[0]) from None
-    if "model_config" not in metadata:
-        raise ConfigError(
-            f"{str(weights)!r} has no model config; was it written by `neuronet train`?"
-        )
-    model = models.build(json.loads(metadata["model_config"]))
-    io.load(model, weights)
-    config = json.loads(metadata.get("run_config", "{}"))
-    if not config and (weights.parent / "config.toml").is_file():
-        config = load_toml(weights.parent / "config.toml")
-    return model, config, metadata

@@ -8,7 +8,8 @@
 Layout: ``dataset.py`` (Dataset, TensorDataset, Subset, ConcatDataset, random_split),
 ``collate.py``, ``dataloader.py``, ``transforms.py`` (imported as ``neuronet.data.transforms``),
 ``text.py`` (CharVocab, CharDataset, load_text), ``bundled.py`` (digits, pydoc_text),
-``formats.py`` (MNIST/Fashion-MNIST IDX, CIFAR-10, CSV) and ``registry.py`` (``load(spec)``).
+``formats.py`` (MNIST/Fashion-MNIST IDX, CIFAR-10), ``tables.py`` (CSV) and ``registry.py``
+(``load(spec)``).
 """
 
 from __future__ import annotations
@@ -21,4 +22,5 @@ from neuronet.data.dataloader import *  # noqa: F403
 from neuronet.data.dataset import *  # noqa: F403
 from neuronet.data.formats import *  # noqa: F403
 from neuronet.data.registry import *  # noqa: F403
+from neuronet.data.tables import *  # noqa: F403
 from neuronet.data.text import *  # noqa: F403

@@ -10,21 +10,21 @@ CIFAR-10 (binary version)
     ``root/cifar-10-batches-bin``. Each record is 1 label byte and 3,072 pixel bytes (the 1,024
     red, then green, then blue values of a 32x32 image, row-major).
 CSV
-    Numeric feature columns and one label column (by name or index), with or without a header.
+    Numeric feature columns and one label column (by name or index), with or without a header:
+    ``tables.py`` (re-exported here).
 
 Images come out as float32 in [0, 1], CHW; labels as int64.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 from pathlib import Path
 
 import numpy as np
 
 from neuronet.data.dataset import TensorDataset, TransformDataset
-from neuronet.random import Generator
+from neuronet.data.tables import holdout_indices, load_csv, take_rows  # noqa: F401
 
 __all__ = [
     "read_idx",
@@ -225,141 +225,3 @@ def load_cifar10(root, split: str = "train", transform=None):
     x /= np.float32(255)
     dataset = TensorDataset(x, table[:, 0].astype(np.int64))
     return dataset if transform is None else TransformDataset(dataset, transform)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _column_index(label, names: list | None, width: int, path: Path) -> int:
-    if isinstance(label, str):
-        if names is None:
-            raise ValueError(
-                f"load_csv: label={label!r} names a column but {str(path)!r} has no header row; "
-                "give the label column's index instead (e.g. label=-1)"
-            )
-        if label not in names:
-            raise ValueError(f"load_csv: no column {label!r} in {str(path)!r}; columns: {names}")
-        return names.index(label)
-    if not isinstance(label, (int, np.integer)) or not -width <= label < width:
-        raise ValueError(f"load_csv: label index {label!r} is out of range for {width} columns")
-    return int(label) % width
-
-
-def _to_float(cells: np.ndarray, names: list, columns: list, path: Path, first_line: int):
-    try:
-        return cells.astype(np.float32)
-    except ValueError:
-        for r, row in enumerate(cells):
-            for c, value in enumerate(row):
-                if not _is_number(value):
-                    raise ValueError(
-                        f"{str(path)!r} line {first_line + r}, column {names[columns[c]]!r}: "
-                        f"{str(value)!r} is not a number; fill or drop missing values, or encode "
-                        "categorical features as numbers first"
-                    ) from None
-        raise
-
-
-def load_csv(
-    path,
-    label=-1,
-    header: bool | None = None,
-    task: str = "classification",
-    delimiter: str = ",",
-    split: str = "all",
-    test_fraction: float = 0.2,
-    seed: int = 0,
-):
-    """A table of numeric features and one label column.
-
-    Args:
-        path: the CSV file.
-        label: the label column, by name (needs a header) or index (default: the last).
-        header: whether the first row holds column names; None detects it (a first row with a
-            non-numeric feature cell is a header).
-        task: 'classification' (labels become int64 class ids 0..K-1 in sorted order of the
-            distinct values; ``.classes`` lists the values) or 'regression' (float32 targets of
-            shape (N, 1)).
-        delimiter: the field separator.
-        split: 'all' (file order), or 'train' / 'test': a fixed random split, the last
-            ``test_fraction`` of a permutation drawn from ``Generator(seed)``.
-
-    Returns:
-        A ``TensorDataset`` of (float32 features (F,), target) with attributes
-        ``feature_names``, ``classes`` (None for regression) and ``task``.
-    """
-    path = Path(path)
-    if task not in ("classification", "regression"):
-        raise ValueError(f"load_csv: task must be 'classification' or 'regression', got {task!r}")
-    if split not in ("all", "train", "test"):
-        raise ValueError(f"load_csv: split must be 'all', 'train' or 'test', got {split!r}")
-    if not path.is_file():
-        raise FileNotFoundError(f"load_csv: no CSV file at {str(path)!r}")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [row for row in csv.reader(f, delimiter=delimiter) if row]
-    if not rows:
-        raise ValueError(f"load_csv: {str(path)!r} is empty")
-    width = len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise ValueError(
-                f"{str(path)!r} line {i + 1} has {len(row)} fields, the first line has {width}; "
-                f"check the delimiter (now {delimiter!r}) and quoting"
-            )
-    if header is None and isinstance(label, str):
-        first = [v.strip() for v in rows[0]]
-        header = label in first or not all(_is_number(v) for v in first)
-    elif header is None:  # the label column may hold class names: judge the features only
-        guess = _column_index(label, None, width, path)
-        header = not all(_is_number(v) for c, v in enumerate(rows[0]) if c != guess)
-    names = [v.strip() for v in rows[0]] if header else None
-    body = rows[1:] if header else rows
-    if not body:
-        raise ValueError(f"load_csv: {str(path)!r} has no data rows")
-    target = _column_index(label, names, width, path)
-    names = names or [f"column {i}" for i in range(width)]
-    cells = np.array(body, dtype=str)
-    columns = [c for c in range(width) if c != target]
-    features = _to_float(cells[:, columns], names, columns, path, 2 if header else 1)
-    raw_labels = cells[:, target]
-    classes = None
-    if task == "classification":
-        numeric = all(_is_number(v) for v in raw_labels)
-        keys = raw_labels.astype(np.float64) if numeric else raw_labels
-        values, y = np.unique(keys, return_inverse=True)
-        classes = [int(v) if numeric and float(v).is_integer() else v for v in values.tolist()]
-        y = y.astype(np.int64).reshape(-1)
-    else:
-        y = _to_float(cells[:, [target]], names, [target], path, 2 if header else 1)
-    dataset = TensorDataset(features, y)
-    dataset.feature_names = [names[c] for c in columns]
-    dataset.classes = classes
-    dataset.task = task
-    if split == "all":
-        return dataset
-    train_rows, test_rows = holdout_indices(len(dataset), test_fraction, seed)
-    return take_rows(dataset, train_rows if split == "train" else test_rows)
-
-
-def holdout_indices(n: int, test_fraction: float = 0.2, seed: int = 0):
-    """(train, test) row indices, each sorted: the test rows are the last ``test_fraction`` of a
-    permutation drawn from ``Generator(seed)``."""
-    if not 0.0 <= test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
-    order = Generator(seed).permutation(n)
-    n_test = int(round(n * test_fraction))
-    return np.sort(order[: n - n_test]), np.sort(order[n - n_test :])
-
-
-def take_rows(dataset: TensorDataset, rows) -> TensorDataset:
-    """A new TensorDataset of the given rows (copied), keeping load_csv's attributes."""
-    out = TensorDataset(*(a[rows] for a in dataset.arrays))
-    for name in ("feature_names", "classes", "task"):
-        if hasattr(dataset, name):
-            setattr(out, name, getattr(dataset, name))
-    return out

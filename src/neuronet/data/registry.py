@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neuronet.data import bundled, formats, text
+from neuronet.data import bundled, formats, tables, text
 
 __all__ = ["DataBundle", "load", "register", "available"]
 
@@ -35,6 +35,10 @@ class DataBundle:
         num_classes: classes for classification (None otherwise).
         classes: class names or values, when known.
         vocab: the ``CharVocab`` for language modelling (None otherwise).
+        extra: what the loader knows about the files: ``input_scale`` (the factor that took the
+            file's values to the training inputs, e.g. 1/255 for 8-bit pixels), ``label_index``
+            (the label's column in a file row), and for CSV ``feature_names``, ``label_name``,
+            ``header`` and ``task_reason`` (why 'auto' chose the task).
     """
 
     name: str
@@ -110,7 +114,9 @@ def _digits(_, flatten=True, normalize=True, transform=None, test_transform=None
     train = bundled.load_digits("train", flatten, normalize, transform)
     test = bundled.load_digits("test", flatten, normalize, test_transform)
     shape = (64,) if flatten else (1, 8, 8)
-    return DataBundle("digits", train, test, "classification", shape, 10, list(range(10)))
+    extra = {"input_scale": 1 / 16 if normalize else 1.0, "label_index": 64}
+    classes = list(range(10))
+    return DataBundle("digits", train, test, "classification", shape, 10, classes, extra=extra)
 
 
 def _pydoc(_, block_size=128, vocab=None):
@@ -124,7 +130,9 @@ def _idx(name, loader, classes):
         train = loader(root, "train", flatten, transform)
         test = loader(root, "test", flatten, test_transform)
         shape = (784,) if flatten else (1, 28, 28)
-        return DataBundle(name, train, test, "classification", shape, 10, list(classes))
+        extra = {"input_scale": 1 / 255}
+        names = list(classes)
+        return DataBundle(name, train, test, "classification", shape, 10, names, extra=extra)
 
     return build
 
@@ -133,21 +141,23 @@ def _cifar10(root, transform=None, test_transform=None):
     train = formats.load_cifar10(root, "train", transform)
     test = formats.load_cifar10(root, "test", test_transform)
     classes = list(formats.CIFAR10_CLASSES)
-    return DataBundle("cifar10", train, test, "classification", (3, 32, 32), 10, classes)
+    extra = {"input_scale": 1 / 255}
+    shape = (3, 32, 32)
+    return DataBundle("cifar10", train, test, "classification", shape, 10, classes, extra=extra)
 
 
 def _csv(path, label=-1, header=None, task="classification", delimiter=",", test_fraction=0.2,
-         seed=0):  # fmt: skip
-    full = formats.load_csv(path, label, header, task, delimiter, "all")
-    train_rows, test_rows = formats.holdout_indices(len(full), test_fraction, seed)
-    train = formats.take_rows(full, train_rows)
-    test = formats.take_rows(full, test_rows)
+         seed=0, encoding="utf-8", classes=None):  # fmt: skip
+    full = tables.load_csv(path, label, header, task, delimiter, "all", encoding=encoding,
+                            classes=classes)  # fmt: skip
+    train_rows, test_rows = tables.holdout_indices(len(full), test_fraction, seed)
+    train = tables.take_rows(full, train_rows)
+    test = tables.take_rows(full, test_rows)
     shape = (len(full.feature_names),)
     n_classes = None if full.classes is None else len(full.classes)
-    return DataBundle(
-        "csv", train, test, task, shape, n_classes, full.classes,
-        extra={"feature_names": full.feature_names},
-    )  # fmt: skip
+    extra = {name: getattr(full, name) for name in ("feature_names", "task_reason", "label_name",
+                                                     "label_index", "header")}  # fmt: skip
+    return DataBundle("csv", train, test, full.task, shape, n_classes, full.classes, extra=extra)
 
 
 def _text(path, block_size=128, val_fraction=0.1, vocab=None, encoding="utf-8"):
@@ -172,7 +182,7 @@ register(
     "csv",
     _csv,
     True,
-    ("label", "header", "task", "delimiter", "test_fraction", "seed"),
+    ("label", "header", "task", "delimiter", "test_fraction", "seed", "encoding", "classes"),
     "csv:FILE",
 )
 register("text", _text, True, ("block_size", "val_fraction", "vocab", "encoding"), "text:FILE")

@@ -204,8 +204,16 @@ def load_text(
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as error:
         raise ValueError(
-            f"load_text: {str(path)!r} is not valid {encoding} text ({error}); pass encoding="
+            f"load_text: {str(path)!r} is not valid {encoding} text ({error}); give its "
+            "encoding (encoding='latin-1', or --encoding on the command line)"
         ) from None
+    if not text:
+        raise ValueError(f"load_text: {str(path)!r} is empty; give a file with text to learn from")
     vocab = CharVocab.from_text(text) if vocab is None else vocab
-    train, val = split_text(text, val_fraction)
-    return CharDataset(vocab.encode(train if split == "train" else val), block_size, vocab)
+    part = split_text(text, val_fraction)[0 if split == "train" else 1]
+    if len(part) <= block_size:
+        raise ValueError(
+            f"load_text: the {split} part of {str(path)!r} has {len(part)} characters, too few "
+            f"for windows of block_size={block_size}; use a longer text or a smaller block_size"
+        )
+    return CharDataset(vocab.encode(part), block_size, vocab)

@@ -12,7 +12,9 @@ from neuronet.train.callbacks import (  # noqa: F401
     History,
     LRMonitor,
     ModelCheckpoint,
+    PeriodicValidation,
     ProgressBar,
+    TensorBoardLogger,
     TerminateOnNaN,
 )
 from neuronet.train.fit import fit  # noqa: F401
@@ -29,5 +31,5 @@ from neuronet.train.metrics import (  # noqa: F401
     TopKAccuracy,
     get_metric,
 )
-from neuronet.train.plot import plot_history  # noqa: F401
+from neuronet.train.plot import plot_history, smooth, step_rows  # noqa: F401
 from neuronet.train.trainer import Trainer  # noqa: F401

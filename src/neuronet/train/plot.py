@@ -1,71 +1,175 @@
-"""plot_history: one PNG with the loss, each metric and the learning rate per epoch.
+"""plot_history: the training curves of a run as one matplotlib figure (and a PNG).
 
-Needs matplotlib (the ``plot`` extra: ``pip install neuronet[plot]``); uses the Agg backend, so
-it works on servers without a display.
+Two views of the same ``History``:
+
+per epoch   one panel per logged quantity (loss, each metric; train and validation) against the
+            epoch, and the learning rate;
+per step    for step-based runs (``--steps``, or fewer than two epochs): the loss of every
+            optimizer step (raw, and smoothed with a debiased exponential moving average),
+            validation results as points at the steps they were measured, each metric's
+            validation points, and the learning rate per step.
+
+A learning rate that never changed gets no panel; its value is written in the title instead.
+
+Needs matplotlib (the ``plot`` extra: ``pip install neuronet[plot]``). The figure is built
+without pyplot, so it changes no global backend and works on servers without a display; in a
+notebook the returned figure shows inline.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from pathlib import Path
 
+import numpy as np
 
-def _pyplot():
+_SKIP = ("epoch", "step", "batch_size", "lr")
+
+
+def _figure_class():
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(
             "plot_history needs matplotlib; install the plot extra: pip install 'neuronet[plot]'"
         ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    if "IPython" in sys.modules:  # a notebook: pyplot sets up the inline display of figures
+        import matplotlib.pyplot  # noqa: F401
+    return Figure
 
-    return plt
+
+def step_rows(history) -> list:
+    """One dict per optimizer step (``history.steps``), with each epoch's end-of-epoch results
+    (validation, epoch metrics) merged into the row of that epoch's last step."""
+    rows = [dict(r) for r in history.steps]
+    last = {}
+    for i, row in enumerate(rows):
+        last[row.get("epoch")] = i
+    for epoch_row in history.epochs:
+        i = last.get(epoch_row.get("epoch"))
+        if i is None:
+            continue
+        for k, v in epoch_row.items():
+            if k not in ("epoch", "lr", "loss"):
+                rows[i][k] = v
+    return rows
 
 
-def plot_history(history, path, title: str | None = None) -> Path:
-    """Write loss, metrics (train and val) and learning rate per epoch to ``path`` (PNG).
+def smooth(values, beta: float | None = None) -> np.ndarray:
+    """Debiased exponential moving average: s_t = beta s_(t-1) + (1 - beta) v_t, s_t / (1 - beta^t).
+
+    ``beta`` defaults to about a 1/20 of the series (``1 - 20/n``, within [0, 0.98])."""
+    v = np.asarray(values, dtype=np.float64)
+    if beta is None:
+        beta = min(0.98, max(0.0, 1.0 - 20.0 / max(len(v), 1)))
+    out = np.empty_like(v)
+    s = 0.0
+    for t, x in enumerate(v, 1):
+        s = beta * s + (1 - beta) * x
+        out[t - 1] = s / (1 - beta**t)
+    return out
+
+
+def _constant(values) -> bool:
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return len(set(finite)) <= 1
+
+
+def _series(history):
+    """(epoch rows, step rows): History objects give both, a dict of per-epoch lists only the
+    first."""
+    if hasattr(history, "epochs") and hasattr(history, "steps"):
+        return list(history.epochs), step_rows(history)
+    series = history.history if hasattr(history, "history") else dict(history)
+    length = max((len(v) for v in series.values()), default=0)
+    rows = [{k: v[i] for k, v in series.items() if i < len(v)} for i in range(length)]
+    return rows, []
+
+
+def plot_history(history, path=None, title: str | None = None, per: str = "auto"):
+    """Draw the loss, metrics and learning rate of a training run.
 
     Args:
-        history: a ``History`` (or its ``.history`` dict of per-epoch lists).
-        path: the PNG file to write.
-        title: an optional figure title.
+        history: a ``History`` (``trainer.history``; what ``fit`` returns) or a Keras-style
+            dict of per-epoch lists.
+        path: write the figure to this PNG file too (folders are created).
+        title: the figure's title.
+        per: 'epoch', 'step', or 'auto' (per step when there are fewer than two epochs).
 
     Returns:
-        The path written.
+        The ``matplotlib.figure.Figure`` (shown inline in a notebook).
     """
-    series = history.history if hasattr(history, "history") else dict(history)
-    if not series:
-        raise ValueError("plot_history: the history is empty; train for at least one epoch")
-    plt = _pyplot()
-    base = [
-        k for k in series if not k.startswith("val_") and k != "lr" and not k.startswith("lr_group")
-    ]
-    panels = base + (["lr"] if "lr" in series else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, key in zip(axes[0], panels):
-        values = series[key]
-        epochs = range(1, len(values) + 1)
-        ax.plot(epochs, values, marker="o", ms=3, label="train" if key != "lr" else "lr")
-        if f"val_{key}" in series:
-            ax.plot(
-                range(1, len(series[f"val_{key}"]) + 1),
-                series[f"val_{key}"],
-                marker="o",
-                ms=3,
-                label="validation",
-            )
+    if per not in ("auto", "epoch", "step"):
+        raise ValueError(f"plot_history: per must be 'auto', 'epoch' or 'step', got {per!r}")
+    epochs, steps = _series(history)
+    if per == "auto":
+        per = "step" if len(epochs) < 2 and steps else "epoch"
+    rows = steps if per == "step" else epochs
+    if not rows:
+        raise ValueError(
+            f"plot_history: the history has no {per} entries; train for at least one {per}"
+        )
+    keys = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    base = [k for k in keys if not k.startswith(("val_", "lr_group")) and k not in _SKIP]
+    base += [k[4:] for k in keys if k.startswith("val_") and k[4:] not in base]
+    lrs = [r["lr"] for r in rows if "lr" in r]
+    show_lr = bool(lrs) and not _constant(lrs)
+    n = len(base) + show_lr
+    Figure = _figure_class()
+    fig = Figure(figsize=(4.2 * len(base) + 3.2 * show_lr, 3.4), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False, width_ratios=[1.0] * len(base) + [0.75] * show_lr)[0]
+    xlabel = "step" if per == "step" else "epoch"
+    for ax, key in zip(axes, base):
+        _panel(ax, rows, key, per)
         ax.set_title(key)
-        ax.set_xlabel("epoch")
-        if key == "lr":
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-        else:
-            ax.legend()
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    if show_lr:
+        ax = axes[-1]
+        xs, ys = _points(rows, "lr", per)
+        ax.plot(xs, ys, color="tab:green", marker="" if per == "step" else "o", ms=3)
+        ax.set_title("learning rate")
+        ax.set_xlabel(xlabel)
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        ax.grid(alpha=0.3)
+    heading = title or ""
+    if lrs and not show_lr:
+        heading += f"{'  ·  ' if heading else ''}lr {lrs[0]:.3g} (constant)"
+    if heading:
+        fig.suptitle(heading)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    return fig
+
+
+def _points(rows, key: str, per: str):
+    xs, ys = [], []
+    for i, row in enumerate(rows):
+        v = row.get(key)
+        if isinstance(v, (int, float)) and v is not None:
+            xs.append(row.get("step", i + 1) if per == "step" else i + 1)
+            ys.append(v)
+    return xs, ys
+
+
+def _panel(ax, rows, key: str, per: str) -> None:
+    xs, ys = _points(rows, key, per)
+    val_x, val_y = _points(rows, f"val_{key}", per)
+    if per == "step" and key == "loss" and xs:
+        ax.plot(xs, ys, color="tab:blue", alpha=0.3, lw=0.8, label="train (each step)")
+        if len(ys) >= 20:
+            ax.plot(xs, smooth(ys), color="tab:blue", lw=1.8, label="train (smoothed)")
+    elif xs:
+        marker = "o" if per == "epoch" or len(xs) < 50 else ""
+        label = "train (epoch mean)" if per == "step" and key != "loss" else "train"
+        ax.plot(xs, ys, color="tab:blue", marker=marker, ms=3, label=label)
+    if val_x:
+        style = "o-" if len(val_x) > 1 else "o"
+        ax.plot(val_x, val_y, style, color="tab:orange", ms=4, label="validation")

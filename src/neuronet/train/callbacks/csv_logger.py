@@ -38,7 +38,9 @@ class CSVLogger(Callback):
         if new:
             self._keys = list(row)
         with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self._keys, extrasaction="ignore")
+            writer = csv.DictWriter(
+                f, fieldnames=self._keys, extrasaction="ignore", lineterminator="\n"
+            )
             if new:
                 writer.writeheader()
             writer.writerow(row)

@@ -28,7 +28,7 @@ def _write_csv(path: Path, rows: list) -> None:
     for row in rows:
         keys.extend(k for k in row if k not in keys)
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
+        writer = csv.DictWriter(f, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(row)

@@ -6,22 +6,31 @@ from neuronet.train.callbacks.base import Callback
 
 
 class LRMonitor(Callback):
-    """Keeps ``lrs`` (one list of group learning rates per step) and puts ``lr`` (group 0)
-    and ``lr_group{i}`` into the batch and epoch logs."""
+    """Keeps ``lrs``: for each optimizer step, the learning rate of every parameter group that
+    step used (read before the step, so a per-step schedule's next value is not mixed in).
+    With several groups it puts ``lr_group{i}`` into the batch and epoch logs; the ``lr`` of
+    the epoch logs is left as the Trainer wrote it (the rate the epoch used), so the console
+    line and ``history.csv`` agree."""
 
     def __init__(self):
         self.lrs: list[list[float]] = []
+        self._pending = None
 
     def _current(self) -> list:
         return [float(g["lr"]) for g in self.trainer.optimizer.param_groups]
 
+    def on_train_batch_begin(self, step, logs=None):
+        self._pending = self._current()
+
     def on_train_batch_end(self, step, logs=None):
-        lrs = self._current()
+        lrs = self._pending if self._pending is not None else self._current()
+        self._pending = None
         self.lrs.append(lrs)
         if logs is not None and len(lrs) > 1:
             for i, lr in enumerate(lrs):
                 logs[f"lr_group{i}"] = lr
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["lr"] = self._current()[0]
+        if logs is not None and self.lrs and len(self.lrs[-1]) > 1:
+            for i, lr in enumerate(self.lrs[-1]):
+                logs.setdefault(f"lr_group{i}", lr)
