@@ -27,8 +27,18 @@ def _houses(path, n=400):
 def test_regression_is_detected_trained_and_reported_in_the_targets_units(tmp_path):
     x, price = _houses(tmp_path / "houses.csv")
     run = tmp_path / "run"
-    out = neuronet("train", "--data", f"csv:{tmp_path / 'houses.csv'}", "--label", "price",
-                   "--epochs", "40", "--quiet", "--out", run).stdout  # fmt: skip
+    out = neuronet(
+        "train",
+        "--data",
+        f"csv:{tmp_path / 'houses.csv'}",
+        "--label",
+        "price",
+        "--epochs",
+        "40",
+        "--quiet",
+        "--out",
+        run,
+    ).stdout
     assert "label column 'price': it holds 400 distinct non-integer values -> regression" in out
     assert "test MSE" in out and "MAE" in out and "R2" in out
     metrics = json.loads((run / "metrics.json").read_text())
@@ -49,11 +59,33 @@ def test_regression_is_detected_trained_and_reported_in_the_targets_units(tmp_pa
 def test_task_and_label_override_the_detection(tmp_path):
     rows = [[i % 3, i * 0.1, (i * 7) % 5] for i in range(60)]  # label column first, no header
     write_rows(tmp_path / "t.csv", rows)
-    out = neuronet("train", "--data", f"csv:{tmp_path / 't.csv'}", "--label", "0", "--epochs",
-                   "1", "--quiet", "--out", tmp_path / "a").stdout  # fmt: skip
+    out = neuronet(
+        "train",
+        "--data",
+        f"csv:{tmp_path / 't.csv'}",
+        "--label",
+        "0",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        tmp_path / "a",
+    ).stdout
     assert "'column 0': it holds 3 distinct integer values -> classification" in out
-    out = neuronet("train", "--data", f"csv:{tmp_path / 't.csv'}", "--label", "0", "--task",
-                   "regression", "--epochs", "1", "--quiet", "--out", tmp_path / "b").stdout  # fmt: skip
+    out = neuronet(
+        "train",
+        "--data",
+        f"csv:{tmp_path / 't.csv'}",
+        "--label",
+        "0",
+        "--task",
+        "regression",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        tmp_path / "b",
+    ).stdout
     assert "task='regression' was given -> regression" in out
     assert json.loads((tmp_path / "b" / "metrics.json").read_text())["task"] == "regression"
     toml = (tmp_path / "b" / "config.toml").read_text()
@@ -65,11 +97,38 @@ def test_task_and_label_override_the_detection(tmp_path):
 def test_text_encoding_and_empty_text(tmp_path):
     text = tmp_path / "latin.txt"
     text.write_bytes(("café crème brûlée, déjà vu. " * 80).encode("latin-1"))
-    proc = neuronet("train", "--model", "gpt", "--data", f"text:{text}", "--steps", "2",
-                    "--block-size", "8", "--quiet", "--out", tmp_path / "r", check=False)  # fmt: skip
+    proc = neuronet(
+        "train",
+        "--model",
+        "gpt",
+        "--data",
+        f"text:{text}",
+        "--steps",
+        "2",
+        "--block-size",
+        "8",
+        "--quiet",
+        "--out",
+        tmp_path / "r",
+        check=False,
+    )
     one_line_error(proc, "is not valid utf-8 text")
-    neuronet("train", "--model", "gpt", "--data", f"text:{text}", "--steps", "2", "--block-size",
-             "8", "--encoding", "latin-1", "--quiet", "--out", tmp_path / "r")  # fmt: skip
+    neuronet(
+        "train",
+        "--model",
+        "gpt",
+        "--data",
+        f"text:{text}",
+        "--steps",
+        "2",
+        "--block-size",
+        "8",
+        "--encoding",
+        "latin-1",
+        "--quiet",
+        "--out",
+        tmp_path / "r",
+    )
     assert 'encoding = "latin-1"' in (tmp_path / "r" / "config.toml").read_text()
     assert "é" in json.loads((tmp_path / "r" / "preprocess.json").read_text())["vocab"]["chars"]
     empty = tmp_path / "empty.txt"
@@ -97,8 +156,18 @@ def _fake_fashion(root: Path, n_train=96, n_test=32) -> np.ndarray:
 def test_fashion_mnist_gz_folder_with_class_names(tmp_path):
     images, labels = _fake_fashion(tmp_path / "fashion")
     run = tmp_path / "run"
-    neuronet("train", "--model", "lenet", "--data", f"fashion_mnist:{tmp_path / 'fashion'}",
-             "--epochs", "1", "--quiet", "--out", run)  # fmt: skip
+    neuronet(
+        "train",
+        "--model",
+        "lenet",
+        "--data",
+        f"fashion_mnist:{tmp_path / 'fashion'}",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        run,
+    )
     prep = json.loads((run / "preprocess.json").read_text())
     assert prep["scale"] == pytest.approx(1 / 255) and prep["sample_shape"] == [1, 28, 28]
     assert prep["classes"][9] == "Ankle boot"

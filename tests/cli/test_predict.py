@@ -101,8 +101,18 @@ def test_csv_class_names_header_and_column_order(tmp_path):
     data = tmp_path / "flats.csv"
     write_rows(data, [[s, a, r] for s, a, r in zip(size, area, rooms)], ["size", "area", "rooms"])
     run = tmp_path / "run"
-    out = neuronet("train", "--data", f"csv:{data}", "--label", "size", "--epochs", "40",
-                   "--quiet", "--out", run).stdout  # fmt: skip
+    out = neuronet(
+        "train",
+        "--data",
+        f"csv:{data}",
+        "--label",
+        "size",
+        "--epochs",
+        "40",
+        "--quiet",
+        "--out",
+        run,
+    ).stdout
     assert "label column 'size': it holds non-numeric values (class names) -> classification" in (
         out
     )

@@ -22,8 +22,22 @@ def corpus(tmp_path_factory):
 
 def test_gpt_steps_history_per_step_validation_points_and_lr(corpus, tmp_path):
     run = tmp_path / "gpt"
-    neuronet("train", "--model", "gpt", "--data", f"text:{corpus}", "--steps", "20",
-             "--block-size", "16", "--batch-size", "16", "--quiet", "--out", run)  # fmt: skip
+    neuronet(
+        "train",
+        "--model",
+        "gpt",
+        "--data",
+        f"text:{corpus}",
+        "--steps",
+        "20",
+        "--block-size",
+        "16",
+        "--batch-size",
+        "16",
+        "--quiet",
+        "--out",
+        run,
+    )
     raw = (run / "history.csv").read_bytes()
     assert b"\r" not in raw
     rows = read_csv(run / "history.csv")
@@ -76,7 +90,7 @@ def test_an_interrupted_step_run_still_writes_history_and_curves(tmp_path):
             "--quiet",
             "--out",
             str(run),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -272,8 +272,8 @@ def read_features(
     else:
         extra = "" if label_index is None else " (or those and the label column)"
         raise ValueError(
-            f"read_features: this model expects {n} feature values per row{extra}; {str(path)!r} has "
-            f"{width} columns"
+            f"read_features: this model expects {n} feature values per row{extra}; "
+            f"{str(path)!r} has {width} columns"
         )
     cells = np.array(body, dtype=str)[:, columns]
     names = first if header else [f"column {c}" for c in range(width)]
