@@ -214,8 +214,8 @@ def test_outputs_history_csv_json_plot_and_callbacks(tmp_path):
     history.to_csv(tmp_path / "h.csv")
     history.to_json(tmp_path / "h.json")
     assert len(json.loads((tmp_path / "h.json").read_text())["steps"]) == 8
-    png = plot_history(history, tmp_path / "curves.png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plot_history(history, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(history.history) >= {"loss", "accuracy", "f1", "val_loss", "val_accuracy", "lr"}
 
 
