@@ -122,6 +122,10 @@ def plot_history(history, path=None, title: str | None = None, per: str = "auto"
     fig = Figure(figsize=(4.2 * len(base) + 3.2 * show_lr, 3.4), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False, width_ratios=[1.0] * len(base) + [0.75] * show_lr)[0]
     xlabel = "step" if per == "step" else "epoch"
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax, key in zip(axes, base):
         _panel(ax, rows, key, per)
         ax.set_title(key)
