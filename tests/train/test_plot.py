@@ -81,10 +81,11 @@ def test_step_rows_merge_epoch_results_at_the_epochs_last_step():
     assert "val_loss" not in rows[3] and rows[4]["loss"] == pytest.approx(2.0 / 5**0.5)
 
 
-def test_smooth_is_a_debiased_ema():
-    assert smooth([3.0, 3.0, 3.0], beta=0.9) == pytest.approx([3.0, 3.0, 3.0])
-    v = np.array([1.0, 2.0])
-    assert smooth(v, beta=0.5)[1] == pytest.approx((0.25 * 1 + 0.5 * 2) / 0.75)
+def test_smooth_is_a_centred_moving_average():
+    assert smooth([3.0, 3.0, 3.0], window=3) == pytest.approx([3.0, 3.0, 3.0])
+    assert smooth([1.0, 2.0, 6.0, 4.0], window=3) == pytest.approx([1.5, 3.0, 4.0, 5.0])
+    line = np.arange(100.0)
+    assert smooth(line)[10:90] == pytest.approx(line[10:90])  # no lag on a straight line
 
 
 def test_errors():

@@ -5,7 +5,7 @@ Two views of the same ``History``:
 per epoch   one panel per logged quantity (loss, each metric; train and validation) against the
             epoch, and the learning rate;
 per step    for step-based runs (``--steps``, or fewer than two epochs): the loss of every
-            optimizer step (raw, and smoothed with a debiased exponential moving average),
+            optimizer step (raw, and smoothed with a centred moving average),
             validation results as points at the steps they were measured, each metric's
             validation points, and the learning rate per step.
 
@@ -56,19 +56,19 @@ def step_rows(history) -> list:
     return rows
 
 
-def smooth(values, beta: float | None = None) -> np.ndarray:
-    """Debiased exponential moving average: s_t = beta s_(t-1) + (1 - beta) v_t, s_t / (1 - beta^t).
+def smooth(values, window: int | None = None) -> np.ndarray:
+    """Centred moving average: the mean of the ``window`` values around each point (fewer at the
+    ends). Unlike an exponential average it does not lag behind a falling curve.
 
-    ``beta`` defaults to about a 1/20 of the series (``1 - 20/n``, within [0, 0.98])."""
+    ``window`` defaults to about 1/25 of the series (odd, at least 1)."""
     v = np.asarray(values, dtype=np.float64)
-    if beta is None:
-        beta = min(0.98, max(0.0, 1.0 - 20.0 / max(len(v), 1)))
-    out = np.empty_like(v)
-    s = 0.0
-    for t, x in enumerate(v, 1):
-        s = beta * s + (1 - beta) * x
-        out[t - 1] = s / (1 - beta**t)
-    return out
+    if window is None:
+        window = max(1, len(v) // 25)
+    half = int(window) // 2
+    total = np.concatenate([[0.0], np.cumsum(v)])
+    lo = np.clip(np.arange(len(v)) - half, 0, len(v))
+    hi = np.clip(np.arange(len(v)) + half + 1, 0, len(v))
+    return (total[hi] - total[lo]) / (hi - lo)
 
 
 def _constant(values) -> bool:
@@ -168,7 +168,7 @@ def _panel(ax, rows, key: str, per: str) -> None:
     val_x, val_y = _points(rows, f"val_{key}", per)
     if per == "step" and key == "loss" and xs:
         ax.plot(xs, ys, color="tab:blue", alpha=0.3, lw=0.8, label="train (each step)")
-        if len(ys) >= 20:
+        if len(ys) >= 50:
             ax.plot(xs, smooth(ys), color="tab:blue", lw=1.8, label="train (smoothed)")
     elif xs:
         marker = "o" if per == "epoch" or len(xs) < 50 else ""
