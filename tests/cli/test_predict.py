@@ -53,6 +53,11 @@ def test_sequence_models_take_the_same_rows(tmp_path, model):
     accuracy = _accuracy(neuronet("predict", run, tmp_path / "x.csv").stdout, rows[:, 64])
     evaluated = json.loads(neuronet("evaluate", run).stdout)
     assert accuracy == pytest.approx(evaluated["accuracy"], abs=1e-12)
+    # model.json's steps are the same preprocessing: load_model(run).predict takes raw rows too
+    import neuronet as nt
+
+    logits = nt.load_model(run).predict(rows[:, :64].astype(np.float32))
+    assert np.mean(logits.argmax(1) == rows[:, 64]) == pytest.approx(accuracy, abs=1e-12)
 
 
 def test_npy_input_and_output_file_with_probabilities(mlp_run, tmp_path):
