@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from neuronet.autograd.anomaly import detect_anomaly
+from neuronet.autograd.anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from neuronet.autograd.engine import run_backward
 from neuronet.autograd.function import Context, Function
 from neuronet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -52,6 +58,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
 
 
 __all__ = [
+    "AnomalyError",
     "Context",
     "Function",
     "GradcheckError",
@@ -60,7 +67,10 @@ __all__ = [
     "enable_grad",
     "grad",
     "gradcheck",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]

@@ -158,6 +158,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                 out_tensors[(id(t._ctx), t._out_index)] = t
 
     anomaly = ANOMALY.enabled
+    if anomaly:
+        from neuronet.autograd.anomaly import check_gradient
     for ctx in _topological_order([r._ctx for r in roots]):
         grads = pending.pop(ctx, None)
         if grads is None:
@@ -189,11 +191,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                     f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} for an "
                     f"input of shape {data.shape}; they must match"
                 )
-            if anomaly and not np.all(np.isfinite(g)):
-                raise RuntimeError(
-                    f"{ctx.fn.__name__}.backward produced NaN or Inf in a gradient of shape "
-                    f"{g.shape} (anomaly detection)"
-                )
+            if anomaly:  # NaN/Inf check naming the op, module and line (autograd/anomaly.py)
+                check_gradient(ctx, t, g, grads)
             # send(t, g), inlined: this loop runs once per edge of the graph
             if g.dtype != data.dtype:
                 g = g.astype(data.dtype)

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronet.autograd import anomaly
+from neuronet.autograd.engine import ANOMALY
 from neuronet.autograd.grad_mode import STATE
 from neuronet.autograd.tensor import Tensor
 
@@ -109,6 +111,8 @@ class Function:
                 needs.append(False)
         ctx.needs_input_grad = needs
         raw = cls.forward(ctx, *arrays, **kwargs)
+        if ANOMALY.enabled:  # NaN/Inf check and the op's module (autograd/anomaly.py)
+            anomaly.after_forward(cls, ctx, raw, args)
         if not (requires and STATE.enabled):
             if type(raw) is tuple:
                 return tuple([Tensor(r) for r in raw])

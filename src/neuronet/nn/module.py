@@ -18,6 +18,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from neuronet.autograd.allocator import keep_freed_memory
+from neuronet.autograd.anomaly import module_call
+from neuronet.autograd.engine import ANOMALY
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
 from neuronet.nn.parameter import Parameter
@@ -324,8 +326,13 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if ANOMALY.enabled:  # anomaly mode: keep the module call stack (autograd/anomaly.py)
+            return module_call(self, args, kwargs)
         if not (self._forward_pre_hooks or self._forward_hooks):  # the usual case: no hooks
             return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:

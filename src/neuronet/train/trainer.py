@@ -59,6 +59,9 @@ class Trainer:
         seed: seeds the shuffling of Datasets given to ``fit``.
         quiet: no progress bar and no epoch lines (for scripts and CI).
         out_dir: where ``checkpoint.safetensors`` is written after every epoch and on Ctrl-C.
+        monitor: the training doctor's ``Monitor`` callback (on by default: warns when training
+            goes wrong, stops on a non-finite loss); False turns it off, or pass your own
+            ``doctor.Monitor(...)``.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class Trainer:
         quiet=False,
         out_dir=None,
         config=None,
+        monitor=True,
     ):
         if accumulate < 1 or int(accumulate) != accumulate:
             raise ValueError(f"Trainer: accumulate must be a positive int, got {accumulate!r}")
@@ -96,6 +100,11 @@ class Trainer:
         self.history = History()
         self.lr_monitor = LRMonitor()
         self.user_callbacks = list(callbacks)
+        self.monitor = None
+        if monitor:  # the training doctor's live checks (neuronet/doctor/monitor.py)
+            from neuronet.doctor.monitor import Monitor
+
+            self.monitor = monitor if isinstance(monitor, Monitor) else Monitor()
         self.stop_training = False
         self.stop_reason = None
         self.interrupted = False
@@ -154,8 +163,9 @@ class Trainer:
         if resume is not None:
             self._restore(resume, loader)
         progress = [] if self.quiet else [ProgressBar(epochs)]
+        monitor = [self.monitor] if self.monitor is not None else []
         callbacks = CallbackList(
-            [self.history, self.lr_monitor, *self.user_callbacks, *progress], self
+            [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress], self
         )
         self.stop_training = False
         self._install_sigint()
@@ -178,6 +188,8 @@ class Trainer:
             callbacks.on_train_end({})
         finally:
             self._restore_sigint()
+            if self.monitor is not None:
+                self.monitor.close()
         if self.interrupted:
             path = self.save_checkpoint(interrupted=True)
             if not self.quiet:

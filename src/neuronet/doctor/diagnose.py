@@ -1,0 +1,171 @@
+"""``diagnose``: the debugging playbook as one call.
+
+Seven stages, each on copies of the model and optimizer, each reported with its numbers:
+data (``data_checks``), shapes and loss wiring (``wiring``), initialisation (``init_checks``),
+overfitting one batch (``overfit``), the learning-rate range test (``lr_finder``), gradient flow
+and a short run (``short_run``). A stage that cannot run (the model fails on a batch, the loss is
+NaN at init) says why, and the later training experiments are skipped.
+
+Budgets fix the number of steps of each experiment (so results do not depend on the machine's
+load); if one training step is slow enough that they would not fit the budget's time, every count
+is scaled down in proportion and the report says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from neuronet.doctor import data_checks, init_checks, lr_finder, overfit, short_run, wiring
+from neuronet.doctor.exam import Exam
+from neuronet.doctor.inputs import Rows, resolve_loss
+from neuronet.doctor.report import Report
+from neuronet.random import get_rng_state, set_rng_state
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much work each stage does. ``seconds`` is the target for the whole examination."""
+
+    name: str
+    seconds: float
+    data_rows: int = 5000
+    init_batches: int = 4
+    flow_batches: int = 2
+    overfit_steps: int = 150
+    signal_steps: int = 150
+    lr_steps_per_decade: int = 20
+    run_steps: int = 200
+
+
+BUDGETS = {
+    "quick": Budget("quick", 10.0),
+    "full": Budget("full", 60.0, data_rows=20000, init_batches=8, flow_batches=4,
+                   overfit_steps=400, signal_steps=500, lr_steps_per_decade=30, run_steps=800),
+}
+_FLOORS = {"overfit_steps": 30, "signal_steps": 30, "lr_steps_per_decade": 5, "run_steps": 40}
+
+
+def resolve_budget(budget) -> Budget:
+    if isinstance(budget, Budget):
+        return budget
+    if budget in BUDGETS:
+        return BUDGETS[budget]
+    raise ValueError(f"doctor: budget must be 'quick' or 'full' (or a doctor.Budget), got "
+                     f"{budget!r}")
+
+
+def _plan(exam) -> None:
+    """Scale the training experiments down when one step is slow (the budget is time)."""
+    from neuronet.doctor import loops
+
+    model, optimizer = exam.fresh()
+    batches = exam.rows.batches(exam.generator(11))
+    loops.step(exam, model, optimizer, next(batches))  # warm-up (allocations, JIT)
+    start = time.perf_counter()
+    for _ in range(2):
+        loops.step(exam, model, optimizer, next(batches))
+    per_step = (time.perf_counter() - start) / 2
+    b = exam.budget
+    small = min(overfit.OVERFIT_BATCH, exam.rows.batch_size) / max(exam.rows.batch_size, 1)
+    steps = (3 * b.overfit_steps * max(small, 0.25) + b.signal_steps + 8 * b.lr_steps_per_decade
+             + b.run_steps * 1.15)
+    left = exam.time_left() * 0.85
+    need = steps * per_step
+    exam.step_seconds = per_step
+    if need <= left or need <= 0:
+        return
+    scale = max(left, 0.0) / need
+    changes = {k: max(_FLOORS[k], int(getattr(b, k) * scale)) for k in _FLOORS}
+    exam.budget = replace(b, **changes)
+    exam.budget_note = (f"one training step takes {per_step * 1e3:.0f} ms, so every experiment "
+                        f"was cut to {scale:.0%} of its steps to fit the {b.name} budget")
+
+
+def _check_optimizer(exam) -> None:
+    if exam.optimizer is None:
+        return
+    held = {id(p) for g in exam.optimizer.param_groups for p in g["params"]}
+    missing = {}
+    for name, p in exam.model.named_parameters():
+        if p.requires_grad and id(p) not in held:
+            module = name.rsplit(".", 1)[0] if "." in name else ""
+            missing.setdefault(module, []).append(name)
+    for module, names in missing.items():
+        exam.add(
+            "opt.params_not_updated",
+            f"{', '.join(repr(n) for n in names[:4])}"
+            + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            + " require grad but are not in the optimizer: they will never change",
+            module=module or None,
+            evidence={"parameters": names, "reason": "not in the optimizer"},
+            strength=3.0, causes=())
+
+
+def _timed(exam, fn) -> None:
+    before = len(exam.stages)
+    start = time.perf_counter()
+    fn(exam)
+    took = time.perf_counter() - start
+    new = exam.stages[before:]
+    for s in new:
+        s.seconds = took / len(new)
+
+
+def diagnose(model, data, loss, optimizer=None, val=None, batch_size: int = 32, seed: int = 0,
+             budget="quick") -> Report:
+    """Run the training doctor's checklist on copies of ``model`` and ``optimizer``.
+
+    Args:
+        model: an ``nn.Module`` (never modified).
+        data: the training data: a Dataset, a DataLoader, or a pair ``(inputs, targets)``.
+        loss: a loss name ('cross_entropy', 'mse', ...), a loss module or a function
+            ``loss(output, target)``.
+        optimizer: the optimizer you train with (never modified; its type, hyperparameters and
+            rate are what the experiments use). None: Adam(lr=1e-3).
+        val: optional validation data, as ``data``.
+        batch_size: the batch size (a DataLoader's own is used when one is given).
+        seed: seeds the doctor's own sampling (the global RNG is left as it was).
+        budget: 'quick' (about 10 s on a digits-sized model) or 'full' (up to 60 s for 1M
+            parameters on 10k samples), or a ``Budget``.
+
+    Returns:
+        A ``Report``: ``report.findings`` most likely cause first, ``print(report)``,
+        ``report.write(out_dir)``.
+    """
+    from neuronet.nn.module import Module
+
+    if not isinstance(model, Module):
+        raise TypeError(f"doctor.diagnose: model must be an nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not hasattr(optimizer, "param_groups"):
+        raise TypeError("doctor.diagnose: optimizer must be a neuronet.optim optimizer (or None), "
+                        f"got {type(optimizer).__name__}")
+    plan = resolve_budget(budget)
+    rows = Rows(data, batch_size, "data")
+    val_rows = Rows(val, batch_size, "val") if val is not None else None
+    exam = Exam(model, optimizer, resolve_loss(loss), rows, val_rows, seed, plan)
+    exam.budget_note = None
+    state = get_rng_state()
+    try:
+        _timed(exam, wiring.probe)
+        _timed(exam, data_checks.run)
+        _check_optimizer(exam)
+        _timed(exam, wiring.run)
+        _timed(exam, init_checks.run)
+        if not exam.blocked:
+            _plan(exam)
+        _timed(exam, overfit.run)
+        _timed(exam, lr_finder.run)
+        _timed(exam, short_run.run)
+    finally:
+        set_rng_state(state)
+    params = sum(p.numel() for p in model.parameters())
+    meta = {"model": type(model).__name__, "parameters": params, "rows": rows.n,
+            "val_rows": val_rows.n if val_rows else None, "budget": plan.name, "seed": seed,
+            "seconds": round(exam.elapsed(), 2), "loss": exam.loss.name,
+            "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+            "lr": exam.user_lr, "lr_suggestion": exam.lr_suggestion}
+    if exam.budget_note:
+        meta["budget_note"] = exam.budget_note
+        exam.stages[0].lines.append(f"budget: {exam.budget_note}")
+    return Report(exam.findings, exam.stages, meta=meta, plots=exam.plots)

@@ -1,0 +1,258 @@
+"""Gradient flow: per-layer activations and gradients from one forward/backward, and the checks
+that read them (``grad.vanishing``, ``grad.exploding``, ``act.dead_relu``, ``act.saturated``).
+
+``measure`` runs one batch through a copy of the model with a forward hook on every leaf module
+(its output's mean/std, and a tensor hook for the gradient reaching that output) and, through
+anomaly mode's op observer, the output of every ReLU/sigmoid/tanh op, named by the module it ran
+in (so ``F.relu`` inside a custom ``forward`` is seen as well as ``nn.ReLU``).
+
+The measures and thresholds (why, in docs/doctor.md):
+- relative gradient of a layer, rho = ||dL/dW|| / ||W|| (Frobenius norms of its weight): how
+  fast plain SGD changes that layer. ``grad.vanishing`` when the first weighted layer's rho is
+  below ``VANISH`` = 1e-2 times the last one's: early layers learn 100x slower.
+- backpropagated signal, ||dL/dh|| per sample at each layer's output. ``grad.exploding`` when it
+  grows more than ``EXPLODE`` = 100x from the last layer to the first (each layer multiplies the
+  gradient by a factor above 1, as in a deep net initialised too large).
+- dead ReLU units: a unit (feature, or channel of a convolution) whose output is 0 for every
+  sample of the batch. ``act.dead_relu`` when more than ``DEAD`` = 50% of a layer's units are
+  dead (an error when all are: no gradient passes that layer).
+- saturated sigmoid/tanh: outputs where the derivative is below ~4% of its maximum (sigmoid
+  outside [0.01, 0.99], |tanh| > 0.99). ``act.saturated`` when more than ``SATURATED`` = 50% of a
+  layer's outputs are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuronet.autograd.anomaly import observe, site_names
+from neuronet.autograd.tensor import Tensor
+
+VANISH = 1e-2
+EXPLODE = 1e2
+DEAD = 0.5
+SATURATED = 0.5
+_SKIP_TYPES = ("Embedding", "EmbeddingBag")
+
+
+def _unit_axis(y: np.ndarray) -> int:
+    return y.ndim - 1 if y.ndim == 3 else 1
+
+
+def _act_stats(name: str, y: np.ndarray) -> dict:
+    if name == "ReLU":
+        if y.ndim < 2:
+            return {}
+        axis = _unit_axis(y)
+        other = tuple(i for i in range(y.ndim) if i != axis)
+        alive = (y > 0).any(axis=other)
+        return {"units": int(alive.size), "dead": float(1.0 - alive.mean())}
+    if name == "Sigmoid":
+        return {"saturated": float(((y < 0.01) | (y > 0.99)).mean())}
+    if name == "Tanh":
+        return {"saturated": float((np.abs(y) > 0.99).mean())}
+    return {}
+
+
+class Measurement:
+    """One batch's per-layer numbers.
+
+    Attributes:
+        layers: {path: {'type', 'out_mean', 'out_std', 'grad_norm', 'rho', 'weighted'}} in
+            call order (leaf modules).
+        acts: {(path, op): {'dead' or 'saturated', 'units'}}.
+        loss: the batch's loss value.
+    """
+
+    def __init__(self):
+        self.layers = {}
+        self.acts = {}
+        self.loss = None
+
+
+def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
+    """Forward and backward one batch through ``model`` (a copy) and record the layer numbers.
+    Raises ``AnomalyError`` at the first NaN/Inf when ``check_nan``."""
+    result = Measurement()
+    handles = []
+    names = {}
+    for path, module in model.named_modules():
+        if any(True for _ in module.children()):
+            continue
+        names[id(module)] = path
+
+        def hook(m, args, out, path=path):
+            if isinstance(out, (tuple, list)):
+                out = out[0] if out and isinstance(out[0], Tensor) else None
+            if not isinstance(out, Tensor) or out.dtype.kind != "f" or out.ndim == 0:
+                return
+            row = result.layers.setdefault(path, {"type": type(m).__name__, "calls": 0})
+            row["calls"] += 1
+            arr = out.array
+            row["out_mean"] = float(arr.mean())
+            row["out_std"] = float(arr.std())
+            if out.requires_grad:
+                def grad_hook(g, row=row):
+                    a = g.array.reshape(g.shape[0], -1) if g.ndim > 1 else g.array[None]
+                    row["grad_norm"] = float(np.sqrt((a.astype(np.float64) ** 2).sum(1).mean()))
+
+                out.register_hook(grad_hook)
+
+        handles.append(module.register_forward_hook(hook))
+
+    def observer(fn, raw, site):
+        name = fn.__name__
+        if name in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
+            stats = _act_stats(name, raw)
+            if stats:
+                path = site_names(site)[0]
+                result.acts[(path if path else "(model)", name)] = stats
+
+    try:
+        with observe(observer, check_nan=check_nan):
+            model.train()
+            loss = exam.loss_of(model, batch)
+            result.loss = float(loss.item())
+            loss.backward()
+    finally:
+        for h in handles:
+            h.remove()
+    for path, module in model.named_modules():
+        row = result.layers.get(path)
+        weight = module._parameters.get("weight") if path in result.layers else None
+        if row is None:
+            continue
+        row["weighted"] = (
+            weight is not None and weight.ndim >= 2 and row["type"] not in _SKIP_TYPES
+        )
+        if row["weighted"] and weight.grad is not None:
+            w = float(np.linalg.norm(weight.array))
+            g = float(np.linalg.norm(weight.grad.array))
+            row["rho"] = g / w if w > 0 else None
+            row["weight_norm"] = w
+    return result
+
+
+def _mean_over(measurements, path, key):
+    vals = [m.layers[path].get(key) for m in measurements if path in m.layers]
+    vals = [v for v in vals if v is not None and np.isfinite(v)]
+    return float(np.exp(np.mean(np.log(np.maximum(vals, 1e-30))))) if vals else None
+
+
+def summarise(measurements) -> dict:
+    """Per-layer geometric means over several measurements (the stage's table)."""
+    first = measurements[0]
+    rows = []
+    for path, row in first.layers.items():
+        entry = {"layer": path, "type": row["type"], "out_mean": row.get("out_mean"),
+                 "out_std": row.get("out_std"), "grad_norm": _mean_over(measurements, path,
+                                                                        "grad_norm")}
+        if row.get("weighted"):
+            entry["rho"] = _mean_over(measurements, path, "rho")
+        rows.append(entry)
+    acts = {}
+    for m in measurements:
+        for key, stats in m.acts.items():
+            acts.setdefault(key, []).append(stats)
+    act_rows = []
+    for (path, op), stats in acts.items():
+        entry = {"layer": path, "op": op}
+        for k in ("dead", "saturated"):
+            vals = [s[k] for s in stats if k in s]
+            if vals:
+                entry[k] = float(np.mean(vals))
+        entry["units"] = stats[0].get("units")
+        act_rows.append(entry)
+    return {"layers": rows, "acts": act_rows}
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.2e}"
+
+
+def check(exam, summary: dict, when: str) -> None:
+    """Add the gradient-flow and activation findings for a summary (``when``: 'at init' or
+    'during training')."""
+    weighted = [r for r in summary["layers"] if r.get("rho") is not None]
+    if len(weighted) >= 2:
+        first, last = weighted[0], weighted[-1]
+        rhos = {r["layer"]: r["rho"] for r in weighted}
+        if last["rho"] > 0:
+            ratio = first["rho"] / last["rho"]
+            if ratio < VANISH:
+                exam.add(
+                    "grad.vanishing",
+                    f"{when}, the first layer '{first['layer']}' ({first['type']}) gets a relative "
+                    f"gradient ||dL/dW||/||W|| of {first['rho']:.2e}, {1 / max(ratio, 1e-30):.0e}x "
+                    f"smaller than the last layer '{last['layer']}' ({last['rho']:.2e})",
+                    module=first["layer"],
+                    evidence={"ratio_first_to_last": ratio, "relative_gradients": rhos},
+                    strength=float(np.log10(VANISH / max(ratio, 1e-30))) + 1.0,
+                )
+    signal = [r for r in summary["layers"] if r.get("grad_norm") and r["layer"] in
+              {w["layer"] for w in weighted}]
+    if len(signal) >= 2 and signal[-1]["grad_norm"] > 0:
+        growth = signal[0]["grad_norm"] / signal[-1]["grad_norm"]
+        if growth > EXPLODE:
+            exam.add(
+                "grad.exploding",
+                f"{when}, the gradient reaching '{signal[0]['layer']}' is {growth:.0e}x larger "
+                f"than at the last layer '{signal[-1]['layer']}' "
+                f"({signal[0]['grad_norm']:.2e} vs {signal[-1]['grad_norm']:.2e} per sample)",
+                module=signal[0]["layer"],
+                evidence={"growth_first_to_last": growth,
+                          "grad_norms": {r["layer"]: r["grad_norm"] for r in signal}},
+                strength=float(np.log10(growth / EXPLODE)) + 1.0,
+            )
+    _check_acts(exam, summary["acts"], when)
+
+
+def _check_acts(exam, acts, when) -> None:
+    dead = sorted((a for a in acts if a.get("dead", 0) > DEAD), key=lambda a: -a["dead"])
+    if dead:
+        worst = dead[0]
+        others = ", ".join(f"'{a['layer']}' {a['dead']:.0%}" for a in dead[1:4])
+        exam.add(
+            "act.dead_relu",
+            f"{when}, {worst['dead']:.0%} of the {worst['units']} ReLU units in "
+            f"'{worst['layer']}' output 0 for every sample"
+            + (f" (also {others})" if others else ""),
+            severity="error" if worst["dead"] >= 0.99 else "warning",
+            module=worst["layer"],
+            evidence={"dead_fraction": {a["layer"]: a["dead"] for a in dead}},
+            strength=float(worst["dead"]) * 2,
+        )
+    sat = sorted((a for a in acts if a.get("saturated", 0) > SATURATED),
+                 key=lambda a: -a["saturated"])
+    if sat:
+        worst = sat[0]
+        others = ", ".join(f"'{a['layer']}' {a['saturated']:.0%}" for a in sat[1:4])
+        exam.add(
+            "act.saturated",
+            f"{when}, {worst['saturated']:.0%} of the {worst['op'].lower()} outputs in "
+            f"'{worst['layer']}' sit where its derivative is under 4% of its maximum"
+            + (f" (also {others})" if others else ""),
+            module=worst["layer"],
+            evidence={"saturated_fraction": {a["layer"]: a["saturated"] for a in sat}},
+            strength=float(worst["saturated"]) * 2,
+        )
+
+
+def table(summary: dict) -> list:
+    """Rows for the report: one per leaf layer, with its activation statistics merged in."""
+    by_layer = {}
+    for a in summary["acts"]:
+        by_layer.setdefault(a["layer"], a)
+    rows = []
+    for r in summary["layers"]:
+        act = by_layer.get(r["layer"], {})
+        rows.append({
+            "layer": r["layer"], "type": r["type"],
+            "out mean": None if r["out_mean"] is None else round(r["out_mean"], 4),
+            "out std": None if r["out_std"] is None else round(r["out_std"], 4),
+            "grad/sample": _fmt(r.get("grad_norm")),
+            "||dW||/||W||": _fmt(r.get("rho")),
+            "dead": f"{act['dead']:.0%}" if "dead" in act else "",
+            "saturated": f"{act['saturated']:.0%}" if "saturated" in act else "",
+        })
+    return rows

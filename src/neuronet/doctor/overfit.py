@@ -1,0 +1,190 @@
+"""Stage 4, overfit one batch: a model that cannot memorise a handful of samples has a bug in the
+model, the loss or the data, whatever the learning rate. Then, when it can, whether what it
+learns carries over to held-out data at all (``data.no_signal``).
+
+Method (why, in docs/doctor.md):
+- A copy of the model, dropout off, trained with Adam on one batch of ``OVERFIT_BATCH`` = 16
+  samples, trying the rates 3e-3, 1e-2 and 1e-3 (stopping at the first that succeeds). Success:
+  every sample of the batch classified correctly, or the loss below ``FRACTION`` = 5% of its
+  baseline (the loss at the start, or for regression the loss of predicting the batch mean).
+- On failure the report says where the evidence points: outputs that do not depend on the input
+  (the model ignores it: a dead layer, a detached path), conflicting labels for identical inputs
+  (the data), a loss that rises or turns NaN (numerics), or a loss that fell but plateaued (too
+  little capacity, or a loss that cannot reach zero on these targets).
+- No signal: a fresh copy trained with Adam on the training rows for a short run is scored on
+  held-out rows (the validation data, or 20% of the training rows held back). When its accuracy
+  is not significantly above the majority-class rate p0 (z = (acc - p0) / sqrt(p0 (1 - p0) / n)
+  below ``Z_SIGNAL`` = 2), or for regression it does no better than predicting the mean, the
+  labels look unrelated to the inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neuronet.autograd.grad_mode import no_grad
+from neuronet.doctor import loops
+from neuronet.optim import Adam
+
+OVERFIT_BATCH = 16
+FRACTION = 0.05
+RATES = (3e-3, 1e-2, 1e-3)
+Z_SIGNAL = 2.0
+
+
+def _attempt(exam, batch, lr, steps):
+    model, _ = exam.fresh()
+    loops.without_dropout(model)
+    opt = Adam(model.parameters(), lr=lr)
+    batches = iter(lambda: batch, None)
+    losses = loops.train(exam, model, opt, batches, steps)
+    acc = loops.accuracy(exam, model, batch)
+    with no_grad():
+        model.train()
+        final = float(exam.loss_of(model, batch).item())
+    return model, losses, final, acc
+
+
+def _evidence_for_failure(exam, model, batch, losses, final) -> str:
+    inputs, target = batch
+    with no_grad():
+        out = exam.forward(model, inputs).array.astype(np.float64)
+    spread = float(out.std(axis=0).mean()) if out.ndim > 1 else float(out.std())
+    scale = float(np.abs(out).mean()) + 1e-12
+    if not math.isfinite(final) or any(not math.isfinite(v) for v in losses):
+        return "numerics: the loss became NaN/Inf while memorising"
+    if spread < 1e-4 * scale or spread < 1e-7:
+        return ("the model: its outputs are the same for every sample (the input does not reach "
+                "the output: a dead layer, a detached path, or an input that is never used)")
+    x = inputs[0].array.reshape(len(inputs[0].array), -1)
+    if target is not None:
+        keys = {}
+        for row, label in zip(x, target.array.reshape(len(x), -1)):
+            keys.setdefault(row.tobytes(), set()).add(label.tobytes())
+        if any(len(v) > 1 for v in keys.values()):
+            return "the data: identical inputs in the batch carry different labels"
+    if len(losses) > 10 and losses[-1] > losses[0]:
+        return "the loss or the rate: the loss rose while memorising"
+    return ("the model's capacity or the loss: the loss fell but stalled, so the model cannot "
+            "fit even these few samples (too small, or a loss that cannot reach zero on them)")
+
+
+def run(exam) -> None:
+    """Stage 4: overfit one small batch; then check that the labels carry signal."""
+    stage = exam.stage("overfit", "4. Overfit one batch")
+    if exam.blocked:
+        stage.skipped = exam.blocked
+        return
+    size = min(OVERFIT_BATCH, exam.rows.n)
+    gen = exam.generator(6)
+    batch = next(exam.rows.batches(gen, size))
+    baseline = None
+    tried = []
+    success = False
+    for lr in RATES:
+        model, losses, final, acc = _attempt(exam, batch, lr, exam.budget.overfit_steps)
+        start = losses[0] if losses else float("nan")
+        if baseline is None:
+            const = loops.constant_loss(exam, batch) if exam.task.kind == "regression" else None
+            baseline = min(start, const) if const is not None else start
+        ok = (acc is not None and acc >= 1.0) or (
+            math.isfinite(final) and final <= FRACTION * baseline)
+        tried.append({"lr": lr, "start": start, "final": final, "accuracy": acc,
+                      "steps": len(losses)})
+        if ok:
+            success = True
+            break
+    best = min(tried, key=lambda t: t["final"] if math.isfinite(t["final"]) else math.inf)
+    stage.numbers.update(batch=size, attempts=tried, success=success)
+    acc_text = f", batch accuracy {best['accuracy']:.0%}" if best["accuracy"] is not None else ""
+    stage.lines.append(
+        f"{size} samples, Adam: loss {best['start']:.4g} -> {best['final']:.4g} in "
+        f"{best['steps']} steps at lr {best['lr']:g}{acc_text} "
+        + ("(memorised)" if success else "(NOT memorised)")
+    )
+    exam.overfit_lr = best["lr"] if success else None
+    if not success:
+        points = _evidence_for_failure(exam, model, batch, losses, final)
+        rates = ", ".join(format(t["lr"], "g") for t in tried)
+        exam.add(
+            "train.cannot_overfit",
+            f"after {best['steps']} Adam steps on {size} samples (rates {rates}) the loss only went "
+            f"{best['start']:.4g} -> {best['final']:.4g}{acc_text}; the evidence points to "
+            f"{points}",
+            evidence={"attempts": tried, "baseline": baseline, "points_to": points},
+            strength=2.0,
+        )
+        return
+    if exam.task.kind in ("classification", "binary", "regression"):
+        _signal(exam, stage)
+
+
+def _signal(exam, stage) -> None:
+    rows = exam.rows
+    gen = exam.generator(7)
+    if exam.val is not None:
+        train_idx = np.arange(rows.n)
+        held = exam.val
+        held_idx = np.sort(gen.permutation(held.n)[: exam.budget.data_rows])
+    else:
+        if rows.n < 50:
+            return
+        order = gen.permutation(rows.n)
+        cut = max(1, rows.n // 5)
+        held, held_idx, train_idx = rows, np.sort(order[:cut][: exam.budget.data_rows]), order[cut:]
+    model, _ = exam.fresh()
+    opt = Adam(model.parameters(), lr=exam.overfit_lr or 1e-3)
+    batches = rows.batches(gen, indices=train_idx)
+    loops.train(exam, model, opt, batches, exam.budget.signal_steps)
+    model.eval()
+    xs, y = held.get(held_idx)
+    from neuronet.doctor.inputs import as_tensors
+
+    inputs, target = as_tensors((xs, y))
+    with no_grad():
+        out = exam.forward(model, inputs).array
+    model.train()
+    n = int(held_idx.size)
+    if exam.task.kind == "regression":
+        err = float(np.mean((out.reshape(y.shape) - y) ** 2)) if out.size == y.size else None
+        var = float(np.var(y))
+        if err is None or var == 0:
+            return
+        skill = 1.0 - err / var
+        stage.lines.append(f"held-out after {exam.budget.signal_steps} Adam steps: "
+                           f"R^2 {skill:.3f} on {n} rows")
+        stage.numbers["heldout_r2"] = skill
+        if skill <= 0.0:
+            exam.add("data.no_signal",
+                     f"the model memorises a batch, but on {n} held-out rows it does no better "
+                     f"than predicting the mean (R^2 {skill:.3f}) after "
+                     f"{exam.budget.signal_steps} steps",
+                     evidence={"heldout_r2": skill, "rows": n}, strength=1.0)
+        return
+    pred = loops.predictions(exam, out)
+    if pred is None or pred.size != y.size:
+        return
+    pred = pred.reshape(y.shape)
+    mask = y != -100
+    labels = y[mask]
+    acc = float((pred[mask] == labels).mean())
+    _, counts = np.unique(labels, return_counts=True)
+    p0 = float(counts.max() / counts.sum())
+    m = int(labels.size)
+    z = (acc - p0) / math.sqrt(max(p0 * (1 - p0), 1e-12) / m)
+    stage.numbers.update(heldout_accuracy=acc, majority_rate=p0, z=z, heldout_rows=n)
+    stage.lines.append(
+        f"held-out after {exam.budget.signal_steps} Adam steps: accuracy {acc:.1%} on {n} rows "
+        f"vs majority class {p0:.1%} (z = {z:.1f})"
+    )
+    if z < Z_SIGNAL:
+        exam.add(
+            "data.no_signal",
+            f"the model memorises a batch, but after {exam.budget.signal_steps} training steps "
+            f"it scores {acc:.1%} on {n} held-out rows, no better than always predicting the "
+            f"majority class ({p0:.1%}, z = {z:.1f} < {Z_SIGNAL:g})",
+            evidence={"heldout_accuracy": acc, "majority_rate": p0, "z": z, "rows": n},
+            strength=float(Z_SIGNAL - z),
+        )

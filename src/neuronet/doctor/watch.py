@@ -1,0 +1,371 @@
+"""``watch``: observe the user's own training loop, unchanged, and report what went wrong.
+
+    with doctor.watch(model, optimizer) as w:
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(); loss.backward(); optimizer.step()
+    print(w.report())
+
+What it attaches (all undone on exit; the model, optimizer and RNG are left as they were):
+- a forward pre-hook and hook on the model (the batch of the last step, evaluation without
+  gradients in training mode) and pre-hooks on BatchNorm layers (batches of one);
+- wrappers around ``optimizer.step``/``zero_grad`` and ``model.zero_grad`` (instance attributes
+  shadowing the methods), and around ``Tensor.backward`` while a watch is active (the loss value,
+  and whether the previous step's gradients are still there: no ``zero_grad``);
+- a copy of every trainable parameter at entry (those that never change are reported).
+
+Every step costs a loss read, a check that the step's gradients are finite and their norms (one
+pass over the gradients). Every ``every``-th step also records activations and gradients per
+layer (anomaly mode's op observer and tensor hooks) and update/weight ratios.
+``benchmarks/doctor_overhead.py`` measures the total (target: at most 5% of a step).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neuronet.autograd.anomaly import observe, site_names
+from neuronet.autograd.grad_mode import is_grad_enabled
+from neuronet.autograd.tensor import Tensor
+from neuronet.doctor import numerics
+from neuronet.doctor.grad_flow import Measurement, _act_stats
+from neuronet.doctor.watch_report import build_report
+
+_ACTIVE = []
+_ORIGINAL = {}
+SPIKE = 10.0
+_NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
+_DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
+
+
+def _patched_backward(self, *args, **kwargs):
+    for w in list(_ACTIVE):
+        w._before_backward(self)
+    return _ORIGINAL["backward"](self, *args, **kwargs)
+
+
+class watch:
+    """Context manager that observes a training loop on ``model`` (and ``optimizer``).
+
+    Args:
+        model: the model being trained.
+        optimizer: its optimizer (optional; without it, update checks are skipped).
+        every: record per-layer statistics every this many steps (default 10).
+        on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
+            seen (the ``Monitor`` callback prints them).
+        track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
+
+    After the block (or during it), ``report()`` returns a ``Report``.
+    """
+
+    def __init__(self, model, optimizer=None, every: int = 10, on_finding=None,
+                 track_loss: bool = True):
+        if every < 1:
+            raise ValueError(f"watch: every must be a positive int, got {every!r}")
+        self.model = model
+        self.optimizer = optimizer
+        self.every = int(every)
+        self.on_finding = on_finding
+        self.track_loss = track_loss
+        self.losses = []
+        self.val = []  # (step, value) from record(val_loss=...)
+        self.grad_norms = []
+        self.lrs = []
+        self.steps = 0
+        self.backwards = 0
+        self.forwards = 0
+        self.zero_grads = 0
+        self.accumulating = []  # steps whose gradients survived into the next backward
+        self.eval_in_train = []
+        self.batch_of_one = []
+        self.live = []  # findings made while the loop ran
+        self.measurements = []
+        self.update_ratios = []
+        self.spikes = []
+        self._codes_seen = set()
+        self._attached = False
+
+    # ---- attach / detach ------------------------------------------------------------------
+    def __enter__(self):
+        self.attach()
+        return self
+
+    def __exit__(self, *exc):
+        self.detach()
+        return False
+
+    def attach(self) -> None:
+        if self._attached:
+            return
+        model = self.model
+        self._handles = [
+            model.register_forward_pre_hook(self._pre_forward),
+            model.register_forward_hook(self._post_forward),
+        ]
+        self._stochastic = []
+        for path, m in model.named_modules():
+            kind = type(m).__name__
+            if kind in _NORMS:
+                self._stochastic.append(path)
+                self._handles.append(m.register_forward_pre_hook(
+                    lambda mod, args, path=path: self._check_norm(mod, args, path)))
+            elif kind in _DROPOUTS and getattr(m, "p", 0) > 0:
+                self._stochastic.append(path)
+        self._trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self._initial = {n: p.array.copy() for n, p in self._trainable}
+        self._in_optimizer = set()
+        if self.optimizer is not None:
+            self._in_optimizer = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        self._saved_attrs = []
+        if self.optimizer is not None:
+            self._wrap(self.optimizer, "step", self._step)
+            self._wrap(self.optimizer, "zero_grad", self._zero_grad)
+        self._wrap(model, "zero_grad", self._zero_grad)
+        if not _ACTIVE:
+            _ORIGINAL["backward"] = Tensor.backward
+            Tensor.backward = _patched_backward
+        _ACTIVE.append(self)
+        self._last_inputs = None
+        self._out_grad = None
+        self._stepped = None
+        self._sampling = None
+        self._nonfinite_seen = False
+        self._attached = True
+
+    def detach(self) -> None:
+        if not self._attached:
+            return
+        self._stop_sampling()
+        for h in self._handles:
+            h.remove()
+        for owner, name, had, old in reversed(self._saved_attrs):
+            if had:
+                object.__setattr__(owner, name, old)
+            else:
+                owner.__dict__.pop(name, None)
+        _ACTIVE.remove(self)
+        if not _ACTIVE:
+            Tensor.backward = _ORIGINAL.pop("backward")
+        self._last_inputs = None
+        self._attached = False
+
+    def _wrap(self, owner, name: str, wrapper) -> None:
+        had = name in owner.__dict__
+        original = getattr(owner, name)
+        self._saved_attrs.append((owner, name, had, owner.__dict__.get(name)))
+
+        def call(*args, **kwargs):
+            return wrapper(original, *args, **kwargs)
+
+        object.__setattr__(owner, name, call)
+
+    # ---- what the user can add --------------------------------------------------------------
+    def record(self, val_loss: float | None = None) -> None:
+        """Tell the watch a validation loss (for ``train.overfitting``)."""
+        if val_loss is not None:
+            self.val.append((max(len(self.losses) - 1, 0), float(val_loss)))
+
+    # ---- hooks --------------------------------------------------------------------------------
+    def _emit(self, f) -> None:
+        self.live.append(f)
+        if self.on_finding is not None and f.code not in self._codes_seen:
+            self.on_finding(f)
+        self._codes_seen.add(f.code)
+
+    def _pre_forward(self, module, args):
+        self.forwards += 1
+        if not is_grad_enabled():
+            if module.training and self._stochastic:
+                self.eval_in_train.append(self.steps)
+            return None
+        self._last_inputs = args
+        self._stop_sampling()
+        if self.steps % self.every == 0 and self.optimizer is not None:
+            self._start_sampling()
+        return None
+
+    def _post_forward(self, module, args, out):
+        if self._sampling is not None:
+            self._sampling["mode"].__exit__(None, None, None)
+            self._sampling["mode"] = None
+        if isinstance(out, Tensor) and out.requires_grad:
+            def keep(g):
+                self._out_grad = g.array
+            out.register_hook(keep)
+        return None
+
+    def _check_norm(self, module, args, path) -> None:
+        x = args[0] if args else None
+        if module.training and isinstance(x, Tensor) and x.ndim >= 2 and x.shape[0] == 1:
+            per_channel = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
+            self.batch_of_one.append({"step": self.steps, "module": path,
+                                      "values_per_channel": per_channel})
+
+    def _start_sampling(self) -> None:
+        result = Measurement()
+        handles = []
+        for path, m in self.model.named_modules():
+            if any(True for _ in m.children()):
+                continue
+
+            def hook(mod, args, out, path=path):
+                if isinstance(out, Tensor) and out.dtype.kind == "f" and out.ndim > 0:
+                    row = result.layers.setdefault(path, {"type": type(mod).__name__})
+                    row["out_mean"] = float(out.array.mean())
+                    row["out_std"] = float(out.array.std())
+                    if out.requires_grad:
+                        def grad_hook(g, row=row):
+                            a = g.array.reshape(g.shape[0], -1) if g.ndim > 1 else g.array[None]
+                            row["grad_norm"] = float(np.sqrt((a.astype(np.float64) ** 2)
+                                                             .sum(1).mean()))
+                        out.register_hook(grad_hook)
+
+            handles.append(m.register_forward_hook(hook))
+
+        def observer(fn, raw, site):
+            if fn.__name__ in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
+                stats = _act_stats(fn.__name__, raw)
+                if stats:
+                    path = site_names(site)[0]
+                    result.acts[(path or "(model)", fn.__name__)] = stats
+
+        mode = observe(observer)
+        mode.__enter__()
+        self._sampling = {"result": result, "handles": handles, "mode": mode}
+
+    def _stop_sampling(self) -> None:
+        s = self._sampling
+        if s is None:
+            return
+        if s["mode"] is not None:
+            s["mode"].__exit__(None, None, None)
+        for h in s["handles"]:
+            h.remove()
+        self._sampling = None
+
+    def _before_backward(self, tensor) -> None:
+        if tensor.array.size != 1:
+            return
+        self.backwards += 1
+        if self._stepped is not None:
+            for p, g in self._stepped:
+                if p.grad is not None and p.grad is g and g.array.any():
+                    self.accumulating.append(self.steps)
+                    if len(self.accumulating) >= 2:
+                        self._emit_zero_grad()
+                    break
+            self._stepped = None
+        if not self.track_loss:
+            return
+        value = float(tensor.array.reshape(()))
+        self.losses.append(value)
+        if not math.isfinite(value) and not self._nonfinite_seen:
+            self._nonfinite_seen = True
+            self.nonfinite(value, len(self.losses) - 1)
+
+    def nonfinite(self, value, step) -> list:
+        """Report a non-finite loss at ``step``: name its source (replays the forward)."""
+        found = numerics.locate(self.model, self._last_inputs, f"at step {step} the loss was "
+                                f"{value}")
+        for f in found:
+            self._emit(f)
+        return found
+
+    def _emit_zero_grad(self):
+        from neuronet.doctor.findings import finding
+
+        if "opt.missing_zero_grad" in self._codes_seen:
+            return
+        self._emit(finding(
+            "opt.missing_zero_grad",
+            f"the gradients used by optimizer step {self.accumulating[0]} were still in .grad "
+            f"when the next backward() ran ({len(self.accumulating)} steps so far): each step "
+            "adds to the previous gradients",
+            evidence={"steps": self.accumulating[:20], "zero_grad_calls": self.zero_grads},
+            strength=3.0))
+
+    def _zero_grad(self, original, *args, **kwargs):
+        self.zero_grads += 1
+        return original(*args, **kwargs)
+
+    def _step(self, original, *args, **kwargs):
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        total = 0.0
+        bad = None
+        for p in params:
+            g = p.grad
+            if g is None:
+                continue
+            sq = float(np.vdot(g.array.ravel(), g.array.ravel()))
+            if not math.isfinite(sq) and not np.isfinite(g.array).all():
+                bad = p
+            total += sq
+        norm = math.sqrt(total) if math.isfinite(total) else float("inf")
+        self.grad_norms.append(norm)
+        self.lrs.append(float(self.optimizer.param_groups[0]["lr"]))
+        if bad is not None and not self._nonfinite_seen:
+            self._nonfinite_seen = True
+            self._gradient_nonfinite(bad)
+        else:
+            self._spike(norm)
+        sampled = self._sampling is not None
+        before = None
+        if sampled:
+            before = self._sample_weights()
+        result = original(*args, **kwargs)
+        self.steps += 1
+        self._stepped = [(p, p.grad) for p in params if p.grad is not None][:8]
+        if sampled:
+            self._finish_sample(before)
+        return result
+
+    def _gradient_nonfinite(self, param) -> None:
+        name = next((n for n, p in self._trainable if p is param), "?")
+        when = f"at step {self.steps} the gradient of '{name}' held NaN/Inf"
+        og = self._out_grad
+        if og is not None and not np.isfinite(og).all():
+            from neuronet.doctor.findings import finding
+
+            self._emit(finding("numerics.non_finite", f"{when}; it already was at the model's "
+                               "output: the loss's backward produced it", strength=2.0))
+            return
+        for f in numerics.locate(self.model, self._last_inputs, when, output_grad=og):
+            self._emit(f)
+
+    def _spike(self, norm) -> None:
+        history = self.grad_norms[-21:-1]
+        if len(history) < 10 or not math.isfinite(norm):
+            return
+        median = float(np.median(history))
+        if median > 0 and norm > SPIKE * median:
+            self.spikes.append({"step": self.steps, "norm": norm, "ratio": norm / median})
+
+    def _sample_weights(self) -> dict:
+        out = {}
+        for path, m in self.model.named_modules():
+            w = m._parameters.get("weight")
+            if w is not None and w.ndim >= 2 and type(m).__name__ not in ("Embedding",):
+                out[path] = (w, w.array.copy(), None if w.grad is None else
+                             float(np.linalg.norm(w.grad.array)))
+        return out
+
+    def _finish_sample(self, before) -> None:
+        result = self._sampling["result"]
+        self._stop_sampling()
+        ratios = {}
+        for path, (w, old, gnorm) in before.items():
+            norm = float(np.linalg.norm(old))
+            if norm > 0:
+                ratios[path] = float(np.linalg.norm(w.array - old)) / norm
+                if path in result.layers and gnorm is not None:
+                    result.layers[path]["weighted"] = True
+                    result.layers[path]["rho"] = gnorm / norm
+        self.update_ratios.append(ratios)
+        self.measurements.append(result)
+
+    # ---- results ------------------------------------------------------------------------------
+    def report(self):
+        """A ``Report`` of everything seen so far."""
+        return build_report(self)
