@@ -158,7 +158,7 @@ def _bad_init(seed):
 
 def _vanishing(seed):
     x, y = blobs(seed)
-    m = mlp(16, 4, seed, hidden=(32,) * 8, act=nn.Sigmoid)
+    m = mlp(16, 4, seed, hidden=(16,) * 7, act=nn.Sigmoid)
     return run_diagnose(m, (x, y), "cross_entropy", optim.SGD(m.parameters(), 0.05), seed)
 
 
@@ -239,12 +239,13 @@ def _cannot_overfit(seed):
 def _overfitting(seed):
     x, y = digits(seed)
     rng = np.random.default_rng(seed)
-    pick = rng.choice(len(x), 60, replace=False)
+    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), 6, replace=False)
+                           for c in range(10)])
     xt, yt = x[pick], y[pick].copy()
     noisy = rng.random(60) < 0.4
     yt[noisy] = rng.integers(0, 10, noisy.sum())
     test = load_digits("test")
-    m = mlp(64, 10, seed, hidden=(256,))
+    m = mlp(64, 10, seed, hidden=(128,))
     return run_diagnose(m, (xt, yt), "cross_entropy", optim.Adam(m.parameters(), 1e-2), seed,
                         val=test, batch_size=16)
 
@@ -354,9 +355,12 @@ def _w_diverging(seed):
 
 
 def _w_oscillating(seed):
-    x, y = digits(seed)
-    m = mlp(64, 10, seed, hidden=(64,))
-    return train_loop(m, optim.SGD(m.parameters(), 0.3, momentum=0.9), x, y, seed, steps=200)
+    """Linear regression with SGD at 0.6: near the stability limit 2 / lambda_max."""
+    x, y = regression(seed)
+    nt.manual_seed(seed)
+    m = nn.Linear(8, 1)
+    return train_loop(m, optim.SGD(m.parameters(), 0.6), x, y[:, None], seed, steps=200,
+                      loss_fn=F.mse_loss)
 
 
 def _w_stuck(seed):
@@ -396,7 +400,7 @@ def _w_numerics(seed):
 def _c_mlp(seed):
     x, y = digits(seed)
     tx, ty = load_digits("test").arrays
-    m = mlp(64, 10, seed, hidden=(64,))
+    m = mlp(64, 10, seed, hidden=(32,))
     return run_diagnose(m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed,
                         val=(np.array(tx), np.array(ty)))
 
@@ -406,12 +410,12 @@ def _c_deep_bn(seed):
     nt.manual_seed(seed)
     layers = []
     size = 64
-    for _ in range(6):
-        lin = nn.Linear(size, 64)
+    for _ in range(5):
+        lin = nn.Linear(size, 32)
         nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-        layers += [lin, nn.BatchNorm1d(64), nn.ReLU()]
-        size = 64
-    layers.append(nn.Linear(64, 10))
+        layers += [lin, nn.BatchNorm1d(32), nn.ReLU()]
+        size = 32
+    layers.append(nn.Linear(32, 10))
     m = nn.Sequential(*layers)
     return run_diagnose(m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed)
 
@@ -456,7 +460,7 @@ FAULTS = [
     Case("Softmax layer before cross_entropy", "loss.double_softmax", _double_softmax),
     Case("MSE on class indices", "loss.mismatch", _mismatch),
     Case("last layer initialised 30x too large", "init.bad_initial_loss", _bad_init),
-    Case("8 sigmoid layers, SGD", "grad.vanishing", _vanishing),
+    Case("7 sigmoid layers, SGD", "grad.vanishing", _vanishing),
     Case("6 ReLU layers initialised 3x He", "grad.exploding", _exploding),
     Case("log(relu(x)) in forward", "numerics.non_finite", _numerics),
     Case("first-layer bias -20 (all ReLUs dead)", "act.dead_relu", _dead),
@@ -473,7 +477,7 @@ FAULTS = [
          "watch"),
     Case("learning rate x1.08 every step", "lr.too_high", _w_schedule, "watch"),
     Case("hand-written update adds the gradient", "train.diverging", _w_diverging, "watch"),
-    Case("SGD lr 0.3, momentum 0.9", "train.oscillating", _w_oscillating, "watch"),
+    Case("linear regression, SGD lr 0.6", "train.oscillating", _w_oscillating, "watch"),
     Case("SGD lr 1e-5", "train.stuck", _w_stuck, "watch"),
     Case("64 noisy samples, validation recorded", "train.overfitting", _w_overfitting, "watch"),
     Case("optimizer misses the first layer", "opt.params_not_updated", _w_not_in_optimizer,

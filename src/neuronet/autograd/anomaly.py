@@ -7,13 +7,13 @@ and say which op, in which module, with which shapes, called from which line of 
 
 raises ``AnomalyError`` (a ``RuntimeError``) at the first non-finite value, e.g.::
 
-    AnomalyError: Log.forward produced nan in its output (shape (32, 10)) in module 'head.act'
+    AnomalyError: Log.forward produced NaN in its output (shape (32, 10)) in module 'head.act'
     (LogSigmoid), called from train.py:42; the inputs were finite, so this op made it.
     Input shapes: [(32, 10)]
 
 How it works, and what it costs:
 - Forward: ``Function.apply`` calls ``after_forward`` for every op while anomaly mode is on. It
-  checks the output with one reduction (``np.sum`` is NaN/Inf when any element is; a sum that
+  checks the output with one BLAS dot product (``x . x`` is NaN/Inf when any element is; one that
   overflows is re-checked element-wise, so large finite values are not reported) and records on
   the graph node *where* the op ran: the module call stack and the user's line.
 - The module call stack: while anomaly mode is on, ``Module.__call__`` pushes ``(module,
@@ -33,6 +33,7 @@ collect per-op activation statistics named by module.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import threading
@@ -76,11 +77,12 @@ class AnomalyError(RuntimeError):
         super().__init__(self._message())
 
     def _message(self) -> str:
+        kind = {"nan": "NaN", "inf": "Inf"}[self.kind]
         if self.phase == "forward":
-            what = f"{self.op}.forward produced {self.kind} in its output (shape {self.shapes['output']})"
+            what = f"{self.op}.forward produced {kind} in its output (shape {self.shapes['output']})"
         else:
             what = (
-                f"{self.op}.backward produced {self.kind} in the gradient for input "
+                f"{self.op}.backward produced {kind} in the gradient for input "
                 f"{self.shapes['input_index']} (shape {self.shapes['grad']})"
             )
         if self.module:
@@ -130,12 +132,19 @@ def _user_frame(frame):
     return None
 
 
+_INSIDE = {}  # code object -> whether it belongs to the neuronet package
+
+
 def module_call(module, args, kwargs):
     """``Module.__call__`` in anomaly mode: run the module with itself on the call stack."""
     frames = CALLS.frames
     caller = sys._getframe(2)
-    if not caller.f_code.co_filename.startswith(_PACKAGE):
-        where = f"{os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno}"
+    code = caller.f_code
+    inside = _INSIDE.get(code)
+    if inside is None:
+        inside = _INSIDE[code] = code.co_filename.startswith(_PACKAGE)
+    if not inside:
+        where = (code.co_filename, caller.f_lineno)
     elif frames:
         where = frames[-1][1]
     else:
@@ -170,27 +179,36 @@ def module_path(outer, inner) -> str | None:
     return ".".join(reversed(parts))
 
 
-def site_names(site) -> tuple:
-    """(dotted path or None, module type or None, where) for a recorded site."""
+def _where(where):
+    if isinstance(where, tuple):  # (filename, line) as recorded cheaply by module_call
+        return f"{os.path.basename(where[0])}:{where[1]}"
+    return where
+
+
+def site_names(site, root=None) -> tuple:
+    """(dotted path or None, module type or None, 'file:line') for a recorded site; the path is
+    relative to ``root`` when given (else to the outermost module on the call stack)."""
     outer, inner, where = site
     if inner is None:
-        return None, None, where
-    return module_path(outer, inner), type(inner).__name__, where
+        return None, None, _where(where)
+    return module_path(root or outer, inner), type(inner).__name__, _where(where)
 
 
 # ---- the checks -----------------------------------------------------------------------------
 def _kind(array: np.ndarray):
-    """None when every element is finite, else 'nan' or 'inf'. One reduction when all is well."""
-    if array.dtype.kind not in "fc" or array.size == 0:
+    """None when every element is finite, else 'nan' or 'inf'. The check is one BLAS dot
+    product (x . x is NaN/Inf when any element is, and raises no overflow warning); a dot that
+    overflows on large finite values is re-checked element-wise, so they are not reported."""
+    if array.dtype.kind != "f" or array.size == 0:
         return None
-    total = array.sum()
-    if np.isfinite(total):
+    flat = array.reshape(-1)
+    if math.isfinite(flat.dot(flat)):
         return None
     if np.isnan(array).any():
         return "nan"
     if np.isinf(array).any():
         return "inf"
-    return None  # the sum overflowed but every element is finite
+    return None  # the sum of squares overflowed but every element is finite
 
 
 def _finite(array) -> bool:

@@ -23,6 +23,9 @@ EXAMPLES = {
     "sample": "example:\n  neuronet sample runs/gpt --prompt 'def ' --tokens 200 --temperature 0.8",
     "summary": "example:\n  neuronet summary --model resnet",
     "export": "example:\n  neuronet export runs/mlp-digits --format onnx --opset 17",
+    "doctor": "examples:\n  neuronet doctor --model lenet --lr 0.5\n"
+    "  neuronet doctor runs/20261126-101500-mlp-digits --json\n"
+    "exit code 1 when a finding of severity 'error' is reported",
 }
 
 
@@ -129,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", dest="top_k", type=int)
     s.add_argument("--seed", type=int, default=0)
 
+    from neuronet.cli.doctor_cmd import add_arguments as add_doctor_arguments
+
+    add_doctor_arguments(add("doctor", "run the training doctor on a model and data, or on a "
+                                       "run folder"), t)
+
     m = add("summary", "print a model's layers, output shapes and parameter counts")
     m.add_argument("--model", choices=MODELS, default="mlp")
     m.add_argument("--data", help="the data the model is built for (default: the model's)")
@@ -149,7 +157,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from neuronet.cli import commands, export_cmd, train_cmd
+    from neuronet.cli import commands, doctor_cmd, export_cmd, train_cmd
 
     handlers = {
         "train": train_cmd.train,
@@ -158,6 +166,7 @@ def main(argv=None) -> int:
         "sample": commands.sample,
         "summary": commands.summary,
         "export": export_cmd.export,
+        "doctor": doctor_cmd.doctor,
     }
     try:
         return handlers[args.command](vars(args))

@@ -5,18 +5,21 @@ Robust statistics only, so minibatch noise is not mistaken for a symptom (why, i
 docs/doctor.md):
 
 - the *trend* is a running median (window ~5% of the run, at least 5 steps); *head* and *tail* are
-  the medians of the first 10% and the last 20% of the steps; the *noise* sigma is 1.4826 times
+  the medians of the first 5% (at least 5 steps) and the last 20% of the steps; *best* is the
+  lowest median of the first four fifths of the run; the *noise* sigma is 1.4826 times
   the median absolute deviation of the loss around its trend.
 - ``train.diverging``: a NaN/Inf loss; a tail above the head by more than the noise floor below
-  (the run ends worse than it started); or a tail that has given back more than half of what the
-  run gained (tail > best + 0.5 (head - best)) and sits at least 1.5x above the best trend value.
+  (the run ends worse than it started); or a run that gained more than that floor and then gave
+  back more than half of it (tail > best + 0.5 (head - best)), ending at least 1.5x above its
+  best.
 - ``train.stuck``: the tail is not below the head by more than ``max(2%, 3 standard errors)``
   (the standard error of a median of k values is about 1.25 sigma / sqrt(k)), or the tail is
   still at the loss of the best *constant* prediction (the class frequencies, or the targets'
   mean) within 5%: nothing that depends on the input was learned.
 - ``train.oscillating``: in the second half, the typical swing around the trend (1.4826 MAD of
   the residuals) exceeds ``SWING`` = 10% of the starting loss, while the loss does not settle
-  (the last fifth's median is at least ``SETTLE`` = 90% of the middle third's). Minibatch noise
+  (the last fifth's median is at least ``SETTLE`` = 80% of the middle third's; a healthy run
+  still halves its loss between the two). Minibatch noise
   near convergence is large relative to a small loss, never to the starting loss, and a run that
   is still improving is not flagged.
 - ``train.overfitting``: the validation loss ends more than 10% above its minimum while the
@@ -33,7 +36,7 @@ from neuronet.doctor.findings import finding
 
 MIN_STEPS = 20
 SWING = 0.1  # oscillating: swings above 10% of the starting loss...
-SETTLE = 0.9  # ...while the last fifth is not below 90% of the middle third
+SETTLE = 0.8  # ...while the last fifth is not below 80% of the middle third
 
 
 def running_median(x: np.ndarray, window: int) -> np.ndarray:
@@ -64,22 +67,26 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
             evidence={"step": i, "value": str(losses[i])}, strength=3.0))
         return out  # the curve before the blow-up says nothing more
     n = len(losses)
+    if val:
+        out += overfitting(losses, val, where)
     if n < MIN_STEPS:
         return out
     x = np.asarray(losses, dtype=np.float64)
     window = max(5, (n // 20) | 1)
     trend = running_median(x, window)
-    k_head = max(5, n // 10)
+    k_head = max(5, n // 20)
     k_tail = max(5, n // 5)
     head = float(np.median(x[:k_head]))
     tail = float(np.median(x[-k_tail:]))
-    best = float(trend.min())
+    segments = [float(np.median(part)) for part in np.array_split(x, 5)]
+    best = min(segments[:-1])
     resid = x - trend
     sigma = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
     evidence = {"steps": n, "head": head, "tail": tail, "best": best, "noise": sigma}
     floor = max(0.02 * abs(head), 3 * 1.2533 * sigma * math.sqrt(1 / k_head + 1 / k_tail))
     rose = tail - head > floor
-    relapsed = tail > best + 0.5 * (head - best) and tail > 1.5 * best and best > 0
+    relapsed = (head - best > floor and tail - best > max(floor, 0.5 * (head - best))
+                and tail > 1.5 * best and best > 0)
     if rose or relapsed:
         how = (f"rose from {head:.4g} to {tail:.4g}" if rose else
                f"fell to {best:.4g} and then rose to {tail:.4g} (it started at {head:.4g})")
@@ -104,8 +111,6 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
             "learned",
             evidence={**evidence, "constant_prediction_loss": trivial}, strength=1.0))
     _oscillation(out, x, trend, n, head, where)
-    if val:
-        _overfitting(out, x, val, where)
     return out
 
 
@@ -125,29 +130,31 @@ def _oscillation(out, x, trend, n, head, where) -> None:
             strength=1.0 + swing / head))
 
 
-def _overfitting(out, x, val, where) -> None:
-    if len(val) < 3:
-        return
+def overfitting(losses, val, where="the run") -> list:
+    """``train.overfitting`` from the training losses and ``val`` = [(step, loss)]."""
+    x = np.asarray(losses, dtype=np.float64)
+    if len(val) < 3 or x.size == 0:
+        return []
     steps = [s for s, _ in val]
     values = np.asarray([v for _, v in val], dtype=np.float64)
     if not np.all(np.isfinite(values)):
-        return
+        return []
     k = int(np.argmin(values))
     last = float(values[-1])
     low = float(values[k])
     if k == len(values) - 1 or last <= 1.1 * low:
-        return
+        return []
     at_min = min(max(steps[k], 0), len(x) - 1)
-    window = max(5, len(x) // 20)
+    window = max(1, len(x) // 20)
     train_then = float(np.median(x[max(0, at_min - window): at_min + 1]))
     train_now = float(np.median(x[-window:]))
-    if train_now >= train_then:
-        return
-    out.append(finding(
+    if not train_now < train_then:
+        return []
+    return [finding(
         "train.overfitting",
         f"in {where}, the validation loss reached {low:.4g} at step {steps[k]} and rose to "
         f"{last:.4g} ({last / low - 1:.0%} higher) while the training loss kept falling "
         f"({train_then:.4g} -> {train_now:.4g})",
         evidence={"val_best": low, "val_best_step": steps[k], "val_last": last,
                   "train_at_val_best": train_then, "train_last": train_now},
-        strength=float(math.log10(last / low)) * 10))
+        strength=float(math.log10(last / low)) * 10)]

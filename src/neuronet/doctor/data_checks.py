@@ -7,7 +7,8 @@ Thresholds (why, in docs/doctor.md):
   pre-activations scale with the input's RMS; or when the largest per-feature standard deviation
   is more than ``SPREAD`` = 100 times the median one (one feature then dominates every dot
   product and the learning rate that suits it is wrong for the rest).
-- classes are *imbalanced* when the largest class is ``IMBALANCE`` = 10 times the smallest.
+- classes are *imbalanced* when the largest class is ``IMBALANCE`` = 10 times the smallest (for one
+  label per sample; per-token targets of a language model are Zipfian by nature).
 - validation rows *overlap* the training set when identical inputs are found for more than
   ``OVERLAP`` = 1% of them (a few exact duplicates happen in real data sets).
 """
@@ -146,7 +147,7 @@ def check_labels(exam, stage, y: np.ndarray) -> None:
         )
         return
     ratio = counts.max() / counts.min()
-    if ratio >= IMBALANCE:
+    if ratio >= IMBALANCE and y.ndim == 1:  # per-token targets (language models) are Zipfian
         rare = values[np.argmin(counts)]
         exam.add(
             "data.class_imbalance",

@@ -74,6 +74,7 @@ class Exam:
         self.init_loss = None
         self.nonfinite_at_init = False
         self.lr_suggestion = None
+        self.budget_scale = 1.0  # < 1 when the training experiments were cut to fit the budget
         self.started = time.perf_counter()
 
     # ---- randomness and copies --------------------------------------------------------------

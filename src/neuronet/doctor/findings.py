@@ -148,8 +148,7 @@ _ENTRIES = [
          "(ln C for C classes)",
          "initialise the last layer smaller (or its bias to the log class priors), scale the "
          "inputs, check the loss's reduction",
-         causes=_DATA + _SCALE + ("grad.exploding", "act.saturated", "loss.mismatch",
-                                  "loss.broadcast")),
+         causes=_DATA + _SCALE + ("grad.exploding", "loss.mismatch", "loss.broadcast")),
     Code("lr.too_high", "warning",
          "the learning rate is past the point where the loss stops falling in a range test",
          "use the suggested learning rate (the report gives it), or warm up to it",
@@ -159,8 +158,7 @@ _ENTRIES = [
          "the learning rate is far below where the loss starts to fall in a range test",
          "raise the learning rate towards the suggested one",
          causes=_DATA + _SCALE + _WIRING + _ACT + (
-             "data.no_signal", "grad.vanishing", "init.bad_initial_loss",
-             "opt.params_not_updated")),
+             "data.no_signal", "grad.vanishing", "init.bad_initial_loss")),
     Code("lr.suggestion", "info",
          "the learning-rate range test's suggested rate (for reference)",
          "try the suggested rate"),
@@ -276,11 +274,11 @@ def level(severity: str) -> int:
 def rank(findings: list) -> list:
     """The findings, most likely cause first (see the module docstring), one per (code, module)."""
     unique = {}
-    for f in findings:
+    for f in findings:  # of duplicates, keep a cause over a symptom, then the worse, stronger
         key = (f.code, f.module)
-        if key not in unique or level(f.severity) > level(unique[key].severity) or (
-            f.severity == unique[key].severity and f.strength > unique[key].strength
-        ):
+        merit = (f.can_explain, level(f.severity), f.strength)
+        if key not in unique or merit > (unique[key].can_explain, level(unique[key].severity),
+                                         unique[key].strength):
             unique[key] = f
     items = list(unique.values())
     # explainers[f]: the present findings that could cause f

@@ -14,7 +14,8 @@ The measures and thresholds (why, in docs/doctor.md):
   grows more than ``EXPLODE`` = 100x from the last layer to the first (each layer multiplies the
   gradient by a factor above 1, as in a deep net initialised too large).
 - dead ReLU units: a unit (feature, or channel of a convolution) whose output is 0 for every
-  sample of the batch. ``act.dead_relu`` when more than ``DEAD`` = 50% of a layer's units are
+  sample of every measured batch (at least 128 samples at init; the sampled steps of a run
+  together). ``act.dead_relu`` when more than ``DEAD`` = 50% of a layer's units are
   dead (an error when all are: no gradient passes that layer).
 - saturated sigmoid/tanh: outputs where the derivative is below ~4% of its maximum (sigmoid
   outside [0.01, 0.99], |tanh| > 0.99). ``act.saturated`` when more than ``SATURATED`` = 50% of a
@@ -46,7 +47,8 @@ def _act_stats(name: str, y: np.ndarray) -> dict:
         axis = _unit_axis(y)
         other = tuple(i for i in range(y.ndim) if i != axis)
         alive = (y > 0).any(axis=other)
-        return {"units": int(alive.size), "dead": float(1.0 - alive.mean())}
+        return {"units": int(alive.size), "dead": float(1.0 - alive.mean()), "alive": alive,
+                "samples": int(y.shape[0])}
     if name == "Sigmoid":
         return {"saturated": float(((y < 0.01) | (y > 0.99)).mean())}
     if name == "Tanh":
@@ -62,12 +64,27 @@ class Measurement:
             call order (leaf modules).
         acts: {(path, op): {'dead' or 'saturated', 'units'}}.
         loss: the batch's loss value.
+        step: the optimizer steps taken before it (0: at init).
     """
 
-    def __init__(self):
+    def __init__(self, step: int = 0):
         self.layers = {}
         self.acts = {}
         self.loss = None
+        self.step = step
+
+
+def _merge(acts: dict, key, stats: dict) -> None:
+    """Record an activation op's statistics; a second call of the same op in the same module
+    (a module used twice, a loop) adds its samples."""
+    old = acts.get(key)
+    if old is None or "alive" not in stats or "alive" not in old or \
+            old["alive"].shape != stats["alive"].shape:
+        acts[key] = stats
+        return
+    alive = old["alive"] | stats["alive"]
+    acts[key] = {"units": int(alive.size), "dead": float(1.0 - alive.mean()), "alive": alive,
+                 "samples": old["samples"] + stats["samples"]}
 
 
 def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
@@ -106,7 +123,7 @@ def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
             stats = _act_stats(name, raw)
             if stats:
                 path = site_names(site)[0]
-                result.acts[(path if path else "(model)", name)] = stats
+                _merge(result.acts, (path if path else "(model)", name), stats)
 
     try:
         with observe(observer, check_nan=check_nan):
@@ -156,12 +173,16 @@ def summarise(measurements) -> dict:
             acts.setdefault(key, []).append(stats)
     act_rows = []
     for (path, op), stats in acts.items():
-        entry = {"layer": path, "op": op}
-        for k in ("dead", "saturated"):
-            vals = [s[k] for s in stats if k in s]
-            if vals:
-                entry[k] = float(np.mean(vals))
-        entry["units"] = stats[0].get("units")
+        entry = {"layer": path, "op": op, "units": stats[0].get("units")}
+        masks = [s["alive"] for s in stats if "alive" in s]
+        if masks and all(m.shape == masks[0].shape for m in masks):
+            # a unit is dead only if it was silent on every sample of every measurement
+            alive = np.logical_or.reduce(masks)
+            entry["dead"] = float(1.0 - alive.mean())
+            entry["samples"] = int(sum(s["samples"] for s in stats if "samples" in s))
+        vals = [s["saturated"] for s in stats if "saturated" in s]
+        if vals:
+            entry["saturated"] = float(np.mean(vals))
         act_rows.append(entry)
     return {"layers": rows, "acts": act_rows}
 
@@ -170,9 +191,16 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2e}"
 
 
-def check(exam, summary: dict, when: str) -> None:
+# Measured after training has moved the weights, these are symptoms the rate (or a loop bug)
+# can cause, and they explain nothing themselves: at init they are causes.
+TRAINING_CAUSES = ("lr.too_high", "opt.missing_zero_grad")
+
+
+def check(exam, summary: dict, when: str, during_training: bool = False) -> None:
     """Add the gradient-flow and activation findings for a summary (``when``: 'at init' or
-    'during training')."""
+    'during training'; ``during_training`` marks them as symptoms of the rate)."""
+    if during_training:
+        exam = _AsSymptoms(exam)
     weighted = [r for r in summary["layers"] if r.get("rho") is not None]
     if len(weighted) >= 2:
         first, last = weighted[0], weighted[-1]
@@ -207,6 +235,20 @@ def check(exam, summary: dict, when: str) -> None:
     _check_acts(exam, summary["acts"], when)
 
 
+class _AsSymptoms:
+    """Adds findings through ``sink`` with the training-time causes and ``can_explain=False``."""
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def add(self, code, message, **kwargs):
+        from neuronet.doctor.findings import CODES
+
+        kwargs.setdefault("causes", CODES[code].causes + TRAINING_CAUSES)
+        kwargs.setdefault("can_explain", False)
+        return self.sink.add(code, message, **kwargs)
+
+
 def _check_acts(exam, acts, when) -> None:
     dead = sorted((a for a in acts if a.get("dead", 0) > DEAD), key=lambda a: -a["dead"])
     if dead:
@@ -215,11 +257,12 @@ def _check_acts(exam, acts, when) -> None:
         exam.add(
             "act.dead_relu",
             f"{when}, {worst['dead']:.0%} of the {worst['units']} ReLU units in "
-            f"'{worst['layer']}' output 0 for every sample"
+            f"'{worst['layer']}' output 0 for every one of {worst.get('samples', '?')} samples"
             + (f" (also {others})" if others else ""),
             severity="error" if worst["dead"] >= 0.99 else "warning",
             module=worst["layer"],
-            evidence={"dead_fraction": {a["layer"]: a["dead"] for a in dead}},
+            evidence={"dead_fraction": {a["layer"]: a["dead"] for a in dead},
+                      "samples": worst.get("samples")},
             strength=float(worst["dead"]) * 2,
         )
     sat = sorted((a for a in acts if a.get("saturated", 0) > SATURATED),

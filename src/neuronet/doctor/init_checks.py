@@ -20,27 +20,15 @@ import numpy as np
 
 from neuronet.autograd.anomaly import AnomalyError
 from neuronet.autograd.grad_mode import no_grad
-from neuronet.doctor import grad_flow
+from neuronet.doctor import grad_flow, numerics
 
 REGRESSION_RATIO = 3.0
+FLOW_SAMPLES = 128  # samples per batch for the per-layer statistics at init
 
 
 def nonfinite_finding(exam, err: AnomalyError, when: str) -> None:
     """``numerics.non_finite`` from an ``AnomalyError``, with its op, module, phase and line."""
-    where = f", called from {err.where}" if err.where else ""
-    source = "its inputs were finite" if err.inputs_finite else "its input already held NaN/Inf"
-    exam.add(
-        "numerics.non_finite",
-        f"{when}, {err.op}.{err.phase} produced {err.kind}"
-        + (f" in module '{err.module}' ({err.module_type})" if err.module else
-           f" in {err.module_type}" if err.module_type else " outside any module")
-        + f"{where}; {source}",
-        module=err.module or None,
-        evidence={"op": err.op, "phase": err.phase, "kind": err.kind, "where": err.where,
-                  "shapes": {k: str(v) for k, v in err.shapes.items()},
-                  "inputs_finite": err.inputs_finite},
-        strength=3.0 if err.inputs_finite else 1.0,
-    )
+    exam.findings.append(numerics.from_error(err, when))
 
 
 def _expected(exam):
@@ -112,10 +100,13 @@ def run(exam) -> None:
     else:
         stage.lines.append(f"loss at init {loss0:.4g}")
     measurements = []
+    big = max(FLOW_SAMPLES, exam.rows.batch_size)
+    flow_batches = exam.rows.batches(exam.generator(12), min(big, exam.rows.n))
     try:
-        for b in sample[:budget.flow_batches]:
+        for _ in range(budget.flow_batches):
             fresh, _ = exam.fresh()
-            measurements.append(grad_flow.measure(exam, fresh, b, check_nan=True))
+            measurements.append(grad_flow.measure(exam, fresh, next(flow_batches),
+                                                  check_nan=True))
     except AnomalyError as err:
         nonfinite_finding(exam, err, "at init")
         exam.blocked = f"{err.op}.{err.phase} produces {err.kind} at init"

@@ -17,8 +17,9 @@ bottom of the valley is flat, so its argmin wanders by 3x or more between seeds)
 Findings (thresholds explained in docs/doctor.md):
 - ``lr.too_high``: the user's rate is more than ``HIGH_FACTOR`` = 10x the suggestion (about
   where the smoothed loss stops falling and starts to rise) or past the divergence point.
-- ``lr.too_low``: the user's rate is more than 10x below the suggestion *and* the smoothed loss at
-  that rate had not yet fallen 10% of the way from its start to its minimum.
+- ``lr.too_low``: the user's rate is more than ``LOW_FACTOR`` = 30x below the suggestion (a decade,
+  times the 3x the suggestion itself may vary) *and* the smoothed loss at that rate had not yet
+  fallen 10% of the way from its start to its minimum.
 No finding is made when the loss never clearly falls (its drop is within twice its noise).
 """
 
@@ -30,10 +31,10 @@ import numpy as np
 
 from neuronet.doctor import loops
 
-LR_START = 1e-7
+LR_START = 1e-6
 LR_END = 10.0
 DIVERGE = 4.0
-LOW_FACTOR = 10.0
+LOW_FACTOR = 30.0  # a decade, times the suggestion's own 3x uncertainty
 LOW_PROGRESS = 0.1
 EDGE = 0.7  # the landmark: where the smoothed loss has made 70% of its fall
 EDGE_FACTOR = 3.0  # the suggestion is a third of the landmark rate
@@ -128,14 +129,19 @@ def run(exam) -> None:
                                                                       "smoothed")})
     opt_name = type(optimizer).__name__
     n = len(result["losses"])
+    div = result["diverged_at"]
     if "suggestion" not in result:
         stage.lines.append(f"{opt_name}, {n} steps from {start:.0e}: the loss never clearly fell "
-                           "(no suggestion)")
+                           "(no suggestion)" + (f"; diverged at {div:.2e}" if div else ""))
+        if user and div is not None and user >= div:
+            exam.add("lr.too_high", f"your learning rate {user:.2e} is past the point where the "
+                     f"range test diverged ({div:.2e})",
+                     evidence={"user_lr": user, "diverged_at": div},
+                     strength=float(math.log10(user / div)) + 1.0)
         return
     sug = result["suggestion"]
     lr_min = result["lr_min"]
     exam.lr_suggestion = sug
-    div = result["diverged_at"]
     stage.lines.append(
         f"{opt_name}, {n} steps from {start:.0e}: loss {result['loss_start']:.4g} -> "
         f"{result['loss_min']:.4g} at lr {lr_min:.2e}"

@@ -38,13 +38,14 @@ class Monitor(Callback):
     """Training-doctor callback: warns on problems as they happen, stops on a non-finite loss.
 
     Args:
-        every: record per-layer statistics every this many steps (default 50).
+        every: record per-layer statistics every this many steps (default: adaptive, as
+            ``watch``: every 10 steps or rarer, so that it costs about 2% of training).
         check_every: read the loss curve and the statistics every this many steps (default 50).
         stop_on_nan: stop training at the first non-finite loss (default True).
         verbose: print warnings (default: unless the trainer is quiet; errors always print).
     """
 
-    def __init__(self, every: int = 50, check_every: int = 50, stop_on_nan: bool = True,
+    def __init__(self, every: int | None = None, check_every: int = 50, stop_on_nan: bool = True,
                  verbose: bool | None = None):
         self.every = every
         self.check_every = check_every
@@ -139,7 +140,8 @@ class Monitor(Callback):
             self._once(sink.findings[0])
         if w.measurements:
             sink = Collector()
-            grad_flow.check(sink, grad_flow.summarise(w.measurements[-1:]), "during training")
+            grad_flow.check(sink, grad_flow.summarise(w.measurements[-1:]), "during training",
+                            during_training=w.measurements[-1].step > 0)
             for f in sink.findings:
                 if f.code.startswith("act."):
                     self._once(f)

@@ -26,13 +26,21 @@ def _nonfinite_rows(value) -> np.ndarray:
     return np.flatnonzero(~np.isfinite(a).all(axis=1))
 
 
-def from_error(err: AnomalyError, when: str):
+def describe(err: AnomalyError) -> str:
+    """``'Exp.forward produced Inf in module 'head' (Linear), called from train.py:42'``."""
+    kind = {"nan": "NaN", "inf": "Inf"}[err.kind]
     where = f", called from {err.where}" if err.where else ""
     place = (f" in module '{err.module}' ({err.module_type})" if err.module else
-             f" in {err.module_type}" if err.module_type else " outside the model")
+             f" in the model itself ({err.module_type})" if err.module_type else
+             " outside any module")
+    source = "" if err.inputs_finite else " (its input already held NaN/Inf)"
+    return f"{err.op}.{err.phase} produced {kind}{place}{where}{source}"
+
+
+def from_error(err: AnomalyError, when: str):
     return finding(
         "numerics.non_finite",
-        f"{when}: {err.op}.{err.phase} produced {err.kind}{place}{where}",
+        f"{when}: {describe(err)}",
         module=err.module or None,
         evidence={"op": err.op, "phase": err.phase, "kind": err.kind, "where": err.where,
                   "shapes": {k: str(v) for k, v in err.shapes.items()},
@@ -77,7 +85,10 @@ def locate(model, inputs, when: str, output_grad=None) -> list:
         with detect_anomaly():
             out = replica(*inputs)
             if output_grad is not None and isinstance(out, Tensor) and out.requires_grad:
-                out.backward(Tensor(np.asarray(output_grad)))
+                g = np.asarray(output_grad)
+                if g.shape != out.shape:  # from an earlier step: a unit gradient stands in
+                    g = np.ones(out.shape, dtype=out.dtype)
+                out.backward(Tensor(g.astype(out.dtype, copy=False)))
     except AnomalyError as err:
         found.append(from_error(err, when))
     except Exception:  # the replay is best effort: never hide the user's own error

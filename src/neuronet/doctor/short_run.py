@@ -2,8 +2,8 @@
 under ``watch``: gradient flow and activations sampled along the way (stage 6) and the loss curve
 read for stuck / diverging / oscillating / overfitting (stage 7).
 
-The validation loss (when ``val`` is given) is measured in eval mode on a fixed sample every
-``steps / 10`` steps.
+The validation loss (when ``val`` is given) is measured in eval mode on a fixed sample (at most
+256 rows, or four batches) eight times during the run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from neuronet.doctor import grad_flow, loops
 from neuronet.doctor.inputs import as_tensors
 from neuronet.doctor.watch import watch
 from neuronet.doctor.watch_report import build_report
+
+VAL_SAMPLES = 256  # validation rows scored (at most 4 batches' worth)...
+VAL_POINTS = 8  # ...this many times during the run
 
 
 def trivial_loss(exam) -> float | None:
@@ -54,8 +57,9 @@ def run(exam) -> None:
     batches = exam.rows.batches(exam.generator(9))
     val_batch = None
     if exam.val is not None:
-        val_batch = as_tensors(exam.val.sample(min(512, exam.val.n), exam.generator(10)))
-    every_val = max(1, steps // 10)
+        size = min(VAL_SAMPLES, 4 * exam.rows.batch_size, exam.val.n)
+        val_batch = as_tensors(exam.val.sample(size, exam.generator(10)))
+    every_val = max(1, steps // VAL_POINTS)
     with watch(model, optimizer, every=max(1, steps // 8)) as w:
         model.train()
         for i in range(steps):

@@ -15,14 +15,17 @@ What it attaches (all undone on exit; the model, optimizer and RNG are left as t
 - a copy of every trainable parameter at entry (those that never change are reported).
 
 Every step costs a loss read, a check that the step's gradients are finite and their norms (one
-pass over the gradients). Every ``every``-th step also records activations and gradients per
-layer (anomaly mode's op observer and tensor hooks) and update/weight ratios.
+BLAS dot product per gradient) and a few Python calls. Every ``every``-th step also records
+activations and gradients per layer (anomaly mode's op observer and tensor hooks) and
+update/weight ratios; by default the interval adapts so that this sampling costs about 2% of the
+loop's time.
 ``benchmarks/doctor_overhead.py`` measures the total (target: at most 5% of a step).
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -30,12 +33,15 @@ from neuronet.autograd.anomaly import observe, site_names
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.autograd.tensor import Tensor
 from neuronet.doctor import numerics
-from neuronet.doctor.grad_flow import Measurement, _act_stats
+from neuronet.doctor.grad_flow import Measurement, _act_stats, _merge
 from neuronet.doctor.watch_report import build_report
 
 _ACTIVE = []
 _ORIGINAL = {}
 SPIKE = 10.0
+MIN_EVERY = 10  # sample per-layer statistics at most every 10 steps...
+MAX_EVERY = 1000
+SAMPLE_SHARE = 0.02  # ...and, by default, rarely enough that sampling costs 2% of the loop
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
 
@@ -52,7 +58,9 @@ class watch:
     Args:
         model: the model being trained.
         optimizer: its optimizer (optional; without it, update checks are skipped).
-        every: record per-layer statistics every this many steps (default 10).
+        every: record per-layer statistics every this many steps. Default (None): every 10
+            steps, or less often when one sampled step costs more than 2% of the loop's time
+            over that interval (measured as the loop runs).
         on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
             seen (the ``Monitor`` callback prints them).
         track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
@@ -60,13 +68,17 @@ class watch:
     After the block (or during it), ``report()`` returns a ``Report``.
     """
 
-    def __init__(self, model, optimizer=None, every: int = 10, on_finding=None,
+    def __init__(self, model, optimizer=None, every: int | None = None, on_finding=None,
                  track_loss: bool = True):
-        if every < 1:
-            raise ValueError(f"watch: every must be a positive int, got {every!r}")
+        if every is not None and (int(every) != every or every < 1):
+            raise ValueError(f"watch: every must be a positive int or None, got {every!r}")
         self.model = model
         self.optimizer = optimizer
-        self.every = int(every)
+        self.adaptive = every is None
+        self.every = MIN_EVERY if every is None else int(every)
+        self.step_seconds = []
+        self.intervals = []
+        self._next_sample = 0
         self.on_finding = on_finding
         self.track_loss = track_loss
         self.losses = []
@@ -100,10 +112,7 @@ class watch:
         if self._attached:
             return
         model = self.model
-        self._handles = [
-            model.register_forward_pre_hook(self._pre_forward),
-            model.register_forward_hook(self._post_forward),
-        ]
+        self._handles = [model.register_forward_pre_hook(self._pre_forward)]
         self._stochastic = []
         for path, m in model.named_modules():
             kind = type(m).__name__
@@ -131,6 +140,10 @@ class watch:
         self._out_grad = None
         self._stepped = None
         self._sampling = None
+        self._sample_started_cost = 0.0
+        if self.steps == 0:
+            self._next_sample = 0
+        self._last_step_at = None
         self._nonfinite_seen = False
         self._attached = True
 
@@ -181,18 +194,21 @@ class watch:
                 self.eval_in_train.append(self.steps)
             return None
         self._last_inputs = args
-        self._stop_sampling()
-        if self.steps % self.every == 0 and self.optimizer is not None:
+        if self._sampling is not None:
+            self._stop_sampling()
+        if self.steps >= self._next_sample and self.optimizer is not None:
             self._start_sampling()
         return None
 
     def _post_forward(self, module, args, out):
-        if self._sampling is not None:
-            self._sampling["mode"].__exit__(None, None, None)
-            self._sampling["mode"] = None
+        """Registered only for a sampled step: leave anomaly mode, keep dL/d(output)."""
+        s = self._sampling
+        if s is not None and s["mode"] is not None:
+            s["mode"].__exit__(None, None, None)
+            s["mode"] = None
         if isinstance(out, Tensor) and out.requires_grad:
-            def keep(g):
-                self._out_grad = g.array
+            def keep(g, step=self.steps):
+                self._out_grad = (step, g.array)
             out.register_hook(keep)
         return None
 
@@ -204,7 +220,8 @@ class watch:
                                       "values_per_channel": per_channel})
 
     def _start_sampling(self) -> None:
-        result = Measurement()
+        started = time.perf_counter()
+        result = Measurement(self.steps)
         handles = []
         for path, m in self.model.named_modules():
             if any(True for _ in m.children()):
@@ -228,12 +245,14 @@ class watch:
             if fn.__name__ in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
                 stats = _act_stats(fn.__name__, raw)
                 if stats:
-                    path = site_names(site)[0]
-                    result.acts[(path or "(model)", fn.__name__)] = stats
+                    path = site_names(site, root=self.model)[0]
+                    _merge(result.acts, (path or "(model)", fn.__name__), stats)
 
+        handles.append(self.model.register_forward_hook(self._post_forward))
         mode = observe(observer)
         mode.__enter__()
         self._sampling = {"result": result, "handles": handles, "mode": mode}
+        self._sample_started_cost = time.perf_counter() - started
 
     def _stop_sampling(self) -> None:
         s = self._sampling
@@ -263,10 +282,11 @@ class watch:
         self.losses.append(value)
         if not math.isfinite(value) and not self._nonfinite_seen:
             self._nonfinite_seen = True
-            self.nonfinite(value, len(self.losses) - 1)
+            self.nonfinite(value, self.steps + 1)
 
     def nonfinite(self, value, step) -> list:
-        """Report a non-finite loss at ``step``: name its source (replays the forward)."""
+        """Report a non-finite loss at ``step`` (1-based, the step it would have been): name its
+        source (replays the forward)."""
         found = numerics.locate(self.model, self._last_inputs, f"at step {step} the loss was "
                                 f"{value}")
         for f in found:
@@ -291,41 +311,64 @@ class watch:
         return original(*args, **kwargs)
 
     def _step(self, original, *args, **kwargs):
-        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        now = time.perf_counter()
+        if self._last_step_at is not None:
+            self.step_seconds.append(now - self._last_step_at)
         total = 0.0
         bad = None
-        for p in params:
-            g = p.grad
-            if g is None:
-                continue
-            sq = float(np.vdot(g.array.ravel(), g.array.ravel()))
-            if not math.isfinite(sq) and not np.isfinite(g.array).all():
-                bad = p
-            total += sq
+        stepped = []
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                flat = g.array.reshape(-1)
+                sq = float(flat.dot(flat))
+                if not math.isfinite(sq) and not np.isfinite(g.array).all():
+                    bad = p
+                total += sq
+                if len(stepped) < 8:
+                    stepped.append((p, g))
         norm = math.sqrt(total) if math.isfinite(total) else float("inf")
         self.grad_norms.append(norm)
-        self.lrs.append(float(self.optimizer.param_groups[0]["lr"]))
+        self.lrs.append(self.optimizer.param_groups[0]["lr"])
         if bad is not None and not self._nonfinite_seen:
             self._nonfinite_seen = True
             self._gradient_nonfinite(bad)
-        else:
+        elif len(self.grad_norms) > 10:
             self._spike(norm)
         sampled = self._sampling is not None
-        before = None
-        if sampled:
-            before = self._sample_weights()
+        before = self._sample_weights() if sampled else None
         result = original(*args, **kwargs)
         self.steps += 1
-        self._stepped = [(p, p.grad) for p in params if p.grad is not None][:8]
+        self._stepped = stepped
         if sampled:
             self._finish_sample(before)
+            self._plan_next(time.perf_counter() - now)
+        self._last_step_at = time.perf_counter()
         return result
+
+    def _plan_next(self, sample_cost: float) -> None:
+        """The next sampled step: ``every`` steps on, or later when sampling would cost more than
+        ``SAMPLE_SHARE`` of the loop's time (its extra cost over a typical step, amortised)."""
+        interval = self.every
+        if self.adaptive and self.step_seconds:
+            recent = sorted(self.step_seconds[-50:])
+            typical = recent[len(recent) // 2]
+            extra = max(self._sample_started_cost + sample_cost, 0.0)
+            if typical > 0:
+                interval = max(interval, min(MAX_EVERY, math.ceil(extra / (SAMPLE_SHARE *
+                                                                           typical))))
+        self.intervals.append(interval)
+        self._next_sample = self.steps - 1 + interval  # steps counts the one just taken
 
     def _gradient_nonfinite(self, param) -> None:
         name = next((n for n, p in self._trainable if p is param), "?")
-        when = f"at step {self.steps} the gradient of '{name}' held NaN/Inf"
-        og = self._out_grad
-        if og is not None and not np.isfinite(og).all():
+        when = f"at step {self.steps + 1} the gradient of '{name}' held NaN/Inf"
+        captured = self._out_grad
+        # dL/d(output) of this very step when it was sampled; otherwise a unit gradient stands in
+        og = captured[1] if captured is not None and captured[0] == self.steps else ()
+        if len(og) and not np.isfinite(og).all():
             from neuronet.doctor.findings import finding
 
             self._emit(finding("numerics.non_finite", f"{when}; it already was at the model's "
@@ -335,10 +378,10 @@ class watch:
             self._emit(f)
 
     def _spike(self, norm) -> None:
-        history = self.grad_norms[-21:-1]
-        if len(history) < 10 or not math.isfinite(norm):
+        history = sorted(self.grad_norms[-21:-1])
+        if not math.isfinite(norm):
             return
-        median = float(np.median(history))
+        median = history[len(history) // 2]
         if median > 0 and norm > SPIKE * median:
             self.spikes.append({"step": self.steps, "norm": norm, "ratio": norm / median})
 

@@ -58,7 +58,7 @@ def _unchanged(w) -> list:
 
 def _loop_findings(w) -> list:
     found = []
-    if w.accumulating and "opt.missing_zero_grad" not in w._codes_seen:
+    if w.accumulating:
         found.append(finding(
             "opt.missing_zero_grad",
             f"the gradients used by optimizer step {w.accumulating[0]} were still in .grad when "
@@ -123,7 +123,7 @@ def build_report(w, where: str = "the watched loop", trivial=None):
     """The ``Report`` of a watch (also used by diagnose's short run and the Monitor)."""
     from neuronet.doctor.report import Report
 
-    found = list(w.live)
+    found = [f for f in w.live if f.code != "opt.missing_zero_grad"]  # remade in full below
     found += _loop_findings(w)
     found += _unchanged(w)
     curve = curves.analyse(w.losses, w.val, trivial=trivial, where=where)
@@ -138,8 +138,14 @@ def build_report(w, where: str = "the watched loop", trivial=None):
     summary = None
     if w.measurements:
         summary = grad_flow.summarise(w.measurements)
+        start = [m for m in w.measurements if m.step == 0]
+        later = [m for m in w.measurements if m.step != 0]
         sink = Collector()
-        grad_flow.check(sink, summary, "during training")
+        if start:  # sampled before any update: what the model brings to the loop
+            grad_flow.check(sink, grad_flow.summarise(start), "at the first step")
+        if later:
+            grad_flow.check(sink, grad_flow.summarise(later), "during training",
+                            during_training=True)
         found += sink.findings
     stage = Stage("watch", "Watched loop")
     finite = [v for v in w.losses if np.isfinite(v)]

@@ -1,0 +1,148 @@
+"""diagnose: never touches the user's model, optimizer or RNG; accepts every data and loss form;
+reports each stage with its numbers; the LR suggestion is stable across seeds."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+import neuronet.functional as F
+from neuronet import doctor, nn, optim
+from neuronet.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from faults import blobs, digits, mlp  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def _state(model, optimizer):
+    weights = {k: v.array.copy() for k, v in model.state_dict().items()}
+    grads = {n: None if p.grad is None else p.grad.array.copy()
+             for n, p in model.named_parameters()}
+    opt = optimizer.state_dict()
+    return weights, grads, opt, model.training
+
+
+def test_diagnose_changes_nothing_it_is_given():
+    x, y = blobs(0)
+    nt.manual_seed(3)
+    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(32, 4))
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    F.cross_entropy(model(nt.tensor(x[:32])), nt.tensor(y[:32])).backward()
+    opt.step()  # optimizer state exists, and .grad is set
+    model.eval()
+    nt.manual_seed(123)
+    rng_before = nt.get_rng_state()
+    before = _state(model, opt)
+    report = doctor.diagnose(model, (x, y), "cross_entropy", opt, val=(x[:50], y[:50]))
+    after = _state(model, opt)
+    assert nt.get_rng_state() == rng_before
+    for k in before[0]:
+        np.testing.assert_array_equal(before[0][k], after[0][k], err_msg=k)
+    for k in before[1]:
+        np.testing.assert_array_equal(before[1][k], after[1][k], err_msg=k)
+    assert json.dumps(_jsonable(before[2])) == json.dumps(_jsonable(after[2]))
+    assert after[3] is False  # still in eval mode
+    assert [s.name for s in report.stages] == ["data", "wiring", "init", "overfit", "lr_find",
+                                               "grad_flow", "run"]
+
+
+def _jsonable(state):
+    def conv(v):
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, dict):
+            return {str(k): conv(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(state)
+
+
+@pytest.mark.parametrize("form", ["pair", "tensors", "dataset", "loader"])
+def test_data_forms_give_the_same_examination(form):
+    x, y = blobs(1, n=200)
+    data = {
+        "pair": (x, y),
+        "tensors": (nt.tensor(x), nt.tensor(y)),
+        "dataset": TensorDataset(x, y),
+        "loader": DataLoader(TensorDataset(x, y), batch_size=32),
+    }[form]
+    model = mlp(16, 4, 0)
+    report = doctor.diagnose(model, data, "cross_entropy", optim.Adam(model.parameters(), 1e-3))
+    data_stage = report.stages[0]
+    assert data_stage.numbers["rows"] == 200
+    assert data_stage.numbers["classes_present"] == 4
+    assert not report.errors
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", nn.CrossEntropyLoss(), F.cross_entropy,
+                                  lambda out, t: F.cross_entropy(out, t)])
+def test_loss_forms(loss):
+    x, y = blobs(2, n=200)
+    model = mlp(16, 4, 0)
+    report = doctor.diagnose(model, (x, y), loss, optim.Adam(model.parameters(), 1e-3))
+    wiring = report.stages[1]
+    assert wiring.numbers["task"] == "classification"
+    assert wiring.numbers["num_classes"] == 4
+    assert not report.errors
+
+
+def test_stage_numbers_are_reported():
+    x, y = digits(0)
+    model = mlp(64, 10, 0)
+    report = doctor.diagnose(model, (x, y), "cross_entropy", optim.Adam(model.parameters(), 1e-3))
+    stages = {s.name: s for s in report.stages}
+    assert abs(stages["init"].numbers["expected_loss"] - np.log(10)) < 1e-9
+    assert abs(stages["init"].numbers["loss_at_init"] - np.log(10)) < 0.5
+    assert stages["overfit"].numbers["success"] is True
+    assert stages["overfit"].numbers["heldout_accuracy"] > 0.5
+    assert 1e-4 < stages["lr_find"].numbers["suggestion"] < 1e-1
+    assert stages["run"].numbers["last"] < stages["run"].numbers["first"]
+    assert report.meta["lr_suggestion"] == stages["lr_find"].numbers["suggestion"]
+    text = str(report)
+    for title in ("1. Data", "2. Shapes", "3. Initialisation", "4. Overfit", "5. Learning-rate",
+                  "6. Gradient flow", "7. Short training run", "ln 10 = 2.303"):
+        assert title in text
+
+
+def test_bad_arguments_are_clear_errors():
+    model = mlp(16, 4, 0)
+    x, y = blobs(0, n=50)
+    with pytest.raises(TypeError, match="nn.Module"):
+        doctor.diagnose(lambda v: v, (x, y), "cross_entropy")
+    with pytest.raises(ValueError, match="budget must be 'quick' or 'full'"):
+        doctor.diagnose(model, (x, y), "cross_entropy", budget="fast")
+    with pytest.raises(ValueError, match="unknown loss"):
+        doctor.diagnose(model, (x, y), "hinge")
+    with pytest.raises(ValueError, match="inputs have 50 rows but targets have 10"):
+        doctor.diagnose(model, (x, y[:10]), "cross_entropy")
+    with pytest.raises(TypeError, match="Dataset, a DataLoader or a pair"):
+        doctor.diagnose(model, 42, "cross_entropy")
+
+
+@pytest.mark.parametrize("make_opt", [lambda p: optim.Adam(p, lr=1e-3),
+                                      lambda p: optim.SGD(p, lr=0.01, momentum=0.9)],
+                         ids=["adam", "sgd-momentum"])
+def test_lr_suggestion_is_stable_within_3x_across_5_seeds(make_opt):
+    x, y = digits(0)
+    suggestions = []
+    for seed in range(5):
+        model = mlp(64, 10, 0, hidden=(64,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = doctor.diagnose(model, (x, y), "cross_entropy", make_opt(model.parameters()),
+                                     seed=seed)
+        suggestions.append(report.meta["lr_suggestion"])
+    assert all(s is not None for s in suggestions)
+    assert max(suggestions) / min(suggestions) < 3.0, suggestions

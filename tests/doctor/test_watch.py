@@ -1,0 +1,145 @@
+"""watch: leaves the loop, model, optimizer and RNG as they were, and tells real bugs from
+deliberate patterns (gradient accumulation, eval with model.eval())."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neuronet as nt
+import neuronet.functional as F
+from neuronet import doctor, nn, optim
+from neuronet.autograd.engine import ANOMALY
+from neuronet.autograd.tensor import Tensor
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from faults import blobs, mlp, train_loop  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def _steps(model, opt, x, y, n=30, accumulate=1, seed=0):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        idx = rng.choice(len(x), 32, replace=False)
+        loss = F.cross_entropy(model(nt.tensor(x[idx])), nt.tensor(y[idx])) / accumulate
+        loss.backward()
+        if (i + 1) % accumulate == 0:
+            opt.step()
+            opt.zero_grad()
+
+
+def test_watch_gives_bitwise_the_same_training_and_undoes_everything():
+    x, y = blobs(0)
+    a, b = mlp(16, 4, 0), mlp(16, 4, 0)
+    opt_a, opt_b = optim.Adam(a.parameters(), 1e-3), optim.Adam(b.parameters(), 1e-3)
+    backward = Tensor.backward
+    _steps(a, opt_a, x, y)
+    nt.manual_seed(5)
+    state = nt.get_rng_state()
+    with doctor.watch(b, opt_b, every=3) as w:
+        _steps(b, opt_b, x, y)
+    assert nt.get_rng_state() == state
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(pa.array, pb.array)
+    assert Tensor.backward is backward
+    assert "step" not in opt_b.__dict__ and "zero_grad" not in opt_b.__dict__
+    assert "zero_grad" not in b.__dict__
+    assert not b._forward_hooks and not b._forward_pre_hooks
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in b.modules())
+    assert ANOMALY.enabled is False
+    assert w.steps == 30 and len(w.losses) == 30 and w.zero_grads == 30
+    assert len(w.measurements) == 10
+    assert not w.report().codes("warning")
+
+
+def test_deliberate_gradient_accumulation_is_not_missing_zero_grad():
+    x, y = blobs(1)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 0.05)
+    with doctor.watch(m, opt) as w:
+        _steps(m, opt, x, y, n=40, accumulate=4)
+    assert w.steps == 10
+    assert "opt.missing_zero_grad" not in w.report().codes()
+
+
+def test_zero_grad_with_set_to_none_false_is_recognised():
+    x, y = blobs(2)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 0.05)
+    rng = np.random.default_rng(0)
+    with doctor.watch(m, opt) as w:
+        for _ in range(20):
+            idx = rng.choice(len(x), 32, replace=False)
+            opt.zero_grad(set_to_none=False)
+            F.cross_entropy(m(nt.tensor(x[idx])), nt.tensor(y[idx])).backward()
+            opt.step()
+    assert "opt.missing_zero_grad" not in w.report().codes()
+
+
+def test_missing_zero_grad_names_the_steps():
+    x, y = blobs(3)
+    m = mlp(16, 4, 0)
+    report = train_loop(m, optim.SGD(m.parameters(), 0.01), x, y, 0, steps=10, zero_grad=False)
+    f = report.findings[0]
+    assert f.code == "opt.missing_zero_grad" and f.severity == "error"
+    assert f.evidence["steps"][:3] == [1, 2, 3]
+
+
+def test_eval_in_eval_mode_is_fine():
+    x, y = blobs(4)
+    nt.manual_seed(0)
+    m = nn.Sequential(nn.Linear(16, 16), nn.Dropout(0.5), nn.Linear(16, 4))
+
+    def evaluate(model, w):
+        model.eval()
+        with nt.no_grad():
+            model(nt.tensor(x[:50]))
+        model.train()
+
+    report = train_loop(m, optim.Adam(m.parameters(), 1e-3), x, y, 0, steps=40, evaluate=evaluate)
+    assert "train.eval_in_train_mode" not in report.codes()
+
+
+def test_params_not_updated_says_why():
+    x, y = blobs(5)
+    nt.manual_seed(0)
+
+    class Unused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = nn.Linear(16, 4)
+            self.spare = nn.Linear(16, 4)  # never called
+
+        def forward(self, v):
+            return self.used(v)
+
+    m = Unused()
+    report = train_loop(m, optim.Adam(m.parameters(), 1e-3), x, y, 0, steps=5)
+    f = next(f for f in report.findings if f.code == "opt.params_not_updated")
+    assert f.module == "spare"
+    assert f.evidence["reason"] == "no gradient reaches it"
+    assert f.evidence["parameters"] == ["spare.weight", "spare.bias"]
+
+
+def test_nan_in_a_watched_loop_is_traced_to_the_op_and_module():
+    x, y = blobs(6)
+    m = mlp(16, 4, 0)
+
+    class LogLoss:
+        def __call__(self, out, t):
+            return F.nll_loss(F.relu(out).log(), t)  # log(0) for clipped logits
+
+    report = train_loop(m, optim.Adam(m.parameters(), 1e-3), x, y, 0, steps=3, loss_fn=LogLoss())
+    f = report.findings[0]
+    assert f.code == "numerics.non_finite"
+    assert "loss computation" in f.message or f.evidence.get("op") in ("Log", "NllLoss")
+
+
+def test_watch_rejects_bad_every():
+    with pytest.raises(ValueError, match="every must be a positive int"):
+        doctor.watch(mlp(4, 2, 0), every=0)
