@@ -16,7 +16,9 @@ import os
 import sys
 
 if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import argparse  # noqa: E402
@@ -63,25 +65,32 @@ def main(argv=None) -> int:
             secs.append(took)
         ranks += got
         shown = " ".join("-" if r is None else str(r) for r in got)
-        print(_row([case.name, case.expected, case.kind, shown,
-                    f"{statistics.median(secs):.2f}"], bar))
+        print(
+            _row(
+                [case.name, case.expected, case.kind, shown, f"{statistics.median(secs):.2f}"], bar
+            )
+        )
     first = sum(r == 1 for r in ranks) / len(ranks)
     top3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
-    print(f"\n{len(ranks)} runs: planted code first in {first:.1%}, among the first three in "
-          f"{top3:.1%}\n")
-    print(_row(["healthy control", "via", "findings (warning and above), per seed", "s/run"],
-               bar))
+    print(
+        f"\n{len(ranks)} runs: planted code first in {first:.1%}, among the first three in "
+        f"{top3:.1%}\n"
+    )
+    print(_row(["healthy control", "via", "findings (warning and above), per seed", "s/run"], bar))
     if args.markdown:
         print("|---|---|---|---|")
     for case in CONTROLS:
         found, secs = [], []
         for seed in seeds:
             report, took = run(case, seed)
-            found.append(",".join(f"{f.code}({f.severity})" for f in report.findings
-                                  if f.severity != "info") or "none")
+            found.append(
+                ",".join(f"{f.code}({f.severity})" for f in report.findings if f.severity != "info")
+                or "none"
+            )
             secs.append(took)
-        print(_row([case.name, case.kind, " / ".join(found), f"{statistics.median(secs):.2f}"],
-                   bar))
+        print(
+            _row([case.name, case.kind, " / ".join(found), f"{statistics.median(secs):.2f}"], bar)
+        )
     return 0
 
 

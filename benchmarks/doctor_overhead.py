@@ -17,7 +17,9 @@ import os
 import sys
 
 if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import argparse  # noqa: E402
@@ -43,8 +45,11 @@ def blas() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "threadpoolctl not installed"
-    return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-                     f"threads={i.get('num_threads')}" for i in threadpool_info())
+    return "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
+        f"threads={i.get('num_threads')}"
+        for i in threadpool_info()
+    )
 
 
 def workloads():
@@ -52,15 +57,36 @@ def workloads():
     nt.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     yield "mlp 64-128-10, batch 32", mlp, rng.standard_normal((32, 64)), rng.integers(0, 10, 32)
-    cnn = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Flatten(), nn.Linear(32 * 4, 10))
-    yield ("cnn 2 conv layers, 8x8 images, batch 32", cnn, rng.standard_normal((32, 1, 8, 8)),
-           rng.integers(0, 10, 32))
-    wide = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.1), nn.Linear(512, 256),
-                         nn.ReLU(), nn.Linear(256, 10))
-    yield ("mlp 784-512-256-10, batch 128", wide, rng.standard_normal((128, 784)),
-           rng.integers(0, 10, 128))
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4, 10),
+    )
+    yield (
+        "cnn 2 conv layers, 8x8 images, batch 32",
+        cnn,
+        rng.standard_normal((32, 1, 8, 8)),
+        rng.integers(0, 10, 32),
+    )
+    wide = nn.Sequential(
+        nn.Linear(784, 512),
+        nn.ReLU(),
+        nn.Dropout(0.1),
+        nn.Linear(512, 256),
+        nn.ReLU(),
+        nn.Linear(256, 10),
+    )
+    yield (
+        "mlp 784-512-256-10, batch 128",
+        wide,
+        rng.standard_normal((128, 784)),
+        rng.integers(0, 10, 128),
+    )
 
 
 def make_step(model, opt, x, y):
@@ -99,8 +125,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     print(f"BLAS: {blas()}")
-    print(f"{args.blocks} alternating blocks of {args.block} steps per configuration; "
-          "ms per step: median [interquartile range] (ratio to plain)")
+    print(
+        f"{args.blocks} alternating blocks of {args.block} steps per configuration; "
+        "ms per step: median [interquartile range] (ratio to plain)"
+    )
     for label, model, x, y in workloads():
         opt = optim.Adam(model.parameters(), lr=1e-4)
         step = make_step(model, opt, x, y)
@@ -122,8 +150,7 @@ def main(argv=None) -> int:
         base = statistics.median(times["plain"])
         for name, values in times.items():
             q = np.percentile(values, [25, 50, 75])
-            print(f"  {name:<28} {q[1]:8.3f} ms [{q[0]:.3f}-{q[2]:.3f}]   "
-                  f"{q[1] / base:5.3f}x")
+            print(f"  {name:<28} {q[1]:8.3f} ms [{q[0]:.3f}-{q[2]:.3f}]   {q[1] / base:5.3f}x")
     return 0
 
 

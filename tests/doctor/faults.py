@@ -71,8 +71,9 @@ def digits(seed, flatten=True, normalize=True):
 
 
 def run_diagnose(model, data, loss, optimizer, seed, val=None, batch_size=32):
-    return doctor.diagnose(model, data, loss, optimizer, val=val, batch_size=batch_size,
-                           seed=seed, budget="quick")
+    return doctor.diagnose(
+        model, data, loss, optimizer, val=val, batch_size=batch_size, seed=seed, budget="quick"
+    )
 
 
 # ---- diagnose faults ------------------------------------------------------------------------
@@ -93,8 +94,9 @@ def _unscaled(seed):
 def _single_class(seed):
     x, y = blobs(seed)
     m = mlp(16, 4, seed)
-    return run_diagnose(m, (x, np.zeros_like(y)), "cross_entropy",
-                        optim.Adam(m.parameters(), 1e-3), seed)
+    return run_diagnose(
+        m, (x, np.zeros_like(y)), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed
+    )
 
 
 def _label_range(seed):
@@ -112,8 +114,9 @@ def _imbalance(seed):
 def _overlap(seed):
     x, y = blobs(seed)
     m = mlp(16, 4, seed)
-    return run_diagnose(m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed,
-                        val=(x[:100], y[:100]))
+    return run_diagnose(
+        m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed, val=(x[:100], y[:100])
+    )
 
 
 def _no_signal(seed):
@@ -132,8 +135,9 @@ def _shape(seed):
 def _broadcast(seed):
     x, y = regression(seed)
     m = mlp(8, 1, seed)
-    return run_diagnose(m, (x, y), lambda out, t: ((out - t) ** 2).mean(),
-                        optim.Adam(m.parameters(), 1e-3), seed)
+    return run_diagnose(
+        m, (x, y), lambda out, t: ((out - t) ** 2).mean(), optim.Adam(m.parameters(), 1e-3), seed
+    )
 
 
 def _double_softmax(seed):
@@ -239,15 +243,21 @@ def _cannot_overfit(seed):
 def _overfitting(seed):
     x, y = digits(seed)
     rng = np.random.default_rng(seed)
-    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), 6, replace=False)
-                           for c in range(10)])
+    pick = np.concatenate([rng.choice(np.flatnonzero(y == c), 6, replace=False) for c in range(10)])
     xt, yt = x[pick], y[pick].copy()
     noisy = rng.random(60) < 0.4
     yt[noisy] = rng.integers(0, 10, noisy.sum())
     test = load_digits("test")
     m = mlp(64, 10, seed, hidden=(128,))
-    return run_diagnose(m, (xt, yt), "cross_entropy", optim.Adam(m.parameters(), 1e-2), seed,
-                        val=test, batch_size=16)
+    return run_diagnose(
+        m,
+        (xt, yt),
+        "cross_entropy",
+        optim.Adam(m.parameters(), 1e-2),
+        seed,
+        val=test,
+        batch_size=16,
+    )
 
 
 def _not_in_optimizer(seed):
@@ -259,19 +269,32 @@ def _not_in_optimizer(seed):
 def _unscaled_targets(seed):
     x, y = regression(seed)
     m = mlp(8, 1, seed)
-    return run_diagnose(m, (x, (y * 1000 + 5000)[:, None]), "mse",
-                        optim.Adam(m.parameters(), 1e-3), seed)
+    return run_diagnose(
+        m, (x, (y * 1000 + 5000)[:, None]), "mse", optim.Adam(m.parameters(), 1e-3), seed
+    )
 
 
 # ---- watch faults: the user's own loop ------------------------------------------------------
-def train_loop(model, opt, x, y, seed, steps=120, batch=32, zero_grad=True, evaluate=None,
-               lr_growth=None, loss_fn=F.cross_entropy, val=None):
+def train_loop(
+    model,
+    opt,
+    x,
+    y,
+    seed,
+    steps=120,
+    batch=32,
+    zero_grad=True,
+    evaluate=None,
+    lr_growth=None,
+    loss_fn=F.cross_entropy,
+    val=None,
+):
     """A plain training loop under ``doctor.watch``; the keyword arguments plant the faults."""
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(len(x)) for _ in range(steps * batch // len(x) + 2)])
     with doctor.watch(model, opt) as w:
         for step in range(steps):
-            idx = order[step * batch:(step + 1) * batch]
+            idx = order[step * batch : (step + 1) * batch]
             loss = loss_fn(model(nt.tensor(x[idx])), nt.tensor(y[idx]))
             if zero_grad:
                 opt.zero_grad()
@@ -285,8 +308,9 @@ def train_loop(model, opt, x, y, seed, steps=120, batch=32, zero_grad=True, eval
             if val is not None and step % 10 == 9:
                 model.eval()
                 with nt.no_grad():
-                    w.record(val_loss=float(loss_fn(model(nt.tensor(val[0])),
-                                                    nt.tensor(val[1])).item()))
+                    w.record(
+                        val_loss=float(loss_fn(model(nt.tensor(val[0])), nt.tensor(val[1])).item())
+                    )
                 model.train()
     return w.report()
 
@@ -294,8 +318,7 @@ def train_loop(model, opt, x, y, seed, steps=120, batch=32, zero_grad=True, eval
 def _w_zero_grad(seed):
     x, y = blobs(seed)
     m = mlp(16, 4, seed)
-    return train_loop(m, optim.SGD(m.parameters(), 0.05, momentum=0.9), x, y, seed,
-                      zero_grad=False)
+    return train_loop(m, optim.SGD(m.parameters(), 0.05, momentum=0.9), x, y, seed, zero_grad=False)
 
 
 def _w_eval_mode(seed):
@@ -316,14 +339,20 @@ def _w_batch_of_one(seed):
     pick = rng.choice(len(x), 65, replace=False)
     x, y = x[pick], y[pick]
     nt.manual_seed(seed)
-    m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                      nn.Flatten(), nn.Linear(4 * 64, 10))
+    m = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 64, 10),
+    )
     opt = optim.Adam(m.parameters(), 1e-3)
     with doctor.watch(m, opt) as w:
         for _ in range(4):  # epochs over 65 samples in batches of 32: the last batch has 1
             for start in range(0, 65, 32):
-                loss = F.cross_entropy(m(nt.tensor(x[start:start + 32])),
-                                       nt.tensor(y[start:start + 32]))
+                loss = F.cross_entropy(
+                    m(nt.tensor(x[start : start + 32])), nt.tensor(y[start : start + 32])
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -333,8 +362,7 @@ def _w_batch_of_one(seed):
 def _w_schedule(seed):
     x, y = blobs(seed)
     m = mlp(16, 4, seed)
-    return train_loop(m, optim.SGD(m.parameters(), 0.01), x, y, seed, steps=150,
-                      lr_growth=1.08)
+    return train_loop(m, optim.SGD(m.parameters(), 0.01), x, y, seed, steps=150, lr_growth=1.08)
 
 
 def _w_diverging(seed):
@@ -359,8 +387,9 @@ def _w_oscillating(seed):
     x, y = regression(seed)
     nt.manual_seed(seed)
     m = nn.Linear(8, 1)
-    return train_loop(m, optim.SGD(m.parameters(), 0.6), x, y[:, None], seed, steps=200,
-                      loss_fn=F.mse_loss)
+    return train_loop(
+        m, optim.SGD(m.parameters(), 0.6), x, y[:, None], seed, steps=200, loss_fn=F.mse_loss
+    )
 
 
 def _w_stuck(seed):
@@ -378,15 +407,24 @@ def _w_overfitting(seed):
     yt[noisy] = rng.integers(0, 10, noisy.sum())
     tx, ty = load_digits("test").arrays
     m = mlp(64, 10, seed, hidden=(256,))
-    return train_loop(m, optim.Adam(m.parameters(), 1e-2), xt, yt, seed, steps=150, batch=16,
-                      val=(np.array(tx), np.array(ty)))
+    return train_loop(
+        m,
+        optim.Adam(m.parameters(), 1e-2),
+        xt,
+        yt,
+        seed,
+        steps=150,
+        batch=16,
+        val=(np.array(tx), np.array(ty)),
+    )
 
 
 def _w_not_in_optimizer(seed):
     x, y = blobs(seed)
     m = mlp(16, 4, seed, hidden=(32, 32))
-    return train_loop(m, optim.Adam(list(m[2].parameters()) + list(m[4].parameters()), 1e-3),
-                      x, y, seed)
+    return train_loop(
+        m, optim.Adam(list(m[2].parameters()) + list(m[4].parameters()), 1e-3), x, y, seed
+    )
 
 
 def _w_numerics(seed):
@@ -401,8 +439,14 @@ def _c_mlp(seed):
     x, y = digits(seed)
     tx, ty = load_digits("test").arrays
     m = mlp(64, 10, seed, hidden=(32,))
-    return run_diagnose(m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed,
-                        val=(np.array(tx), np.array(ty)))
+    return run_diagnose(
+        m,
+        (x, y),
+        "cross_entropy",
+        optim.Adam(m.parameters(), 1e-3),
+        seed,
+        val=(np.array(tx), np.array(ty)),
+    )
 
 
 def _c_deep_bn(seed):
@@ -423,16 +467,22 @@ def _c_deep_bn(seed):
 def _c_cnn(seed):
     x, y = digits(seed, flatten=False)
     nt.manual_seed(seed)
-    m = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(8 * 16, 10))
+    m = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 16, 10),
+    )
     return run_diagnose(m, (x, y), "cross_entropy", optim.Adam(m.parameters(), 1e-3), seed)
 
 
 def _c_regression(seed):
     x, y = regression(seed)
     m = mlp(8, 1, seed, hidden=(32,))
-    return run_diagnose(m, TensorDataset(x, y[:, None]), nn.MSELoss(),
-                        optim.Adam(m.parameters(), 1e-3), seed)
+    return run_diagnose(
+        m, TensorDataset(x, y[:, None]), nn.MSELoss(), optim.Adam(m.parameters(), 1e-3), seed
+    )
 
 
 def _c_imbalanced(seed):
@@ -473,15 +523,17 @@ FAULTS = [
     Case("regression targets around 5000", "data.unscaled_targets", _unscaled_targets),
     Case("loop never calls zero_grad", "opt.missing_zero_grad", _w_zero_grad, "watch"),
     Case("evaluates without model.eval()", "train.eval_in_train_mode", _w_eval_mode, "watch"),
-    Case("65 samples in batches of 32 into BatchNorm", "norm.batch_of_one", _w_batch_of_one,
-         "watch"),
+    Case(
+        "65 samples in batches of 32 into BatchNorm", "norm.batch_of_one", _w_batch_of_one, "watch"
+    ),
     Case("learning rate x1.08 every step", "lr.too_high", _w_schedule, "watch"),
     Case("hand-written update adds the gradient", "train.diverging", _w_diverging, "watch"),
     Case("linear regression, SGD lr 0.6", "train.oscillating", _w_oscillating, "watch"),
     Case("SGD lr 1e-5", "train.stuck", _w_stuck, "watch"),
     Case("64 noisy samples, validation recorded", "train.overfitting", _w_overfitting, "watch"),
-    Case("optimizer misses the first layer", "opt.params_not_updated", _w_not_in_optimizer,
-         "watch"),
+    Case(
+        "optimizer misses the first layer", "opt.params_not_updated", _w_not_in_optimizer, "watch"
+    ),
     Case("log(relu(x)) in a watched loop", "numerics.non_finite", _w_numerics, "watch"),
 ]
 

@@ -8,14 +8,18 @@ import sys
 
 
 def neuronet(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "neuronet", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "neuronet", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_doctor_on_model_and_data_flags_writes_the_report(tmp_path):
     out = tmp_path / "report"
-    proc = neuronet("doctor", "--model", "mlp", "--data", "digits", "--lr", "5", "--out",
-                    str(out))
+    proc = neuronet("doctor", "--model", "mlp", "--data", "digits", "--lr", "5", "--out", str(out))
     assert proc.returncode in (0, 1), proc.stderr
     text = proc.stdout
     assert text.startswith("neuronet doctor: MLP")

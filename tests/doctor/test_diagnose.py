@@ -25,8 +25,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 def _state(model, optimizer):
     weights = {k: v.array.copy() for k, v in model.state_dict().items()}
-    grads = {n: None if p.grad is None else p.grad.array.copy()
-             for n, p in model.named_parameters()}
+    grads = {
+        n: None if p.grad is None else p.grad.array.copy() for n, p in model.named_parameters()
+    }
     opt = optimizer.state_dict()
     return weights, grads, opt, model.training
 
@@ -34,8 +35,9 @@ def _state(model, optimizer):
 def test_diagnose_changes_nothing_it_is_given():
     x, y = blobs(0)
     nt.manual_seed(3)
-    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.2),
-                          nn.Linear(32, 4))
+    model = nn.Sequential(
+        nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4)
+    )
     opt = optim.Adam(model.parameters(), lr=1e-3)
     F.cross_entropy(model(nt.tensor(x[:32])), nt.tensor(y[:32])).backward()
     opt.step()  # optimizer state exists, and .grad is set
@@ -52,8 +54,15 @@ def test_diagnose_changes_nothing_it_is_given():
         np.testing.assert_array_equal(before[1][k], after[1][k], err_msg=k)
     assert json.dumps(_jsonable(before[2])) == json.dumps(_jsonable(after[2]))
     assert after[3] is False  # still in eval mode
-    assert [s.name for s in report.stages] == ["data", "wiring", "init", "overfit", "lr_find",
-                                               "grad_flow", "run"]
+    assert [s.name for s in report.stages] == [
+        "data",
+        "wiring",
+        "init",
+        "overfit",
+        "lr_find",
+        "grad_flow",
+        "run",
+    ]
 
 
 def _jsonable(state):
@@ -86,8 +95,15 @@ def test_data_forms_give_the_same_examination(form):
     assert not report.errors
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", nn.CrossEntropyLoss(), F.cross_entropy,
-                                  lambda out, t: F.cross_entropy(out, t)])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        "cross_entropy",
+        nn.CrossEntropyLoss(),
+        F.cross_entropy,
+        lambda out, t: F.cross_entropy(out, t),
+    ],
+)
 def test_loss_forms(loss):
     x, y = blobs(2, n=200)
     model = mlp(16, 4, 0)
@@ -111,8 +127,16 @@ def test_stage_numbers_are_reported():
     assert stages["run"].numbers["last"] < stages["run"].numbers["first"]
     assert report.meta["lr_suggestion"] == stages["lr_find"].numbers["suggestion"]
     text = str(report)
-    for title in ("1. Data", "2. Shapes", "3. Initialisation", "4. Overfit", "5. Learning-rate",
-                  "6. Gradient flow", "7. Short training run", "ln 10 = 2.303"):
+    for title in (
+        "1. Data",
+        "2. Shapes",
+        "3. Initialisation",
+        "4. Overfit",
+        "5. Learning-rate",
+        "6. Gradient flow",
+        "7. Short training run",
+        "ln 10 = 2.303",
+    ):
         assert title in text
 
 
@@ -131,9 +155,11 @@ def test_bad_arguments_are_clear_errors():
         doctor.diagnose(model, 42, "cross_entropy")
 
 
-@pytest.mark.parametrize("make_opt", [lambda p: optim.Adam(p, lr=1e-3),
-                                      lambda p: optim.SGD(p, lr=0.01, momentum=0.9)],
-                         ids=["adam", "sgd-momentum"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [lambda p: optim.Adam(p, lr=1e-3), lambda p: optim.SGD(p, lr=0.01, momentum=0.9)],
+    ids=["adam", "sgd-momentum"],
+)
 def test_lr_suggestion_is_stable_within_3x_across_5_seeds(make_opt):
     x, y = digits(0)
     suggestions = []
@@ -141,8 +167,9 @@ def test_lr_suggestion_is_stable_within_3x_across_5_seeds(make_opt):
         model = mlp(64, 10, 0, hidden=(64,))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            report = doctor.diagnose(model, (x, y), "cross_entropy", make_opt(model.parameters()),
-                                     seed=seed)
+            report = doctor.diagnose(
+                model, (x, y), "cross_entropy", make_opt(model.parameters()), seed=seed
+            )
         suggestions.append(report.meta["lr_suggestion"])
     assert all(s is not None for s in suggestions)
     assert max(suggestions) / min(suggestions) < 3.0, suggestions

@@ -20,8 +20,10 @@ from faults import CONTROLS, FAULTS  # noqa: E402
 SEEDS = range(5)
 RANKS = {}  # case name -> rank of the planted code per seed (filled by the tests below)
 
-pytestmark = [pytest.mark.xdist_group("doctor_faults"),
-              pytest.mark.filterwarnings("ignore::RuntimeWarning")]
+pytestmark = [
+    pytest.mark.xdist_group("doctor_faults"),
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+]
 
 
 def _rank(report, code):

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 def test_trainer_has_a_monitor_by_default_and_can_turn_it_off():
     m = mlp(16, 4, 0)
-    assert isinstance(Trainer(m, "cross_entropy", optim.Adam(m.parameters())).monitor,
-                      doctor.Monitor)
+    assert isinstance(
+        Trainer(m, "cross_entropy", optim.Adam(m.parameters())).monitor, doctor.Monitor
+    )
     assert Trainer(m, "cross_entropy", optim.Adam(m.parameters()), monitor=False).monitor is None
     mine = doctor.Monitor(every=5)
     assert Trainer(m, "cross_entropy", optim.Adam(m.parameters()), monitor=mine).monitor is mine
@@ -61,8 +62,9 @@ def test_non_finite_loss_stops_training_and_names_step_batch_and_module(capsys):
     x, y = blobs(1)
     nt.manual_seed(0)
     m = Exploding()
-    trainer = Trainer(m, "cross_entropy", optim.SGD(m.parameters(), 1e-3), batch_size=32,
-                      quiet=True)
+    trainer = Trainer(
+        m, "cross_entropy", optim.SGD(m.parameters(), 1e-3), batch_size=32, quiet=True
+    )
     trainer.fit(TensorDataset(x, y), epochs=5)
     assert trainer.stop_training is True
     reason = trainer.stop_reason
@@ -100,8 +102,12 @@ def test_warnings_are_printed_once_per_code(capsys):
 def test_monitor_detaches_when_fit_raises():
     x, y = blobs(3)
     m = mlp(16, 4, 0)
-    trainer = Trainer(m, lambda out, t: (_ for _ in ()).throw(RuntimeError("boom")),
-                      optim.Adam(m.parameters()), quiet=True)
+    trainer = Trainer(
+        m,
+        lambda out, t: (_ for _ in ()).throw(RuntimeError("boom")),
+        optim.Adam(m.parameters()),
+        quiet=True,
+    )
     backward = Tensor.backward
     with pytest.raises(RuntimeError, match="boom"):
         trainer.fit(TensorDataset(x, y), epochs=1)
@@ -115,8 +121,14 @@ def test_monitor_does_not_change_training():
     results = []
     for monitor in (True, False):
         m = mlp(16, 4, 0)
-        trainer = Trainer(m, "cross_entropy", optim.Adam(m.parameters(), 1e-3), quiet=True,
-                          monitor=monitor, seed=0)
+        trainer = Trainer(
+            m,
+            "cross_entropy",
+            optim.Adam(m.parameters(), 1e-3),
+            quiet=True,
+            monitor=monitor,
+            seed=0,
+        )
         trainer.fit(TensorDataset(x, y), epochs=2)
         results.append([p.array.copy() for p in m.parameters()])
     for a, b in zip(*results):
@@ -130,6 +142,7 @@ def test_monitor_output_goes_through_say(monkeypatch):
     nt.manual_seed(0)
     m = Exploding()
     Trainer(m, "cross_entropy", optim.SGD(m.parameters(), 1e-3), quiet=True).fit(
-        TensorDataset(x, y), epochs=3)
+        TensorDataset(x, y), epochs=3
+    )
     assert any("numerics.non_finite" in s for s in said)
     assert any(s.startswith("neuronet doctor: stopping") for s in said)

@@ -69,15 +69,19 @@ def test_rank_severity_then_causes_before_symptoms_then_evidence():
     imbalance = finding("data.class_imbalance", "rare class")
     ordered = rank([stuck, imbalance, overfit, low, unscaled])
     # unscaled inputs explain the error (cannot_overfit), so they rank as an error, first
-    assert [f.code for f in ordered] == ["data.unscaled_inputs", "train.cannot_overfit",
-                                        "data.class_imbalance", "lr.too_low", "train.stuck"]
+    assert [f.code for f in ordered] == [
+        "data.unscaled_inputs",
+        "train.cannot_overfit",
+        "data.class_imbalance",
+        "lr.too_low",
+        "train.stuck",
+    ]
 
 
 def test_a_root_cause_override_is_not_explained():
     not_in_opt = finding("opt.params_not_updated", "not in optimizer", causes=())
     dead = finding("act.dead_relu", "half dead")
-    assert [f.code for f in rank([dead, not_in_opt])] == ["opt.params_not_updated",
-                                                          "act.dead_relu"]
+    assert [f.code for f in rank([dead, not_in_opt])] == ["opt.params_not_updated", "act.dead_relu"]
 
 
 def test_duplicates_keep_the_strongest_and_symptoms_that_cannot_explain():
@@ -90,17 +94,40 @@ def test_duplicates_keep_the_strongest_and_symptoms_that_cannot_explain():
 
 
 def _report():
-    stages = [Stage("data", "1. Data", lines=["100 rows"], numbers={"rows": 100},
-                    table=[{"layer": "0", "type": "Linear"}])]
-    plots = {"lr_find": {"lrs": [1e-4, 1e-3, 1e-2], "losses": [2.3, 2.0, 3.0],
-                         "smoothed": [2.3, 2.1, 2.6], "suggestion": 1e-3, "lr_min": 1e-3,
-                         "user_lr": 1e-2, "diverged_at": None},
-             "loss": {"losses": [2.3, 2.1, 2.0], "val": [(1, 2.2), (2, 2.1)],
-                      "grad_norms": [1.0, 1.0, 1.0]}}
-    return Report([finding("lr.too_high", "rate 1e-2 past 1e-3", evidence={"x": 1.0}),
-                   finding("lr.suggestion", "suggested 1e-3")], stages,
-                  meta={"model": "MLP", "parameters": 10, "rows": 100, "budget": "quick",
-                        "seconds": 1.0}, plots=plots)
+    stages = [
+        Stage(
+            "data",
+            "1. Data",
+            lines=["100 rows"],
+            numbers={"rows": 100},
+            table=[{"layer": "0", "type": "Linear"}],
+        )
+    ]
+    plots = {
+        "lr_find": {
+            "lrs": [1e-4, 1e-3, 1e-2],
+            "losses": [2.3, 2.0, 3.0],
+            "smoothed": [2.3, 2.1, 2.6],
+            "suggestion": 1e-3,
+            "lr_min": 1e-3,
+            "user_lr": 1e-2,
+            "diverged_at": None,
+        },
+        "loss": {
+            "losses": [2.3, 2.1, 2.0],
+            "val": [(1, 2.2), (2, 2.1)],
+            "grad_norms": [1.0, 1.0, 1.0],
+        },
+    }
+    return Report(
+        [
+            finding("lr.too_high", "rate 1e-2 past 1e-3", evidence={"x": 1.0}),
+            finding("lr.suggestion", "suggested 1e-3"),
+        ],
+        stages,
+        meta={"model": "MLP", "parameters": 10, "rows": 100, "budget": "quick", "seconds": 1.0},
+        plots=plots,
+    )
 
 
 def test_codes_filter_by_severity_in_rank_order():

@@ -79,7 +79,9 @@ class AnomalyError(RuntimeError):
     def _message(self) -> str:
         kind = {"nan": "NaN", "inf": "Inf"}[self.kind]
         if self.phase == "forward":
-            what = f"{self.op}.forward produced {kind} in its output (shape {self.shapes['output']})"
+            what = (
+                f"{self.op}.forward produced {kind} in its output (shape {self.shapes['output']})"
+            )
         else:
             what = (
                 f"{self.op}.backward produced {kind} in the gradient for input "
@@ -94,8 +96,10 @@ class AnomalyError(RuntimeError):
         if self.where:
             what += f", called from {self.where}"
         if self.inputs_finite:
-            cause = "the inputs were finite, so this op made it" if self.phase == "forward" else (
-                "the incoming gradient was finite, so this op's backward made it"
+            cause = (
+                "the inputs were finite, so this op made it"
+                if self.phase == "forward"
+                else ("the incoming gradient was finite, so this op's backward made it")
             )
         else:
             cause = (
@@ -235,8 +239,9 @@ def after_forward(fn, ctx, raw, args) -> None:
                     "output": tuple(out.shape),
                 }
                 finite = all(_finite(a) for a in arrays)
-                raise AnomalyError(fn.__name__, "forward", name, type_name, shapes, where, kind,
-                                   finite)
+                raise AnomalyError(
+                    fn.__name__, "forward", name, type_name, shapes, where, kind, finite
+                )
     for observer in CALLS.observers:
         observer(fn, raw, site)
 

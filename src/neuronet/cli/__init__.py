@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from neuronet.cli.doctor_cmd import add_arguments as add_doctor_arguments
 
-    add_doctor_arguments(add("doctor", "run the training doctor on a model and data, or on a "
-                                       "run folder"), t)
+    add_doctor_arguments(
+        add("doctor", "run the training doctor on a model and data, or on a run folder"), t
+    )
 
     m = add("summary", "print a model's layers, output shapes and parameter counts")
     m.add_argument("--model", choices=MODELS, default="mlp")

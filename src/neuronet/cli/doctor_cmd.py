@@ -19,7 +19,7 @@ import json
 import math
 from pathlib import Path
 
-from neuronet.cli.config import ConfigError, load_toml, resolve
+from neuronet.cli.config import ConfigError, resolve
 
 _NOT_COPIED = ("--resume", "--out", "--quiet", "-h", "--help")
 
@@ -30,11 +30,16 @@ def add_arguments(parser, train_parser) -> None:
     for action in train_parser._actions:
         if not any(opt in _NOT_COPIED for opt in action.option_strings):
             parser._add_action(action)
-    parser.add_argument("--budget", choices=("quick", "full"), default="quick",
-                        help="quick (~10 s on digits-sized work) or full (up to ~60 s)")
+    parser.add_argument(
+        "--budget",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick (~10 s on digits-sized work) or full (up to ~60 s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--out", help="folder for doctor.md, doctor.json and the PNGs "
-                                      "(default: the run folder)")
+    parser.add_argument(
+        "--out", help="folder for doctor.md, doctor.json and the PNGs (default: the run folder)"
+    )
 
 
 def _from_flags(flags: dict):
@@ -46,10 +51,15 @@ def _from_flags(flags: dict):
     config = resolve(flags)
     manual_seed(config["seed"])
     task = prepare(config)
-    optimizer = make_optimizer(config["optimizer"], task.model.parameters(), lr=config["lr"],
-                               weight_decay=config["weight_decay"])
-    out = Path(flags["out"]) if flags.get("out") else Path(str(run_dir_for(config, None)) +
-                                                          "-doctor")
+    optimizer = make_optimizer(
+        config["optimizer"],
+        task.model.parameters(),
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+    )
+    out = (
+        Path(flags["out"]) if flags.get("out") else Path(str(run_dir_for(config, None)) + "-doctor")
+    )
     return config, task, optimizer, out, None
 
 
@@ -63,8 +73,9 @@ def _from_run(flags: dict):
     if not run.is_dir():
         raise ConfigError(f"{str(run)!r} is not a run folder (written by `neuronet train`)")
     if not (run / "config.toml").is_file():
-        raise ConfigError(f"{str(run)!r} has no config.toml; is it a folder written by "
-                          "`neuronet train`?")
+        raise ConfigError(
+            f"{str(run)!r} has no config.toml; is it a folder written by `neuronet train`?"
+        )
     config = resolve({"config": str(run / "config.toml")})
     vocab = None
     weights = run / "model.safetensors"
@@ -75,8 +86,12 @@ def _from_run(flags: dict):
         if "vocab" in metadata:
             vocab = CharVocab.from_json(metadata["vocab"])
     task = prepare(config, vocab=vocab)
-    optimizer = make_optimizer(config["optimizer"], task.model.parameters(), lr=config["lr"],
-                               weight_decay=config["weight_decay"])
+    optimizer = make_optimizer(
+        config["optimizer"],
+        task.model.parameters(),
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+    )
     checkpoint = run / "checkpoint.safetensors"
     try:
         if checkpoint.is_file():
@@ -84,8 +99,9 @@ def _from_run(flags: dict):
         elif weights.is_file():
             io.load(task.model, weights)
         else:
-            raise ConfigError(f"{str(run)!r} holds no checkpoint.safetensors or "
-                              "model.safetensors to examine")
+            raise ConfigError(
+                f"{str(run)!r} holds no checkpoint.safetensors or model.safetensors to examine"
+            )
     except (ValueError, OSError) as err:
         raise ConfigError(f"cannot load the run's weights: {str(err).splitlines()[0]}") from None
     out = Path(flags["out"]) if flags.get("out") else run
@@ -103,15 +119,23 @@ def _history_findings(run: Path) -> tuple:
         stage.skipped = "no history.json in the run folder"
         return [], stage
     epochs = json.loads(path.read_text()).get("epochs", [])
-    losses = [float(e["loss"]) if isinstance(e.get("loss"), (int, float)) else math.nan
-              for e in epochs]
-    val = [(i, float(e["val_loss"])) for i, e in enumerate(epochs)
-           if isinstance(e.get("val_loss"), (int, float))]
-    stage.lines.append(f"{len(epochs)} epochs recorded" + (
-        f"; loss {losses[0]:.4g} -> {losses[-1]:.4g}" if losses else ""))
+    losses = [
+        float(e["loss"]) if isinstance(e.get("loss"), (int, float)) else math.nan for e in epochs
+    ]
+    val = [
+        (i, float(e["val_loss"]))
+        for i, e in enumerate(epochs)
+        if isinstance(e.get("val_loss"), (int, float))
+    ]
+    stage.lines.append(
+        f"{len(epochs)} epochs recorded"
+        + (f"; loss {losses[0]:.4g} -> {losses[-1]:.4g}" if losses else "")
+    )
     if val:
-        stage.lines.append(f"validation loss {val[0][1]:.4g} -> {val[-1][1]:.4g} "
-                           f"(best {min(v for _, v in val):.4g})")
+        stage.lines.append(
+            f"validation loss {val[0][1]:.4g} -> {val[-1][1]:.4g} "
+            f"(best {min(v for _, v in val):.4g})"
+        )
     return curves.analyse(losses, val, where="the recorded run (per epoch)"), stage
 
 
@@ -121,13 +145,19 @@ def doctor(flags: dict) -> int:
     if flags.get("run") and flags.get("model"):
         raise ConfigError("give either a run folder or --model/--data, not both")
     config, task, optimizer, out, run = (_from_run if flags.get("run") else _from_flags)(flags)
-    report = diagnose(task.model, task.train, task.loss, optimizer, val=task.test,
-                      batch_size=config["batch_size"], seed=config["seed"],
-                      budget=flags.get("budget") or "quick")
+    report = diagnose(
+        task.model,
+        task.train,
+        task.loss,
+        optimizer,
+        val=task.test,
+        batch_size=config["batch_size"],
+        seed=config["seed"],
+        budget=flags.get("budget") or "quick",
+    )
     if run is not None:
         extra, stage = _history_findings(run)
-        report = Report(report.findings + extra, report.stages + [stage], report.meta,
-                        report.plots)
+        report = Report(report.findings + extra, report.stages + [stage], report.meta, report.plots)
     report.meta["data"] = config["data"]
     report.write(out)
     if flags.get("json"):

@@ -28,5 +28,14 @@ from neuronet.doctor.monitor import Monitor
 from neuronet.doctor.report import Report
 from neuronet.doctor.watch import watch
 
-__all__ = ["BUDGETS", "Budget", "CODES", "Finding", "Monitor", "ORDER", "Report", "diagnose",
-           "watch"]
+__all__ = [
+    "BUDGETS",
+    "Budget",
+    "CODES",
+    "Finding",
+    "Monitor",
+    "ORDER",
+    "Report",
+    "diagnose",
+    "watch",
+]

@@ -60,11 +60,15 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
     bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
     if bad:
         i = bad[0]
-        out.append(finding(
-            "train.diverging",
-            f"in {where}, the training loss became {losses[i]} at step {i} (last finite value "
-            f"{next((v for v in reversed(losses[:i]) if math.isfinite(v)), float('nan')):.4g})",
-            evidence={"step": i, "value": str(losses[i])}, strength=3.0))
+        out.append(
+            finding(
+                "train.diverging",
+                f"in {where}, the training loss became {losses[i]} at step {i} (last finite value "
+                f"{next((v for v in reversed(losses[:i]) if math.isfinite(v)), float('nan')):.4g})",
+                evidence={"step": i, "value": str(losses[i])},
+                strength=3.0,
+            )
+        )
         return out  # the curve before the blow-up says nothing more
     n = len(losses)
     if val:
@@ -85,31 +89,51 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
     evidence = {"steps": n, "head": head, "tail": tail, "best": best, "noise": sigma}
     floor = max(0.02 * abs(head), 3 * 1.2533 * sigma * math.sqrt(1 / k_head + 1 / k_tail))
     rose = tail - head > floor
-    relapsed = (head - best > floor and tail - best > max(floor, 0.5 * (head - best))
-                and tail > 1.5 * best and best > 0)
+    relapsed = (
+        head - best > floor
+        and tail - best > max(floor, 0.5 * (head - best))
+        and tail > 1.5 * best
+        and best > 0
+    )
     if rose or relapsed:
-        how = (f"rose from {head:.4g} to {tail:.4g}" if rose else
-               f"fell to {best:.4g} and then rose to {tail:.4g} (it started at {head:.4g})")
-        out.append(finding(
-            "train.diverging", f"in {where}, the training loss {how}",
-            evidence=evidence,
-            strength=float(math.log10(max(tail, 1e-12) / max(min(best, head), 1e-12))) + 1.0))
+        how = (
+            f"rose from {head:.4g} to {tail:.4g}"
+            if rose
+            else f"fell to {best:.4g} and then rose to {tail:.4g} (it started at {head:.4g})"
+        )
+        out.append(
+            finding(
+                "train.diverging",
+                f"in {where}, the training loss {how}",
+                evidence=evidence,
+                strength=float(math.log10(max(tail, 1e-12) / max(min(best, head), 1e-12))) + 1.0,
+            )
+        )
         return out
     gain = head - tail
     if gain < floor:
-        out.append(finding(
-            "train.stuck",
-            f"in {n} steps of {where}, the training loss went {head:.4g} -> {tail:.4g} "
-            f"(medians of the first 10% and last 20% of steps): no decrease beyond its noise "
-            f"({sigma:.2g})",
-            evidence=evidence, strength=1.0 + float(floor > 0 and (floor - gain) / floor)))
+        out.append(
+            finding(
+                "train.stuck",
+                f"in {n} steps of {where}, the training loss went {head:.4g} -> {tail:.4g} "
+                f"(medians of the first 10% and last 20% of steps): no decrease beyond its noise "
+                f"({sigma:.2g})",
+                evidence=evidence,
+                strength=1.0 + float(floor > 0 and (floor - gain) / floor),
+            )
+        )
     elif trivial is not None and trivial > 0 and tail >= 0.95 * trivial:
-        out.append(finding(
-            "train.stuck",
-            f"in {n} steps of {where}, the training loss ended at {tail:.4g}, still the loss of "
-            f"a constant prediction ({trivial:.4g}): nothing that depends on the input was "
-            "learned",
-            evidence={**evidence, "constant_prediction_loss": trivial}, strength=1.0))
+        out.append(
+            finding(
+                "train.stuck",
+                f"in {n} steps of {where}, the training loss ended at {tail:.4g}, still the loss "
+                f"of "
+                f"a constant prediction ({trivial:.4g}): nothing that depends on the input was "
+                "learned",
+                evidence={**evidence, "constant_prediction_loss": trivial},
+                strength=1.0,
+            )
+        )
     _oscillation(out, x, trend, n, head, where)
     return out
 
@@ -118,16 +142,20 @@ def _oscillation(out, x, trend, n, head, where) -> None:
     half = n // 2
     r = (x - trend)[half:]
     swing = float(1.4826 * np.median(np.abs(r - np.median(r))))
-    mid = float(np.median(x[n // 3: 2 * n // 3]))
-    tail = float(np.median(x[-max(5, n // 5):]))
+    mid = float(np.median(x[n // 3 : 2 * n // 3]))
+    tail = float(np.median(x[-max(5, n // 5) :]))
     if head > 0 and swing > SWING * head and tail >= SETTLE * mid:
-        out.append(finding(
-            "train.oscillating",
-            f"in {where}, the training loss swings by {swing:.3g} from step to step in the second "
-            f"half ({swing / head:.0%} of its starting level {head:.3g}) and does not settle "
-            f"(middle third {mid:.3g}, last fifth {tail:.3g})",
-            evidence={"swing": swing, "head": head, "middle": mid, "tail": tail},
-            strength=1.0 + swing / head))
+        out.append(
+            finding(
+                "train.oscillating",
+                f"in {where}, the training loss swings by {swing:.3g} from step to step in the "
+                f"second "
+                f"half ({swing / head:.0%} of its starting level {head:.3g}) and does not settle "
+                f"(middle third {mid:.3g}, last fifth {tail:.3g})",
+                evidence={"swing": swing, "head": head, "middle": mid, "tail": tail},
+                strength=1.0 + swing / head,
+            )
+        )
 
 
 def overfitting(losses, val, where="the run") -> list:
@@ -146,15 +174,23 @@ def overfitting(losses, val, where="the run") -> list:
         return []
     at_min = min(max(steps[k], 0), len(x) - 1)
     window = max(1, len(x) // 20)
-    train_then = float(np.median(x[max(0, at_min - window): at_min + 1]))
+    train_then = float(np.median(x[max(0, at_min - window) : at_min + 1]))
     train_now = float(np.median(x[-window:]))
     if not train_now < train_then:
         return []
-    return [finding(
-        "train.overfitting",
-        f"in {where}, the validation loss reached {low:.4g} at step {steps[k]} and rose to "
-        f"{last:.4g} ({last / low - 1:.0%} higher) while the training loss kept falling "
-        f"({train_then:.4g} -> {train_now:.4g})",
-        evidence={"val_best": low, "val_best_step": steps[k], "val_last": last,
-                  "train_at_val_best": train_then, "train_last": train_now},
-        strength=float(math.log10(last / low)) * 10)]
+    return [
+        finding(
+            "train.overfitting",
+            f"in {where}, the validation loss reached {low:.4g} at step {steps[k]} and rose to "
+            f"{last:.4g} ({last / low - 1:.0%} higher) while the training loss kept falling "
+            f"({train_then:.4g} -> {train_now:.4g})",
+            evidence={
+                "val_best": low,
+                "val_best_step": steps[k],
+                "val_last": last,
+                "train_at_val_best": train_then,
+                "train_last": train_now,
+            },
+            strength=float(math.log10(last / low)) * 10,
+        )
+    ]

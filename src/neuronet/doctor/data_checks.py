@@ -60,7 +60,8 @@ def check_scale(exam, stage, x: np.ndarray, position: int) -> None:
     stage.numbers[f"input{position}_range"] = [float(finite.min()), float(finite.max())]
     stage.numbers[f"input{position}_feature_std_spread"] = round(spread, 2)
     stage.lines.append(
-        f"input {position}: shape {tuple(x.shape[1:])}, range {finite.min():.3g}..{finite.max():.3g}, "
+        f"input {position}: shape {tuple(x.shape[1:])}, "
+        f"range {finite.min():.3g}..{finite.max():.3g}, "
         f"RMS {rms:.3g}, per-feature std {std.min():.2g}..{std.max():.2g} "
         f"(max/median {spread:.3g})"
     )
@@ -72,7 +73,11 @@ def check_scale(exam, stage, x: np.ndarray, position: int) -> None:
     }
     if rms > RMS_HIGH or 0 < rms < RMS_LOW:
         ratio = rms if rms > RMS_HIGH else 1 / rms
-        hint = " (looks like raw pixels: divide by 255)" if finite.max() > 100 and finite.min() >= 0 else ""
+        hint = (
+            " (looks like raw pixels: divide by 255)"
+            if finite.max() > 100 and finite.min() >= 0
+            else ""
+        )
         exam.add(
             "data.unscaled_inputs",
             f"input {position} has RMS {rms:.3g} ({finite.min():.3g}..{finite.max():.3g}): "

@@ -41,8 +41,17 @@ class Budget:
 
 BUDGETS = {
     "quick": Budget("quick", 10.0),
-    "full": Budget("full", 60.0, data_rows=20000, init_batches=8, flow_batches=4,
-                   overfit_steps=300, signal_steps=400, lr_steps_per_decade=25, run_steps=600),
+    "full": Budget(
+        "full",
+        60.0,
+        data_rows=20000,
+        init_batches=8,
+        flow_batches=4,
+        overfit_steps=300,
+        signal_steps=400,
+        lr_steps_per_decade=25,
+        run_steps=600,
+    ),
 }
 _FLOORS = {"overfit_steps": 20, "signal_steps": 20, "lr_steps_per_decade": 4, "run_steps": 30}
 SHARE = 0.6  # of the budget's seconds for the training experiments (the rest: checks, copies)
@@ -53,8 +62,9 @@ def resolve_budget(budget) -> Budget:
         return budget
     if budget in BUDGETS:
         return BUDGETS[budget]
-    raise ValueError(f"doctor: budget must be 'quick' or 'full' (or a doctor.Budget), got "
-                     f"{budget!r}")
+    raise ValueError(
+        f"doctor: budget must be 'quick' or 'full' (or a doctor.Budget), got {budget!r}"
+    )
 
 
 def _plan(exam) -> None:
@@ -73,8 +83,12 @@ def _plan(exam) -> None:
     per_step = min(times)
     b = exam.budget
     small = min(overfit.OVERFIT_BATCH, exam.rows.batch_size) / max(exam.rows.batch_size, 1)
-    steps = (3 * b.overfit_steps * max(small, 0.25) + b.signal_steps + 8 * b.lr_steps_per_decade
-             + b.run_steps * 1.15)
+    steps = (
+        3 * b.overfit_steps * max(small, 0.25)
+        + b.signal_steps
+        + 8 * b.lr_steps_per_decade
+        + b.run_steps * 1.15
+    )
     allowed = SHARE * b.seconds
     need = steps * per_step
     exam.step_seconds = per_step
@@ -84,10 +98,12 @@ def _plan(exam) -> None:
     exam.budget_scale = scale
     changes = {k: max(_FLOORS[k], int(getattr(b, k) * scale)) for k in _FLOORS}
     exam.budget = replace(b, **changes)
-    exam.budget_note = (f"one training step takes {per_step * 1e3:.0f} ms, so every experiment "
-                        f"was cut to {scale:.0%} of its steps to fit the {b.name} budget; "
-                        "findings that need training are weaker evidence (budget='full' runs "
-                        "more)")
+    exam.budget_note = (
+        f"one training step takes {per_step * 1e3:.0f} ms, so every experiment "
+        f"was cut to {scale:.0%} of its steps to fit the {b.name} budget; "
+        "findings that need training are weaker evidence (budget='full' runs "
+        "more)"
+    )
 
 
 def _check_optimizer(exam) -> None:
@@ -107,7 +123,9 @@ def _check_optimizer(exam) -> None:
             + " require grad but are not in the optimizer: they will never change",
             module=module or None,
             evidence={"parameters": names, "reason": "not in the optimizer"},
-            strength=3.0, causes=())
+            strength=3.0,
+            causes=(),
+        )
 
 
 def _timed(exam, fn) -> None:
@@ -120,8 +138,9 @@ def _timed(exam, fn) -> None:
         s.seconds = took / len(new)
 
 
-def diagnose(model, data, loss, optimizer=None, val=None, batch_size: int = 32, seed: int = 0,
-             budget="quick") -> Report:
+def diagnose(
+    model, data, loss, optimizer=None, val=None, batch_size: int = 32, seed: int = 0, budget="quick"
+) -> Report:
     """Run the training doctor's checklist on copies of ``model`` and ``optimizer``.
 
     Args:
@@ -146,8 +165,10 @@ def diagnose(model, data, loss, optimizer=None, val=None, batch_size: int = 32, 
     if not isinstance(model, Module):
         raise TypeError(f"doctor.diagnose: model must be an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not hasattr(optimizer, "param_groups"):
-        raise TypeError("doctor.diagnose: optimizer must be a neuronet.optim optimizer (or None), "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError(
+            "doctor.diagnose: optimizer must be a neuronet.optim optimizer (or None), "
+            f"got {type(optimizer).__name__}"
+        )
     plan = resolve_budget(budget)
     rows = Rows(data, batch_size, "data")
     val_rows = Rows(val, batch_size, "val") if val is not None else None
@@ -168,11 +189,19 @@ def diagnose(model, data, loss, optimizer=None, val=None, batch_size: int = 32, 
     finally:
         set_rng_state(state)
     params = sum(p.numel() for p in model.parameters())
-    meta = {"model": type(model).__name__, "parameters": params, "rows": rows.n,
-            "val_rows": val_rows.n if val_rows else None, "budget": plan.name, "seed": seed,
-            "seconds": round(exam.elapsed(), 2), "loss": exam.loss.name,
-            "optimizer": type(optimizer).__name__ if optimizer is not None else None,
-            "lr": exam.user_lr, "lr_suggestion": exam.lr_suggestion}
+    meta = {
+        "model": type(model).__name__,
+        "parameters": params,
+        "rows": rows.n,
+        "val_rows": val_rows.n if val_rows else None,
+        "budget": plan.name,
+        "seed": seed,
+        "seconds": round(exam.elapsed(), 2),
+        "loss": exam.loss.name,
+        "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        "lr": exam.user_lr,
+        "lr_suggestion": exam.lr_suggestion,
+    }
     if exam.budget_note:
         meta["budget_note"] = exam.budget_note
         exam.stages[0].lines.append(f"budget: {exam.budget_note}")

@@ -107,7 +107,7 @@ class Exam:
         out = self.forward(model, inputs)
         return self.loss.fn(out, target)
 
-    # ---- recording --------------------------------------------------------------------------------
+    # ---- recording ----------------------------------------------------------------------------
     def add(self, code: str, message: str, **kwargs):
         f = finding(code, message, **kwargs)
         self.findings.append(f)

@@ -47,8 +47,12 @@ def _act_stats(name: str, y: np.ndarray) -> dict:
         axis = _unit_axis(y)
         other = tuple(i for i in range(y.ndim) if i != axis)
         alive = (y > 0).any(axis=other)
-        return {"units": int(alive.size), "dead": float(1.0 - alive.mean()), "alive": alive,
-                "samples": int(y.shape[0])}
+        return {
+            "units": int(alive.size),
+            "dead": float(1.0 - alive.mean()),
+            "alive": alive,
+            "samples": int(y.shape[0]),
+        }
     if name == "Sigmoid":
         return {"saturated": float(((y < 0.01) | (y > 0.99)).mean())}
     if name == "Tanh":
@@ -78,13 +82,21 @@ def _merge(acts: dict, key, stats: dict) -> None:
     """Record an activation op's statistics; a second call of the same op in the same module
     (a module used twice, a loop) adds its samples."""
     old = acts.get(key)
-    if old is None or "alive" not in stats or "alive" not in old or \
-            old["alive"].shape != stats["alive"].shape:
+    if (
+        old is None
+        or "alive" not in stats
+        or "alive" not in old
+        or old["alive"].shape != stats["alive"].shape
+    ):
         acts[key] = stats
         return
     alive = old["alive"] | stats["alive"]
-    acts[key] = {"units": int(alive.size), "dead": float(1.0 - alive.mean()), "alive": alive,
-                 "samples": old["samples"] + stats["samples"]}
+    acts[key] = {
+        "units": int(alive.size),
+        "dead": float(1.0 - alive.mean()),
+        "alive": alive,
+        "samples": old["samples"] + stats["samples"],
+    }
 
 
 def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
@@ -109,6 +121,7 @@ def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
             row["out_mean"] = float(arr.mean())
             row["out_std"] = float(arr.std())
             if out.requires_grad:
+
                 def grad_hook(g, row=row):
                     a = g.array.reshape(g.shape[0], -1) if g.ndim > 1 else g.array[None]
                     row["grad_norm"] = float(np.sqrt((a.astype(np.float64) ** 2).sum(1).mean()))
@@ -139,9 +152,7 @@ def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
         weight = module._parameters.get("weight") if path in result.layers else None
         if row is None:
             continue
-        row["weighted"] = (
-            weight is not None and weight.ndim >= 2 and row["type"] not in _SKIP_TYPES
-        )
+        row["weighted"] = weight is not None and weight.ndim >= 2 and row["type"] not in _SKIP_TYPES
         if row["weighted"] and weight.grad is not None:
             w = float(np.linalg.norm(weight.array))
             g = float(np.linalg.norm(weight.grad.array))
@@ -161,9 +172,13 @@ def summarise(measurements) -> dict:
     first = measurements[0]
     rows = []
     for path, row in first.layers.items():
-        entry = {"layer": path, "type": row["type"], "out_mean": row.get("out_mean"),
-                 "out_std": row.get("out_std"), "grad_norm": _mean_over(measurements, path,
-                                                                        "grad_norm")}
+        entry = {
+            "layer": path,
+            "type": row["type"],
+            "out_mean": row.get("out_mean"),
+            "out_std": row.get("out_std"),
+            "grad_norm": _mean_over(measurements, path, "grad_norm"),
+        }
         if row.get("weighted"):
             entry["rho"] = _mean_over(measurements, path, "rho")
         rows.append(entry)
@@ -217,8 +232,11 @@ def check(exam, summary: dict, when: str, during_training: bool = False) -> None
                     evidence={"ratio_first_to_last": ratio, "relative_gradients": rhos},
                     strength=float(np.log10(VANISH / max(ratio, 1e-30))) + 1.0,
                 )
-    signal = [r for r in summary["layers"] if r.get("grad_norm") and r["layer"] in
-              {w["layer"] for w in weighted}]
+    signal = [
+        r
+        for r in summary["layers"]
+        if r.get("grad_norm") and r["layer"] in {w["layer"] for w in weighted}
+    ]
     if len(signal) >= 2 and signal[-1]["grad_norm"] > 0:
         growth = signal[0]["grad_norm"] / signal[-1]["grad_norm"]
         if growth > EXPLODE:
@@ -228,8 +246,10 @@ def check(exam, summary: dict, when: str, during_training: bool = False) -> None
                 f"than at the last layer '{signal[-1]['layer']}' "
                 f"({signal[0]['grad_norm']:.2e} vs {signal[-1]['grad_norm']:.2e} per sample)",
                 module=signal[0]["layer"],
-                evidence={"growth_first_to_last": growth,
-                          "grad_norms": {r["layer"]: r["grad_norm"] for r in signal}},
+                evidence={
+                    "growth_first_to_last": growth,
+                    "grad_norms": {r["layer"]: r["grad_norm"] for r in signal},
+                },
                 strength=float(np.log10(growth / EXPLODE)) + 1.0,
             )
     _check_acts(exam, summary["acts"], when)
@@ -261,12 +281,15 @@ def _check_acts(exam, acts, when) -> None:
             + (f" (also {others})" if others else ""),
             severity="error" if worst["dead"] >= 0.99 else "warning",
             module=worst["layer"],
-            evidence={"dead_fraction": {a["layer"]: a["dead"] for a in dead},
-                      "samples": worst.get("samples")},
+            evidence={
+                "dead_fraction": {a["layer"]: a["dead"] for a in dead},
+                "samples": worst.get("samples"),
+            },
             strength=float(worst["dead"]) * 2,
         )
-    sat = sorted((a for a in acts if a.get("saturated", 0) > SATURATED),
-                 key=lambda a: -a["saturated"])
+    sat = sorted(
+        (a for a in acts if a.get("saturated", 0) > SATURATED), key=lambda a: -a["saturated"]
+    )
     if sat:
         worst = sat[0]
         others = ", ".join(f"'{a['layer']}' {a['saturated']:.0%}" for a in sat[1:4])
@@ -289,13 +312,16 @@ def table(summary: dict) -> list:
     rows = []
     for r in summary["layers"]:
         act = by_layer.get(r["layer"], {})
-        rows.append({
-            "layer": r["layer"], "type": r["type"],
-            "out mean": None if r["out_mean"] is None else round(r["out_mean"], 4),
-            "out std": None if r["out_std"] is None else round(r["out_std"], 4),
-            "grad/sample": _fmt(r.get("grad_norm")),
-            "||dW||/||W||": _fmt(r.get("rho")),
-            "dead": f"{act['dead']:.0%}" if "dead" in act else "",
-            "saturated": f"{act['saturated']:.0%}" if "saturated" in act else "",
-        })
+        rows.append(
+            {
+                "layer": r["layer"],
+                "type": r["type"],
+                "out mean": None if r["out_mean"] is None else round(r["out_mean"], 4),
+                "out std": None if r["out_std"] is None else round(r["out_std"], 4),
+                "grad/sample": _fmt(r.get("grad_norm")),
+                "||dW||/||W||": _fmt(r.get("rho")),
+                "dead": f"{act['dead']:.0%}" if "dead" in act else "",
+                "saturated": f"{act['saturated']:.0%}" if "saturated" in act else "",
+            }
+        )
     return rows

@@ -83,8 +83,10 @@ def run(exam) -> None:
     expected, margin, label = _expected(exam)
     if expected is not None:
         stage.numbers["expected_loss"] = expected
-        stage.lines.append(f"loss at init {loss0:.4g} (mean of {len(sample)} batches); an "
-                           f"uninformed model scores {label}")
+        stage.lines.append(
+            f"loss at init {loss0:.4g} (mean of {len(sample)} batches); an "
+            f"uninformed model scores {label}"
+        )
         excess = loss0 - expected
         if np.isfinite(loss0) and excess > margin:
             exam.add(
@@ -105,16 +107,18 @@ def run(exam) -> None:
     try:
         for _ in range(budget.flow_batches):
             fresh, _ = exam.fresh()
-            measurements.append(grad_flow.measure(exam, fresh, next(flow_batches),
-                                                  check_nan=True))
+            measurements.append(grad_flow.measure(exam, fresh, next(flow_batches), check_nan=True))
     except AnomalyError as err:
         nonfinite_finding(exam, err, "at init")
         exam.blocked = f"{err.op}.{err.phase} produces {err.kind} at init"
         exam.nonfinite_at_init = True
     if len(finite) < len(losses) and not exam.nonfinite_at_init:
-        exam.add("numerics.non_finite",
-                 f"the loss at init is not finite on {len(losses) - len(finite)} of "
-                 f"{len(losses)} batches", evidence={"losses": [str(v) for v in losses]})
+        exam.add(
+            "numerics.non_finite",
+            f"the loss at init is not finite on {len(losses) - len(finite)} of "
+            f"{len(losses)} batches",
+            evidence={"losses": [str(v) for v in losses]},
+        )
         exam.blocked = "the loss is not finite at init"
         exam.nonfinite_at_init = True
     if measurements:

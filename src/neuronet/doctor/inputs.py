@@ -121,8 +121,10 @@ class Rows:
             data = data.dataset
         if isinstance(data, (tuple, list)) and len(data) == 2 and not hasattr(data, "__getitem__"):
             data = tuple(data)
-        if isinstance(data, tuple) and len(data) >= 2 and all(
-            isinstance(d, (np.ndarray, Tensor)) or hasattr(d, "__array__") for d in data
+        if (
+            isinstance(data, tuple)
+            and len(data) >= 2
+            and all(isinstance(d, (np.ndarray, Tensor)) or hasattr(d, "__array__") for d in data)
         ):
             arrays = [_array(d) for d in data]
             n = len(arrays[0])

@@ -89,8 +89,14 @@ def sweep(exam, model, optimizer, batches, steps: int, start: float, end: float)
     resid = (capped - smoothed)[: k + 1]
     noise = float(1.4826 * np.median(np.abs(resid - np.median(resid))))
     drop = float(smoothed[0] - smoothed[k])
-    result.update(smoothed=smoothed.tolist(), noise=noise, drop=drop,
-                  lr_min=float(rates[k]), loss_min=float(smoothed[k]), loss_start=float(smoothed[0]))
+    result.update(
+        smoothed=smoothed.tolist(),
+        noise=noise,
+        drop=drop,
+        lr_min=float(rates[k]),
+        loss_min=float(smoothed[k]),
+        loss_start=float(smoothed[0]),
+    )
     if drop > 2 * noise and drop > 0.02 * abs(smoothed[0]):
         edge = int(np.argmax(smoothed <= smoothed[k] + (1 - EDGE) * drop))
         result["lr_edge"] = float(rates[edge])
@@ -125,19 +131,25 @@ def run(exam) -> None:
     result = sweep(exam, model, optimizer, batches, steps, start, end)
     result["user_lr"] = user
     exam.plots["lr_find"] = result
-    stage.numbers.update({k: v for k, v in result.items() if k not in ("lrs", "losses",
-                                                                      "smoothed")})
+    stage.numbers.update(
+        {k: v for k, v in result.items() if k not in ("lrs", "losses", "smoothed")}
+    )
     opt_name = type(optimizer).__name__
     n = len(result["losses"])
     div = result["diverged_at"]
     if "suggestion" not in result:
-        stage.lines.append(f"{opt_name}, {n} steps from {start:.0e}: the loss never clearly fell "
-                           "(no suggestion)" + (f"; diverged at {div:.2e}" if div else ""))
+        stage.lines.append(
+            f"{opt_name}, {n} steps from {start:.0e}: the loss never clearly fell "
+            "(no suggestion)" + (f"; diverged at {div:.2e}" if div else "")
+        )
         if user and div is not None and user >= div:
-            exam.add("lr.too_high", f"your learning rate {user:.2e} is past the point where the "
-                     f"range test diverged ({div:.2e})",
-                     evidence={"user_lr": user, "diverged_at": div},
-                     strength=float(math.log10(user / div)) + 1.0)
+            exam.add(
+                "lr.too_high",
+                f"your learning rate {user:.2e} is past the point where the "
+                f"range test diverged ({div:.2e})",
+                evidence={"user_lr": user, "diverged_at": div},
+                strength=float(math.log10(user / div)) + 1.0,
+            )
         return
     sug = result["suggestion"]
     lr_min = result["lr_min"]
@@ -146,17 +158,25 @@ def run(exam) -> None:
         f"{opt_name}, {n} steps from {start:.0e}: loss {result['loss_start']:.4g} -> "
         f"{result['loss_min']:.4g} at lr {lr_min:.2e}"
         + (f", diverged at {div:.2e}" if div else "")
-        + f"; suggested lr {sug:.2e}" + (f", yours {user:.2e}" if user else "")
+        + f"; suggested lr {sug:.2e}"
+        + (f", yours {user:.2e}" if user else "")
     )
-    exam.add("lr.suggestion", f"suggested learning rate {sug:.2e} for {opt_name} (the loss "
-             f"bottoms out at {lr_min:.2e})" + (f"; yours is {user:.2e}" if user else ""),
-             evidence={"suggestion": sug, "lr_min": lr_min, "user_lr": user}, strength=0.0)
+    exam.add(
+        "lr.suggestion",
+        f"suggested learning rate {sug:.2e} for {opt_name} (the loss "
+        f"bottoms out at {lr_min:.2e})" + (f"; yours is {user:.2e}" if user else ""),
+        evidence={"suggestion": sug, "lr_min": lr_min, "user_lr": user},
+        strength=0.0,
+    )
     if not user:
         return
     high = HIGH_FACTOR * sug
     if user > high or (div is not None and user >= div):
-        past = (f"past the divergence point ({div:.2e})" if div is not None and user >= div
-                else f"{user / sug:.0f}x the suggested {sug:.2e}, where the loss stops falling")
+        past = (
+            f"past the divergence point ({div:.2e})"
+            if div is not None and user >= div
+            else f"{user / sug:.0f}x the suggested {sug:.2e}, where the loss stops falling"
+        )
         exam.add(
             "lr.too_high",
             f"your learning rate {user:.2e} is {past} (in the range test the loss bottoms out at "

@@ -45,8 +45,13 @@ class Monitor(Callback):
         verbose: print warnings (default: unless the trainer is quiet; errors always print).
     """
 
-    def __init__(self, every: int | None = None, check_every: int = 50, stop_on_nan: bool = True,
-                 verbose: bool | None = None):
+    def __init__(
+        self,
+        every: int | None = None,
+        check_every: int = 50,
+        stop_on_nan: bool = True,
+        verbose: bool | None = None,
+    ):
         self.every = every
         self.check_every = check_every
         self.stop_on_nan = stop_on_nan
@@ -64,15 +69,15 @@ class Monitor(Callback):
         if quiet and f.severity != "error":
             return
         where = f" [{f.module}]" if f.module else ""
-        say(f"neuronet doctor: {f.severity} {f.code}{where}: {f.message}\n"
-            f"  fix: {f.prescription}")
+        say(f"neuronet doctor: {f.severity} {f.code}{where}: {f.message}\n  fix: {f.prescription}")
 
     # ---- hooks -------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         self.close()
         self.findings = []
-        self.watch = watch(self.trainer.model, self.trainer.optimizer, every=self.every,
-                           on_finding=self._show)
+        self.watch = watch(
+            self.trainer.model, self.trainer.optimizer, every=self.every, on_finding=self._show
+        )
         self.watch.attach()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -94,8 +99,11 @@ class Monitor(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.watch is not None and logs and logs.get("val_loss") is not None:
             self.watch.record(val_loss=logs["val_loss"])
-            found = [f for f in curves.analyse(self.watch.losses[-_WINDOW:], self.watch.val)
-                     if f.code == "train.overfitting"]
+            found = [
+                f
+                for f in curves.analyse(self.watch.losses[-_WINDOW:], self.watch.val)
+                if f.code == "train.overfitting"
+            ]
             for f in found:
                 self._once(f)
 
@@ -112,10 +120,13 @@ class Monitor(Callback):
 
     def _stop(self, loss, step) -> None:
         w = self.watch
-        cause = next((f for f in w.live if f.code in ("numerics.non_finite", "data.non_finite")),
-                     None)
-        reason = (f"the training loss became {loss} at step {step} (epoch {self.epoch}, batch "
-                  f"{self.batch})")
+        cause = next(
+            (f for f in w.live if f.code in ("numerics.non_finite", "data.non_finite")), None
+        )
+        reason = (
+            f"the training loss became {loss} at step {step} (epoch {self.epoch}, batch "
+            f"{self.batch})"
+        )
         if cause is not None:
             reason += f": {cause.message}"
         if self.stop_on_nan:
@@ -133,15 +144,23 @@ class Monitor(Callback):
         if len(w.spikes) >= 3 or big:
             worst = max(w.spikes, key=lambda s: s["ratio"])
             sink = Collector()
-            sink.add("grad.exploding",
-                     f"the gradient norm spiked to {worst['norm']:.3g} at step {worst['step']} "
-                     f"({worst['ratio']:.0f}x its running median; {len(w.spikes)} spikes)",
-                     evidence={"spikes": w.spikes[:20]}, causes=SPIKE_CAUSES, can_explain=False)
+            sink.add(
+                "grad.exploding",
+                f"the gradient norm spiked to {worst['norm']:.3g} at step {worst['step']} "
+                f"({worst['ratio']:.0f}x its running median; {len(w.spikes)} spikes)",
+                evidence={"spikes": w.spikes[:20]},
+                causes=SPIKE_CAUSES,
+                can_explain=False,
+            )
             self._once(sink.findings[0])
         if w.measurements:
             sink = Collector()
-            grad_flow.check(sink, grad_flow.summarise(w.measurements[-1:]), "during training",
-                            during_training=w.measurements[-1].step > 0)
+            grad_flow.check(
+                sink,
+                grad_flow.summarise(w.measurements[-1:]),
+                "during training",
+                during_training=w.measurements[-1].step > 0,
+            )
             for f in sink.findings:
                 if f.code.startswith("act."):
                     self._once(f)

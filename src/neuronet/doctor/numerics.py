@@ -30,9 +30,13 @@ def describe(err: AnomalyError) -> str:
     """``'Exp.forward produced Inf in module 'head' (Linear), called from train.py:42'``."""
     kind = {"nan": "NaN", "inf": "Inf"}[err.kind]
     where = f", called from {err.where}" if err.where else ""
-    place = (f" in module '{err.module}' ({err.module_type})" if err.module else
-             f" in the model itself ({err.module_type})" if err.module_type else
-             " outside any module")
+    place = (
+        f" in module '{err.module}' ({err.module_type})"
+        if err.module
+        else f" in the model itself ({err.module_type})"
+        if err.module_type
+        else " outside any module"
+    )
     source = "" if err.inputs_finite else " (its input already held NaN/Inf)"
     return f"{err.op}.{err.phase} produced {kind}{place}{where}{source}"
 
@@ -42,9 +46,14 @@ def from_error(err: AnomalyError, when: str):
         "numerics.non_finite",
         f"{when}: {describe(err)}",
         module=err.module or None,
-        evidence={"op": err.op, "phase": err.phase, "kind": err.kind, "where": err.where,
-                  "shapes": {k: str(v) for k, v in err.shapes.items()},
-                  "inputs_finite": err.inputs_finite},
+        evidence={
+            "op": err.op,
+            "phase": err.phase,
+            "kind": err.kind,
+            "where": err.where,
+            "shapes": {k: str(v) for k, v in err.shapes.items()},
+            "inputs_finite": err.inputs_finite,
+        },
         strength=3.0 if err.inputs_finite else 1.0,
     )
 
@@ -61,21 +70,30 @@ def locate(model, inputs, when: str, output_grad=None) -> list:
     for i, x in enumerate(inputs or ()):
         rows = _nonfinite_rows(x)
         if rows.size:
-            found.append(finding(
-                "data.non_finite",
-                f"{when}: input {i} of the batch holds NaN/Inf in rows {rows[:20].tolist()}",
-                evidence={"rows_in_batch": rows[:200].tolist()}, strength=3.0))
+            found.append(
+                finding(
+                    "data.non_finite",
+                    f"{when}: input {i} of the batch holds NaN/Inf in rows {rows[:20].tolist()}",
+                    evidence={"rows_in_batch": rows[:200].tolist()},
+                    strength=3.0,
+                )
+            )
     if found:
         return found
     params = bad_parameters(model)
     if params:
         module = params[0].rsplit(".", 1)[0] if "." in params[0] else None
-        found.append(finding(
-            "numerics.non_finite",
-            f"{when}: parameter '{params[0]}' already holds NaN/Inf"
-            + (f" (and {len(params) - 1} more)" if len(params) > 1 else "")
-            + ": an earlier update wrote it (a non-finite or huge gradient)",
-            module=module, evidence={"parameters": params[:20]}, strength=2.0))
+        found.append(
+            finding(
+                "numerics.non_finite",
+                f"{when}: parameter '{params[0]}' already holds NaN/Inf"
+                + (f" (and {len(params) - 1} more)" if len(params) > 1 else "")
+                + ": an earlier update wrote it (a non-finite or huge gradient)",
+                module=module,
+                evidence={"parameters": params[:20]},
+                strength=2.0,
+            )
+        )
         return found
     if inputs is None:
         return found
@@ -97,10 +115,14 @@ def locate(model, inputs, when: str, output_grad=None) -> list:
         set_rng_state(state)
     if not found:
         what = "gradient reaching the model's output" if output_grad is not None else "loss"
-        found.append(finding(
-            "numerics.non_finite",
-            f"{when}: the {what} is NaN/Inf while the model's forward pass is finite: the loss "
-            "computation produced it (run the step under neuronet.autograd.detect_anomaly() to "
-            "name the op)",
-            evidence={}, strength=1.5))
+        found.append(
+            finding(
+                "numerics.non_finite",
+                f"{when}: the {what} is NaN/Inf while the model's forward pass is finite: the loss "
+                "computation produced it (run the step under neuronet.autograd.detect_anomaly() to "
+                "name the op)",
+                evidence={},
+                strength=1.5,
+            )
+        )
     return found

@@ -66,8 +66,10 @@ def _evidence_for_failure(exam, model, batch, losses, final) -> str:
     if not math.isfinite(final) or any(not math.isfinite(v) for v in losses):
         return "numerics: the loss became NaN/Inf while memorising"
     if spread < 1e-4 * scale or spread < 1e-7:
-        return ("the model: its outputs are the same for every sample (the input does not reach "
-                "the output: a dead layer, a detached path, or an input that is never used)")
+        return (
+            "the model: its outputs are the same for every sample (the input does not reach "
+            "the output: a dead layer, a detached path, or an input that is never used)"
+        )
     x = inputs[0].array.reshape(len(inputs[0].array), -1)
     if target is not None:
         keys = {}
@@ -77,8 +79,10 @@ def _evidence_for_failure(exam, model, batch, losses, final) -> str:
             return "the data: identical inputs in the batch carry different labels"
     if len(losses) > 10 and losses[-1] > losses[0]:
         return "the loss or the rate: the loss rose while memorising"
-    return ("the model's capacity or the loss: the loss fell but stalled, so the model cannot "
-            "fit even these few samples (too small, or a loss that cannot reach zero on them)")
+    return (
+        "the model's capacity or the loss: the loss fell but stalled, so the model cannot "
+        "fit even these few samples (too small, or a loss that cannot reach zero on them)"
+    )
 
 
 def run(exam) -> None:
@@ -100,13 +104,14 @@ def run(exam) -> None:
     scale = exam.budget_scale
     rates = RATES if scale >= 0.5 else RATES[:2] if scale >= 0.2 else RATES[:1]
     for lr in rates:
-        model, losses, final, acc = _attempt(exam, batch, lr, exam.budget.overfit_steps,
-                                             baseline)
+        model, losses, final, acc = _attempt(exam, batch, lr, exam.budget.overfit_steps, baseline)
         start = losses[0] if losses else float("nan")
         ok = (acc is not None and acc >= 1.0) or (
-            math.isfinite(final) and final <= FRACTION * baseline)
-        tried.append({"lr": lr, "start": start, "final": final, "accuracy": acc,
-                      "steps": len(losses)})
+            math.isfinite(final) and final <= FRACTION * baseline
+        )
+        tried.append(
+            {"lr": lr, "start": start, "final": final, "accuracy": acc, "steps": len(losses)}
+        )
         if ok:
             success = True
             break
@@ -125,10 +130,16 @@ def run(exam) -> None:
         cut = exam.budget_scale < 1.0
         exam.add(
             "train.cannot_overfit",
-            f"after {best['steps']} Adam steps on {size} samples (rates {rates}) the loss only went "
+            f"after {best['steps']} Adam steps on {size} samples (rates {rates}) the loss only "
+            f"went "
             f"{best['start']:.4g} -> {best['final']:.4g}{acc_text}; the evidence points to "
-            f"{points}" + (" (few steps: the budget was cut for this slow model; "
-                           "budget='full' gives a firmer answer)" if cut else ""),
+            f"{points}"
+            + (
+                " (few steps: the budget was cut for this slow model; "
+                "budget='full' gives a firmer answer)"
+                if cut
+                else ""
+            ),
             evidence={"attempts": tried, "baseline": baseline, "points_to": points},
             severity="warning" if cut else None,
             strength=2.0,
@@ -170,15 +181,19 @@ def _signal(exam, stage) -> None:
         if err is None or var == 0:
             return
         skill = 1.0 - err / var
-        stage.lines.append(f"held-out after {exam.budget.signal_steps} Adam steps: "
-                           f"R^2 {skill:.3f} on {n} rows")
+        stage.lines.append(
+            f"held-out after {exam.budget.signal_steps} Adam steps: R^2 {skill:.3f} on {n} rows"
+        )
         stage.numbers["heldout_r2"] = skill
         if skill <= 0.0:
-            exam.add("data.no_signal",
-                     f"the model memorises a batch, but on {n} held-out rows it does no better "
-                     f"than predicting the mean (R^2 {skill:.3f}) after "
-                     f"{exam.budget.signal_steps} steps",
-                     evidence={"heldout_r2": skill, "rows": n}, strength=1.0)
+            exam.add(
+                "data.no_signal",
+                f"the model memorises a batch, but on {n} held-out rows it does no better "
+                f"than predicting the mean (R^2 {skill:.3f}) after "
+                f"{exam.budget.signal_steps} steps",
+                evidence={"heldout_r2": skill, "rows": n},
+                strength=1.0,
+            )
         return
     pred = loops.predictions(exam, out)
     if pred is None or pred.size != y.size:
@@ -195,14 +210,23 @@ def _signal(exam, stage) -> None:
     z_gain = None
     if gain is not None and gain.size > 1:
         z_gain = float(gain.mean() / max(gain.std(ddof=1) / math.sqrt(gain.size), 1e-12))
-    stage.numbers.update(heldout_accuracy=acc, majority_rate=p0, z_accuracy=z_acc,
-                         heldout_rows=n, z_information=z_gain,
-                         information_nats=None if gain is None else float(gain.mean()))
+    stage.numbers.update(
+        heldout_accuracy=acc,
+        majority_rate=p0,
+        z_accuracy=z_acc,
+        heldout_rows=n,
+        z_information=z_gain,
+        information_nats=None if gain is None else float(gain.mean()),
+    )
     stage.lines.append(
         f"held-out after {exam.budget.signal_steps} Adam steps: accuracy {acc:.1%} on {n} rows "
         f"vs majority class {p0:.1%} (z = {z_acc:.1f})"
-        + ("" if gain is None else f"; log-likelihood {gain.mean():+.3f} nats/sample over the "
-           f"class frequencies (z = {z_gain:.1f})")
+        + (
+            ""
+            if gain is None
+            else f"; log-likelihood {gain.mean():+.3f} nats/sample over the "
+            f"class frequencies (z = {z_gain:.1f})"
+        )
     )
     if z_acc < Z_SIGNAL and (z_gain is None or z_gain < Z_SIGNAL):
         exam.add(
@@ -210,10 +234,19 @@ def _signal(exam, stage) -> None:
             f"the model memorises a batch, but after {exam.budget.signal_steps} training steps "
             f"it scores {acc:.1%} on {n} held-out rows, no better than always predicting the "
             f"majority class ({p0:.1%}, z = {z_acc:.1f})"
-            + ("" if gain is None else f", and its held-out log-likelihood does not beat the "
-               f"class frequencies ({gain.mean():+.3f} nats/sample, z = {z_gain:.1f})"),
-            evidence={"heldout_accuracy": acc, "majority_rate": p0, "z_accuracy": z_acc,
-                      "z_information": z_gain, "rows": n},
+            + (
+                ""
+                if gain is None
+                else f", and its held-out log-likelihood does not beat the "
+                f"class frequencies ({gain.mean():+.3f} nats/sample, z = {z_gain:.1f})"
+            ),
+            evidence={
+                "heldout_accuracy": acc,
+                "majority_rate": p0,
+                "z_accuracy": z_acc,
+                "z_information": z_gain,
+                "rows": n,
+            },
             severity="warning" if exam.budget_scale < 1.0 else None,
             strength=float(Z_SIGNAL - z_acc),
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-NO_MATPLOTLIB = ("matplotlib is not installed, so no PNGs were written "
-                 "(pip install 'neuronet[plot]')")
+NO_MATPLOTLIB = (
+    "matplotlib is not installed, so no PNGs were written (pip install 'neuronet[plot]')"
+)
 
 
 def _figure(width, height):
@@ -52,8 +53,9 @@ def lr_find(data, path) -> None:
     if data.get("lr_min"):
         ax.axvline(data["lr_min"], color="0.4", ls="--", lw=1, label="loss stops falling")
     if data.get("suggestion"):
-        ax.axvline(data["suggestion"], color="C2", lw=2,
-                   label=f"suggested {data['suggestion']:.1e}")
+        ax.axvline(
+            data["suggestion"], color="C2", lw=2, label=f"suggested {data['suggestion']:.1e}"
+        )
     if data.get("user_lr"):
         ax.axvline(data["user_lr"], color="C3", lw=2, ls=":", label=f"yours {data['user_lr']:.1e}")
     ax.set_xscale("log")
@@ -131,10 +133,12 @@ def write_all(report, out_dir):
         return [], NO_MATPLOTLIB
     plots = report.plots
     written = []
-    jobs = [("samples.png", samples, plots.get("samples")),
-            ("lr_find.png", lr_find, plots.get("lr_find")),
-            ("grad_flow.png", grad_flow, plots.get("grad_flow") or plots.get("grad_flow_init")),
-            ("loss.png", loss, plots.get("loss"))]
+    jobs = [
+        ("samples.png", samples, plots.get("samples")),
+        ("lr_find.png", lr_find, plots.get("lr_find")),
+        ("grad_flow.png", grad_flow, plots.get("grad_flow") or plots.get("grad_flow_init")),
+        ("loss.png", loss, plots.get("loss")),
+    ]
     for name, draw, data in jobs:
         if not data:
             continue

@@ -11,8 +11,10 @@ def _headline(report) -> str:
     meta = report.meta
     parts = []
     if meta.get("model"):
-        parts.append(f"{meta['model']}" + (f", {meta['parameters']:,} parameters"
-                                           if meta.get("parameters") is not None else ""))
+        parts.append(
+            f"{meta['model']}"
+            + (f", {meta['parameters']:,} parameters" if meta.get("parameters") is not None else "")
+        )
     if meta.get("rows") is not None:
         parts.append(f"{meta['rows']:,} training rows")
     if meta.get("budget"):
@@ -67,8 +69,9 @@ def _table(rows: list) -> list:
     keys = list(rows[0].keys())
     out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
-        out.append("| " + " | ".join("" if r.get(k) is None else str(r.get(k)) for k in keys)
-                   + " |")
+        out.append(
+            "| " + " | ".join("" if r.get(k) is None else str(r.get(k)) for k in keys) + " |"
+        )
     return out
 
 

@@ -59,8 +59,18 @@ class Report:
         }
         lr = self.plots.get("lr_find")
         if lr:
-            data["lr_find"] = {k: lr.get(k) for k in ("lrs", "losses", "smoothed", "suggestion",
-                                                      "lr_min", "diverged_at", "user_lr")}
+            data["lr_find"] = {
+                k: lr.get(k)
+                for k in (
+                    "lrs",
+                    "losses",
+                    "smoothed",
+                    "suggestion",
+                    "lr_min",
+                    "diverged_at",
+                    "user_lr",
+                )
+            }
         return _jsonable(data)
 
     def to_json(self, indent: int = 1) -> str:

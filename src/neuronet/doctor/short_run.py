@@ -68,13 +68,20 @@ def run(exam) -> None:
                 break
             if val_batch is not None and (i + 1) % every_val == 0:
                 w.record(val_loss=_val_loss(exam, model, val_batch))
-    sub = build_report(w, where=f"a {steps}-step run with {type(optimizer).__name__} "
-                                f"(lr {exam.user_lr or 1e-3:g})", trivial=trivial_loss(exam))
+    sub = build_report(
+        w,
+        where=f"a {steps}-step run with {type(optimizer).__name__} (lr {exam.user_lr or 1e-3:g})",
+        trivial=trivial_loss(exam),
+    )
     for f in sub.findings:
         exam.findings.append(f)
     finite = [v for v in w.losses if math.isfinite(v)]
-    stage.numbers.update(steps=len(w.losses), first=finite[0] if finite else None,
-                         last=finite[-1] if finite else None, best=min(finite) if finite else None)
+    stage.numbers.update(
+        steps=len(w.losses),
+        first=finite[0] if finite else None,
+        last=finite[-1] if finite else None,
+        best=min(finite) if finite else None,
+    )
     if finite:
         stage.lines.append(
             f"{len(w.losses)} steps of {type(optimizer).__name__} at lr "
@@ -82,20 +89,25 @@ def run(exam) -> None:
             f"{np.median(finite[-10:]):.4g} (median of first/last 10 steps; best {min(finite):.4g})"
         )
     if w.val:
-        stage.lines.append(f"validation loss {w.val[0][1]:.4g} -> {w.val[-1][1]:.4g} "
-                           f"(best {min(v for _, v in w.val):.4g})")
+        stage.lines.append(
+            f"validation loss {w.val[0][1]:.4g} -> {w.val[-1][1]:.4g} "
+            f"(best {min(v for _, v in w.val):.4g})"
+        )
         stage.numbers["val"] = w.val
     norms = [n for n in w.grad_norms if math.isfinite(n)]
     if norms:
-        flow.lines.append(f"gradient norm over the run: median {np.median(norms):.3g}, "
-                          f"max {max(norms):.3g}")
+        flow.lines.append(
+            f"gradient norm over the run: median {np.median(norms):.3g}, max {max(norms):.3g}"
+        )
     ratios = sub.stages[0].numbers.get("update_ratio")
     if ratios:
         flow.numbers["update_ratio"] = ratios
         top = max(ratios.items(), key=lambda kv: kv[1])
         low = min(ratios.items(), key=lambda kv: kv[1])
-        flow.lines.append(f"update/weight ratio per step: {low[1]:.1e} ('{low[0]}') to "
-                          f"{top[1]:.1e} ('{top[0]}'); about 1e-3 is typical")
+        flow.lines.append(
+            f"update/weight ratio per step: {low[1]:.1e} ('{low[0]}') to "
+            f"{top[1]:.1e} ('{top[0]}'); about 1e-3 is typical"
+        )
     if w.measurements:
         summary = grad_flow.summarise(w.measurements)
         flow.table = grad_flow.table(summary)

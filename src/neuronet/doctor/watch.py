@@ -68,8 +68,14 @@ class watch:
     After the block (or during it), ``report()`` returns a ``Report``.
     """
 
-    def __init__(self, model, optimizer=None, every: int | None = None, on_finding=None,
-                 track_loss: bool = True):
+    def __init__(
+        self,
+        model,
+        optimizer=None,
+        every: int | None = None,
+        on_finding=None,
+        track_loss: bool = True,
+    ):
         if every is not None and (int(every) != every or every < 1):
             raise ValueError(f"watch: every must be a positive int or None, got {every!r}")
         self.model = model
@@ -118,8 +124,11 @@ class watch:
             kind = type(m).__name__
             if kind in _NORMS:
                 self._stochastic.append(path)
-                self._handles.append(m.register_forward_pre_hook(
-                    lambda mod, args, path=path: self._check_norm(mod, args, path)))
+                self._handles.append(
+                    m.register_forward_pre_hook(
+                        lambda mod, args, path=path: self._check_norm(mod, args, path)
+                    )
+                )
             elif kind in _DROPOUTS and getattr(m, "p", 0) > 0:
                 self._stochastic.append(path)
         self._trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -207,8 +216,10 @@ class watch:
             s["mode"].__exit__(None, None, None)
             s["mode"] = None
         if isinstance(out, Tensor) and out.requires_grad:
+
             def keep(g, step=self.steps):
                 self._out_grad = (step, g.array)
+
             out.register_hook(keep)
         return None
 
@@ -216,8 +227,9 @@ class watch:
         x = args[0] if args else None
         if module.training and isinstance(x, Tensor) and x.ndim >= 2 and x.shape[0] == 1:
             per_channel = int(np.prod(x.shape[2:])) if x.ndim > 2 else 1
-            self.batch_of_one.append({"step": self.steps, "module": path,
-                                      "values_per_channel": per_channel})
+            self.batch_of_one.append(
+                {"step": self.steps, "module": path, "values_per_channel": per_channel}
+            )
 
     def _start_sampling(self) -> None:
         started = time.perf_counter()
@@ -233,10 +245,13 @@ class watch:
                     row["out_mean"] = float(out.array.mean())
                     row["out_std"] = float(out.array.std())
                     if out.requires_grad:
+
                         def grad_hook(g, row=row):
                             a = g.array.reshape(g.shape[0], -1) if g.ndim > 1 else g.array[None]
-                            row["grad_norm"] = float(np.sqrt((a.astype(np.float64) ** 2)
-                                                             .sum(1).mean()))
+                            row["grad_norm"] = float(
+                                np.sqrt((a.astype(np.float64) ** 2).sum(1).mean())
+                            )
+
                         out.register_hook(grad_hook)
 
             handles.append(m.register_forward_hook(hook))
@@ -287,8 +302,9 @@ class watch:
     def nonfinite(self, value, step) -> list:
         """Report a non-finite loss at ``step`` (1-based, the step it would have been): name its
         source (replays the forward)."""
-        found = numerics.locate(self.model, self._last_inputs, f"at step {step} the loss was "
-                                f"{value}")
+        found = numerics.locate(
+            self.model, self._last_inputs, f"at step {step} the loss was {value}"
+        )
         for f in found:
             self._emit(f)
         return found
@@ -298,13 +314,16 @@ class watch:
 
         if "opt.missing_zero_grad" in self._codes_seen:
             return
-        self._emit(finding(
-            "opt.missing_zero_grad",
-            f"the gradients used by optimizer step {self.accumulating[0]} were still in .grad "
-            f"when the next backward() ran ({len(self.accumulating)} steps so far): each step "
-            "adds to the previous gradients",
-            evidence={"steps": self.accumulating[:20], "zero_grad_calls": self.zero_grads},
-            strength=3.0))
+        self._emit(
+            finding(
+                "opt.missing_zero_grad",
+                f"the gradients used by optimizer step {self.accumulating[0]} were still in .grad "
+                f"when the next backward() ran ({len(self.accumulating)} steps so far): each step "
+                "adds to the previous gradients",
+                evidence={"steps": self.accumulating[:20], "zero_grad_calls": self.zero_grads},
+                strength=3.0,
+            )
+        )
 
     def _zero_grad(self, original, *args, **kwargs):
         self.zero_grads += 1
@@ -357,8 +376,9 @@ class watch:
             typical = recent[len(recent) // 2]
             extra = max(self._sample_started_cost + sample_cost, 0.0)
             if typical > 0:
-                interval = max(interval, min(MAX_EVERY, math.ceil(extra / (SAMPLE_SHARE *
-                                                                           typical))))
+                interval = max(
+                    interval, min(MAX_EVERY, math.ceil(extra / (SAMPLE_SHARE * typical)))
+                )
         self.intervals.append(interval)
         self._next_sample = self.steps - 1 + interval  # steps counts the one just taken
 
@@ -371,8 +391,14 @@ class watch:
         if len(og) and not np.isfinite(og).all():
             from neuronet.doctor.findings import finding
 
-            self._emit(finding("numerics.non_finite", f"{when}; it already was at the model's "
-                               "output: the loss's backward produced it", strength=2.0))
+            self._emit(
+                finding(
+                    "numerics.non_finite",
+                    f"{when}; it already was at the model's "
+                    "output: the loss's backward produced it",
+                    strength=2.0,
+                )
+            )
             return
         for f in numerics.locate(self.model, self._last_inputs, when, output_grad=og):
             self._emit(f)
@@ -390,8 +416,11 @@ class watch:
         for path, m in self.model.named_modules():
             w = m._parameters.get("weight")
             if w is not None and w.ndim >= 2 and type(m).__name__ not in ("Embedding",):
-                out[path] = (w, w.array.copy(), None if w.grad is None else
-                             float(np.linalg.norm(w.grad.array)))
+                out[path] = (
+                    w,
+                    w.array.copy(),
+                    None if w.grad is None else float(np.linalg.norm(w.grad.array)),
+                )
         return out
 
     def _finish_sample(self, before) -> None:

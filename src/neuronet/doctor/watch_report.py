@@ -39,62 +39,94 @@ def _unchanged(w) -> list:
             elif not p.grad.array.any():
                 reason = "its gradient is zero"
             else:
-                reason = ("its gradient is too small to change it in float32 (vanishing "
-                          "gradient or too low a learning rate)")
+                reason = (
+                    "its gradient is too small to change it in float32 (vanishing "
+                    "gradient or too low a learning rate)"
+                )
             by_module.setdefault((module, reason), []).append(name)
     for (module, reason), names in by_module.items():
         severity = "error"
-        found.append(finding(
-            "opt.params_not_updated",
-            f"after {w.steps} optimizer steps, {', '.join(repr(n) for n in names[:4])}"
-            + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-            + f" never changed: {reason}",
-            severity=severity, module=module or None,
-            evidence={"parameters": names, "reason": reason, "steps": w.steps},
-            strength=2.0 + len(names) / 10,
-            causes=() if reason == "not in the optimizer" else None))
+        found.append(
+            finding(
+                "opt.params_not_updated",
+                f"after {w.steps} optimizer steps, {', '.join(repr(n) for n in names[:4])}"
+                + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+                + f" never changed: {reason}",
+                severity=severity,
+                module=module or None,
+                evidence={"parameters": names, "reason": reason, "steps": w.steps},
+                strength=2.0 + len(names) / 10,
+                causes=() if reason == "not in the optimizer" else None,
+            )
+        )
     return found
 
 
 def _loop_findings(w) -> list:
     found = []
     if w.accumulating:
-        found.append(finding(
-            "opt.missing_zero_grad",
-            f"the gradients used by optimizer step {w.accumulating[0]} were still in .grad when "
-            f"the next backward() ran ({len(w.accumulating)} of {w.steps} steps)",
-            evidence={"steps": w.accumulating[:20], "zero_grad_calls": w.zero_grads},
-            strength=3.0))
+        found.append(
+            finding(
+                "opt.missing_zero_grad",
+                f"the gradients used by optimizer step {w.accumulating[0]} were still in .grad "
+                f"when "
+                f"the next backward() ran ({len(w.accumulating)} of {w.steps} steps)",
+                evidence={"steps": w.accumulating[:20], "zero_grad_calls": w.zero_grads},
+                strength=3.0,
+            )
+        )
     if w.eval_in_train:
-        found.append(finding(
-            "train.eval_in_train_mode",
-            f"{len(w.eval_in_train)} forward passes without gradients (evaluation) ran with the "
-            f"model in training mode, so {', '.join(repr(p) for p in w._stochastic[:3])} "
-            "stayed active (dropout drops units; BatchNorm uses and updates batch statistics)",
-            evidence={"count": len(w.eval_in_train), "at_steps": w.eval_in_train[:20],
-                      "modules": w._stochastic[:20]},
-            strength=2.0))
+        found.append(
+            finding(
+                "train.eval_in_train_mode",
+                f"{len(w.eval_in_train)} forward passes without gradients (evaluation) ran with "
+                f"the "
+                f"model in training mode, so {', '.join(repr(p) for p in w._stochastic[:3])} "
+                "stayed active (dropout drops units; BatchNorm uses and updates batch statistics)",
+                evidence={
+                    "count": len(w.eval_in_train),
+                    "at_steps": w.eval_in_train[:20],
+                    "modules": w._stochastic[:20],
+                },
+                strength=2.0,
+            )
+        )
     if w.batch_of_one:
         first = w.batch_of_one[0]
         single = first["values_per_channel"] == 1
-        found.append(finding(
-            "norm.batch_of_one",
-            f"'{first['module']}' (BatchNorm) got a batch of one sample in training mode at step "
-            f"{first['step']} ({len(w.batch_of_one)} times)"
-            + ("; with one value per channel it cannot normalise at all" if single else
-               f"; its statistics come from {first['values_per_channel']} positions of one "
-               "sample"),
-            severity="error" if single else "warning", module=first["module"],
-            evidence={"events": w.batch_of_one[:20]}, strength=2.0))
+        found.append(
+            finding(
+                "norm.batch_of_one",
+                f"'{first['module']}' (BatchNorm) got a batch of one sample in training mode at "
+                f"step "
+                f"{first['step']} ({len(w.batch_of_one)} times)"
+                + (
+                    "; with one value per channel it cannot normalise at all"
+                    if single
+                    else f"; its statistics come from {first['values_per_channel']} positions of "
+                    f"one "
+                    "sample"
+                ),
+                severity="error" if single else "warning",
+                module=first["module"],
+                evidence={"events": w.batch_of_one[:20]},
+                strength=2.0,
+            )
+        )
     big = [s for s in w.spikes if s["ratio"] >= 10 * 10]
     if len(w.spikes) >= 3 or big:
         worst = max(w.spikes, key=lambda s: s["ratio"])
-        found.append(finding(
-            "grad.exploding",
-            f"the gradient norm spiked {len(w.spikes)} times above 10x its running median; "
-            f"worst {worst['norm']:.3g} at step {worst['step']} ({worst['ratio']:.0f}x)",
-            evidence={"spikes": w.spikes[:20]}, strength=1.0 + np.log10(worst["ratio"] / 10),
-            causes=SPIKE_CAUSES, can_explain=False))
+        found.append(
+            finding(
+                "grad.exploding",
+                f"the gradient norm spiked {len(w.spikes)} times above 10x its running median; "
+                f"worst {worst['norm']:.3g} at step {worst['step']} ({worst['ratio']:.0f}x)",
+                evidence={"spikes": w.spikes[:20]},
+                strength=1.0 + np.log10(worst["ratio"] / 10),
+                causes=SPIKE_CAUSES,
+                can_explain=False,
+            )
+        )
     return found
 
 
@@ -110,7 +142,8 @@ def _schedule_finding(w):
         evidence={"lr_first": w.lrs[0], "lr_last": w.lrs[-1], "lr_at_best_loss": at_best},
         strength=float(np.log10(w.lrs[-1] / max(at_best, 1e-30))) + 1.0,
         prescription=f"cap the schedule's rate near {at_best:.1e} (where the loss was lowest), "
-                     "or warm up more slowly")
+        "or warm up more slowly",
+    )
 
 
 def _lr_note(w) -> str:
@@ -144,19 +177,28 @@ def build_report(w, where: str = "the watched loop", trivial=None):
         if start:  # sampled before any update: what the model brings to the loop
             grad_flow.check(sink, grad_flow.summarise(start), "at the first step")
         if later:
-            grad_flow.check(sink, grad_flow.summarise(later), "during training",
-                            during_training=True)
+            grad_flow.check(
+                sink, grad_flow.summarise(later), "during training", during_training=True
+            )
         found += sink.findings
     stage = Stage("watch", "Watched loop")
     finite = [v for v in w.losses if np.isfinite(v)]
-    stage.numbers = {"steps": w.steps, "forwards": w.forwards, "backwards": w.backwards,
-                     "zero_grad_calls": w.zero_grads, "sampled_steps": len(w.measurements)}
-    stage.lines.append(f"{w.steps} optimizer steps, {w.backwards} backward passes, "
-                       f"{w.forwards} forward passes, {w.zero_grads} zero_grad calls")
+    stage.numbers = {
+        "steps": w.steps,
+        "forwards": w.forwards,
+        "backwards": w.backwards,
+        "zero_grad_calls": w.zero_grads,
+        "sampled_steps": len(w.measurements),
+    }
+    stage.lines.append(
+        f"{w.steps} optimizer steps, {w.backwards} backward passes, "
+        f"{w.forwards} forward passes, {w.zero_grads} zero_grad calls"
+    )
     if finite:
-        stage.lines.append(f"loss {finite[0]:.4g} -> {finite[-1]:.4g} (best {min(finite):.4g})"
-                           + (f"; {len(w.losses) - len(finite)} non-finite" if
-                              len(finite) < len(w.losses) else ""))
+        stage.lines.append(
+            f"loss {finite[0]:.4g} -> {finite[-1]:.4g} (best {min(finite):.4g})"
+            + (f"; {len(w.losses) - len(finite)} non-finite" if len(finite) < len(w.losses) else "")
+        )
     norms = [n for n in w.grad_norms if np.isfinite(n)]
     if norms:
         stage.lines.append(f"gradient norm median {np.median(norms):.3g}, max {max(norms):.3g}")
@@ -168,8 +210,9 @@ def build_report(w, where: str = "the watched loop", trivial=None):
         stage.numbers["update_ratio"] = {k: float(np.median(v)) for k, v in merged.items()}
     if summary is not None:
         stage.table = grad_flow.table(summary)
-    plots = {"loss": {"losses": list(w.losses), "val": list(w.val),
-                      "grad_norms": list(w.grad_norms)}}
+    plots = {
+        "loss": {"losses": list(w.losses), "val": list(w.val), "grad_norms": list(w.grad_norms)}
+    }
     if summary is not None:
         plots["grad_flow"] = summary
     return Report(found, [stage], meta={"source": where}, plots=plots)

@@ -46,11 +46,19 @@ def probe(exam) -> None:
     layers = []
     handles = []
     for path, module in model.named_modules():
+
         def hook(m, args, out, path=path):
             n = sum(p.numel() for p in m.parameters(recurse=False))
-            layers.append({"layer": path or "(model)", "type": type(m).__name__,
-                           "output": str(_shape_of(out)), "params": int(n),
-                           "leaf": not any(True for _ in m.children())})
+            layers.append(
+                {
+                    "layer": path or "(model)",
+                    "type": type(m).__name__,
+                    "output": str(_shape_of(out)),
+                    "params": int(n),
+                    "leaf": not any(True for _ in m.children()),
+                }
+            )
+
         handles.append(module.register_forward_hook(hook))
     exam.layers = layers
     try:
@@ -97,8 +105,11 @@ def _check_broadcast(exam, out: np.ndarray, y: np.ndarray) -> bool:
         return False
     if int(np.prod(shape)) <= max(out.size, y.size):
         return False
-    evidence = {"output_shape": list(out.shape), "target_shape": list(y.shape),
-                "broadcast_shape": list(shape)}
+    evidence = {
+        "output_shape": list(out.shape),
+        "target_shape": list(y.shape),
+        "broadcast_shape": list(shape),
+    }
     if out.size == y.size and y.dtype.kind == "f" and np.std(y) > 0:
         perfect = y.reshape(out.shape).astype(np.float32)
         perm = exam.generator(4).permutation(len(perfect))
@@ -111,8 +122,10 @@ def _check_broadcast(exam, out: np.ndarray, y: np.ndarray) -> bool:
             evidence.update(perfect_prediction_loss=matched, shuffled_prediction_loss=shuffled)
             if abs(matched - shuffled) > _TOL * max(abs(shuffled), 1e-12):
                 return False  # the loss does pair outputs with their own targets
-            detail = (f"; a perfect prediction scores {matched:.4g}, the same as the "
-                      f"shuffled one ({shuffled:.4g})")
+            detail = (
+                f"; a perfect prediction scores {matched:.4g}, the same as the "
+                f"shuffled one ({shuffled:.4g})"
+            )
         else:
             detail = ""
     else:
@@ -132,23 +145,37 @@ def _check_mismatch(exam, out: np.ndarray, y: np.ndarray) -> None:
     integer = y.dtype.kind in "iub"
     msg = None
     if kind == "regression" and integer:
-        msg = (f"{exam.loss.name} (a regression loss) is given integer targets "
-               f"{np.unique(y)[:10].tolist()}...: class indices need cross_entropy")
+        msg = (
+            f"{exam.loss.name} (a regression loss) is given integer targets "
+            f"{np.unique(y)[:10].tolist()}...: class indices need cross_entropy"
+        )
     elif kind == "cross_entropy" and out.ndim >= 2 and out.shape[1] == 1 and integer:
-        msg = ("cross_entropy over a single output is always 0: use 2+ outputs, or one output "
-               "with binary_cross_entropy_with_logits")
-    elif kind == "nll" and (out.max() > _TOL or not np.allclose(
-            np.log(np.exp(out.astype(np.float64)).sum(axis=1)), 0, atol=1e-2)):
-        msg = (f"nll_loss expects log-probabilities, but the outputs are not (values up to "
-               f"{out.max():.3g}, rows of exp() do not sum to 1): add LogSoftmax or use "
-               "cross_entropy on the logits")
+        msg = (
+            "cross_entropy over a single output is always 0: use 2+ outputs, or one output "
+            "with binary_cross_entropy_with_logits"
+        )
+    elif kind == "nll" and (
+        out.max() > _TOL
+        or not np.allclose(np.log(np.exp(out.astype(np.float64)).sum(axis=1)), 0, atol=1e-2)
+    ):
+        msg = (
+            f"nll_loss expects log-probabilities, but the outputs are not (values up to "
+            f"{out.max():.3g}, rows of exp() do not sum to 1): add LogSoftmax or use "
+            "cross_entropy on the logits"
+        )
     elif kind in ("bce", "bce_logits") and y.dtype.kind == "f" and (y.min() < 0 or y.max() > 1):
-        msg = (f"{exam.loss.name} needs targets in [0, 1]; they range "
-               f"{y.min():.3g}..{y.max():.3g}")
+        msg = f"{exam.loss.name} needs targets in [0, 1]; they range {y.min():.3g}..{y.max():.3g}"
     if msg:
-        exam.add("loss.mismatch", msg, evidence={"loss": exam.loss.name,
-                                                 "target_dtype": str(y.dtype),
-                                                 "output_shape": list(out.shape)}, strength=3.0)
+        exam.add(
+            "loss.mismatch",
+            msg,
+            evidence={
+                "loss": exam.loss.name,
+                "target_dtype": str(y.dtype),
+                "output_shape": list(out.shape),
+            },
+            strength=3.0,
+        )
     return msg is not None
 
 
@@ -175,7 +202,7 @@ def _check_double_softmax(exam, out: np.ndarray, y: np.ndarray, last) -> None:
     module = last["layer"] if last and last["type"] in ("Softmax", "Sigmoid") else None
     exam.add(
         "loss.double_softmax",
-        f"the model's outputs are already probabilities (all in [0, 1]"
+        "the model's outputs are already probabilities (all in [0, 1]"
         + (", rows summing to 1" if task.kind == "classification" else "")
         + f"{', from ' + last['type'] + ' ' + repr(module) if module else ''}) and "
         f"{exam.loss.name} applies softmax/sigmoid again",
@@ -195,9 +222,13 @@ def run(exam) -> None:
     batch = exam.probe_batch
     out = exam.probe_output.array
     target = batch[1]
-    stage.numbers.update(output_shape=list(out.shape), loss=exam.loss.name,
-                         loss_kind=exam.loss.kind, task=exam.task.kind,
-                         num_classes=exam.task.num_classes)
+    stage.numbers.update(
+        output_shape=list(out.shape),
+        loss=exam.loss.name,
+        loss_kind=exam.loss.kind,
+        task=exam.task.kind,
+        num_classes=exam.task.num_classes,
+    )
     if target is None:
         stage.lines.append(f"output {tuple(out.shape)}; the data has no targets")
         exam.blocked = "the data has no targets"
@@ -210,8 +241,11 @@ def run(exam) -> None:
         + (f" with {exam.task.num_classes} classes" if exam.task.num_classes else "")
     )
     mismatch = _check_mismatch(exam, out, y)
-    broadcast = (not mismatch and exam.loss.kind not in ("cross_entropy", "nll")
-                 and _check_broadcast(exam, out, y))
+    broadcast = (
+        not mismatch
+        and exam.loss.kind not in ("cross_entropy", "nll")
+        and _check_broadcast(exam, out, y)
+    )
     try:
         value = _loss(exam, out, target)
     except (ValueError, RuntimeError, TypeError, IndexError) as err:
@@ -221,16 +255,24 @@ def run(exam) -> None:
         if "data.label_out_of_range" in known or "loss.mismatch" in known or broadcast:
             return
         code = "loss.broadcast" if "broadcast" in text or "shape" in text else "loss.mismatch"
-        exam.add(code, f"{exam.loss.name} fails on output {tuple(out.shape)} and target "
-                 f"{tuple(y.shape)} ({y.dtype}): {text}",
-                 evidence={"error": str(err)[:500]}, strength=3.0)
+        exam.add(
+            code,
+            f"{exam.loss.name} fails on output {tuple(out.shape)} and target "
+            f"{tuple(y.shape)} ({y.dtype}): {text}",
+            evidence={"error": str(err)[:500]},
+            strength=3.0,
+        )
         return
     if not isinstance(value, Tensor) or value.array.size != 1:
         shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
         exam.blocked = f"the loss returns {shape}, not a scalar"
-        exam.add("loss.mismatch", f"the loss returns {shape}, not a scalar: reduce it "
-                 "(.mean()) so backward() has one value to differentiate",
-                 evidence={"loss_shape": str(shape)}, strength=3.0)
+        exam.add(
+            "loss.mismatch",
+            f"the loss returns {shape}, not a scalar: reduce it "
+            "(.mean()) so backward() has one value to differentiate",
+            evidence={"loss_shape": str(shape)},
+            strength=3.0,
+        )
         return
     stage.numbers["loss_on_probe"] = float(value.item())
     leaves = [row for row in exam.layers if row["leaf"]]
