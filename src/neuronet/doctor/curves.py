@@ -115,8 +115,8 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
         out.append(
             finding(
                 "train.stuck",
-                f"in {n} steps of {where}, the training loss went {head:.4g} -> {tail:.4g} "
-                f"(medians of the first 10% and last 20% of steps): no decrease beyond its noise "
+                f"in {where} ({n} steps), the training loss went {head:.4g} -> {tail:.4g} "
+                f"(medians of the first 5% and last 20% of steps): no decrease beyond its noise "
                 f"({sigma:.2g})",
                 evidence=evidence,
                 strength=1.0 + float(floor > 0 and (floor - gain) / floor),
@@ -126,7 +126,7 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
         out.append(
             finding(
                 "train.stuck",
-                f"in {n} steps of {where}, the training loss ended at {tail:.4g}, still the loss "
+                f"in {where} ({n} steps), the training loss ended at {tail:.4g}, still the loss "
                 f"of "
                 f"a constant prediction ({trivial:.4g}): nothing that depends on the input was "
                 "learned",

@@ -10,8 +10,9 @@ Ranking, "most likely cause first" (``rank``):
    explains (directly or through a chain). Unscaled inputs are a warning on their own, but when
    they come with a model that cannot even overfit one batch (an error), they are the likely
    reason for it and rank as an error.
-2. *Root causes before symptoms*: a finding that another present finding can explain comes
-   after the findings that explain it.
+2. *Root causes before symptoms*: findings are ordered by their depth, the longest chain of
+   present findings that could explain them (0 for a root cause), so a symptom comes after
+   whatever explains it, and a symptom of a symptom after both.
 3. *Causal order* (``ORDER``): data problems explain loss problems, which explain loop bugs,
    activations and gradients, which explain the learning rate's behaviour and the loss curve.
 4. *Strength of evidence*: how far past its threshold the measurement is (``Finding.strength``,
@@ -320,6 +321,8 @@ class Finding:
         causes: the codes that could explain this finding (default: the vocabulary's).
         can_explain: False for a finding that is only a symptom here (gradient spikes during a
             run are the rate's doing, never the reason the range test disliked the rate).
+        explains: the codes of the other findings of the report it may explain (set when the
+            report ranks its findings).
     """
 
     code: str
@@ -331,6 +334,7 @@ class Finding:
     strength: float = 1.0
     causes: tuple | None = None
     can_explain: bool = True
+    explains: list = field(default_factory=list)  # set by rank(): the findings it explains
 
     def __post_init__(self):
         if self.code not in CODES:
@@ -350,6 +354,7 @@ class Finding:
             "message": self.message,
             "prescription": self.prescription,
             "evidence": self.evidence,
+            "explains": self.explains,
         }
 
 
@@ -406,8 +411,23 @@ def rank(findings: list) -> list:
         if not changed:
             break
 
-    def key(f):
-        explained = 1 if explainers[id(f)] else 0
-        return (-effective[id(f)], explained, _POSITION[f.code], -f.strength)
+    # depth: the longest chain of present explanations above a finding (0 for a root cause)
+    depth = {id(f): 0 for f in items}
+    for _ in range(len(items)):
+        changed = False
+        for f in items:
+            deepest = max((depth[id(g)] + 1 for g in explainers[id(f)]), default=0)
+            deepest = min(deepest, len(items))  # a cycle (narrowed causes) cannot grow forever
+            if deepest > depth[id(f)]:
+                depth[id(f)] = deepest
+                changed = True
+        if not changed:
+            break
 
-    return sorted(items, key=key)
+    def key(f):
+        return (-effective[id(f)], depth[id(f)], _POSITION[f.code], -f.strength)
+
+    ordered = sorted(items, key=key)
+    for g in ordered:
+        g.explains = [f.code for f in ordered if g in explainers[id(f)]]
+    return ordered

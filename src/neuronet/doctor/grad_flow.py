@@ -225,9 +225,18 @@ def check(exam, summary: dict, when: str, during_training: bool = False) -> None
             if ratio < VANISH:
                 exam.add(
                     "grad.vanishing",
-                    f"{when}, the first layer '{first['layer']}' ({first['type']}) gets a relative "
-                    f"gradient ||dL/dW||/||W|| of {first['rho']:.2e}, {1 / max(ratio, 1e-30):.0e}x "
-                    f"smaller than the last layer '{last['layer']}' ({last['rho']:.2e})",
+                    f"{when}, the first layer '{first['layer']}' ({first['type']}) "
+                    + (
+                        "gets no gradient at all"
+                        if first["rho"] < 1e-20
+                        else f"gets a relative gradient ||dL/dW||/||W|| of {first['rho']:.2e}, "
+                        f"{1 / ratio:.0e}x smaller than"
+                    )
+                    + (
+                        f" (the last layer '{last['layer']}' gets {last['rho']:.2e})"
+                        if first["rho"] < 1e-20
+                        else f" the last layer '{last['layer']}' ({last['rho']:.2e})"
+                    ),
                     module=first["layer"],
                     evidence={"ratio_first_to_last": ratio, "relative_gradients": rhos},
                     strength=float(np.log10(VANISH / max(ratio, 1e-30))) + 1.0,

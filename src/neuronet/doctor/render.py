@@ -46,6 +46,8 @@ def terminal(report) -> str:
             where = f"  [{f.module}]" if f.module else ""
             lines.append(f"{i:>3}. {f.severity.upper():<8}{f.code}{where}")
             lines.append(_wrap(f.message, "       "))
+            if f.explains:
+                lines.append(_wrap(f"likely cause of: {', '.join(f.explains)}", "       "))
             lines.append(_wrap(f"fix: {f.prescription}", "       "))
     else:
         lines.append("No problems found.")
@@ -84,6 +86,8 @@ def markdown(report, images=(), note=None) -> str:
         for i, f in enumerate(shown, 1):
             where = f" — `{f.module}`" if f.module else ""
             lines.append(f"{i}. **{f.severity}** `{f.code}`{where}: {f.message}  ")
+            if f.explains:
+                lines.append(f"   *Likely cause of:* {', '.join(f.explains)}  ")
             lines.append(f"   *Fix:* {f.prescription}")
         lines.append("")
     else:

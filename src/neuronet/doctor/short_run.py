@@ -70,7 +70,7 @@ def run(exam) -> None:
                 w.record(val_loss=_val_loss(exam, model, val_batch))
     sub = build_report(
         w,
-        where=f"a {steps}-step run with {type(optimizer).__name__} (lr {exam.user_lr or 1e-3:g})",
+        where=f"the short run with {type(optimizer).__name__} at lr {exam.user_lr or 1e-3:g}",
         trivial=trivial_loss(exam),
     )
     for f in sub.findings:
@@ -108,8 +108,9 @@ def run(exam) -> None:
             f"update/weight ratio per step: {low[1]:.1e} ('{low[0]}') to "
             f"{top[1]:.1e} ('{top[0]}'); about 1e-3 is typical"
         )
-    if w.measurements:
-        summary = grad_flow.summarise(w.measurements)
+    if w.measurements:  # after the first updates (the state at init is stage 3's)
+        later = [m for m in w.measurements if m.step > 0] or w.measurements
+        summary = grad_flow.summarise(later)
         flow.table = grad_flow.table(summary)
         exam.plots["grad_flow"] = summary
         flow.lines.append(f"per-layer statistics from {len(w.measurements)} sampled steps")

@@ -210,6 +210,9 @@ def build_report(w, where: str = "the watched loop", trivial=None):
         stage.numbers["update_ratio"] = {k: float(np.median(v)) for k, v in merged.items()}
     if summary is not None:
         stage.table = grad_flow.table(summary)
+        later = [m for m in w.measurements if m.step != 0]
+        if later:  # what the pictures show: the state during training
+            summary = grad_flow.summarise(later)
     plots = {
         "loss": {"losses": list(w.losses), "val": list(w.val), "grad_norms": list(w.grad_norms)}
     }
