@@ -65,8 +65,8 @@ def _from_flags(flags: dict):
 
 def _from_run(flags: dict):
     from neuronet import io
+    from neuronet.cli.run_folder import run_preprocessing
     from neuronet.cli.tasks import prepare
-    from neuronet.io.files import read_safetensors
     from neuronet.optim import make_optimizer
 
     run = Path(flags["run"])
@@ -77,15 +77,8 @@ def _from_run(flags: dict):
             f"{str(run)!r} has no config.toml; is it a folder written by `neuronet train`?"
         )
     config = resolve({"config": str(run / "config.toml")})
-    vocab = None
-    weights = run / "model.safetensors"
-    if weights.is_file():
-        from neuronet.data import CharVocab
-
-        _, metadata = read_safetensors(weights)
-        if "vocab" in metadata:
-            vocab = CharVocab.from_json(metadata["vocab"])
-    task = prepare(config, vocab=vocab)
+    # the data exactly as the run saw it (its vocabulary, feature statistics, classes)
+    task = prepare(config, preprocessing=run_preprocessing(run, config))
     optimizer = make_optimizer(
         config["optimizer"],
         task.model.parameters(),
@@ -93,6 +86,7 @@ def _from_run(flags: dict):
         weight_decay=config["weight_decay"],
     )
     checkpoint = run / "checkpoint.safetensors"
+    weights = run / "model.safetensors"
     try:
         if checkpoint.is_file():
             io.load_checkpoint(checkpoint, task.model, optimizer, restore_rng=False)

@@ -346,6 +346,17 @@ class Finding:
         if self.causes is None:
             self.causes = CODES[self.code].causes
 
+    def __str__(self) -> str:
+        where = f" [{self.module}]" if self.module else ""
+        return f"{self.severity} {self.code}{where}: {self.message} (fix: {self.prescription})"
+
+    def to_markdown(self) -> str:
+        """One line of Markdown (the TensorBoard logger writes findings this way)."""
+        where = f" `{self.module}`" if self.module else ""
+        return (
+            f"**{self.severity}** `{self.code}`{where}: {self.message}. *Fix:* {self.prescription}"
+        )
+
     def to_dict(self) -> dict:
         return {
             "code": self.code,
