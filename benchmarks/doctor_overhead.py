@@ -6,8 +6,8 @@ Each configuration runs blocks of ``--block`` consecutive steps (so the sampled 
 are included at their real frequency); the blocks alternate between configurations so machine
 noise hits all alike. Printed per workload: the median ms per step over the blocks, the
 interquartile range and the ratio to the plain step; then the fastest block and its ratio (on a
-machine busy with other work, the least disturbed blocks estimate the intrinsic cost best). Targets (issue 11): watch at most 1.05x,
-anomaly mode at most 1.3x.
+machine busy with other work, the least disturbed blocks estimate the intrinsic cost best).
+Targets: a watch at most 1.05x a step, anomaly mode at most 1.3x.
 
 Usage: python benchmarks/doctor_overhead.py [--blocks 15] [--block 20] [--threads N]
 """

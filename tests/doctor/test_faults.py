@@ -1,6 +1,6 @@
 """The planted-fault suite: for every code, one small setup with that fault, five seeds each.
 
-Targets (issue 11): the planted code is among the first three findings every time, and first
+Targets: the planted code is among the first three findings every time, and first
 in at least 95% of all runs; no healthy control gets a finding of severity 'error'.
 ``benchmarks/doctor_faults.py`` prints the same runs as a table.
 """

@@ -107,6 +107,17 @@ def _plan(exam) -> None:
 
 
 def _check_optimizer(exam) -> None:
+    if not any(p.requires_grad for p in exam.model.parameters()):
+        exam.add(
+            "opt.params_not_updated",
+            "no parameter of the model requires grad: nothing can be trained (frozen with "
+            "requires_grad_(False), or built under no_grad?)",
+            evidence={"reason": "no parameter requires grad"},
+            strength=3.0,
+            causes=(),
+        )
+        exam.blocked = "no parameter requires grad"
+        return
     if exam.optimizer is None:
         return
     held = {id(p) for g in exam.optimizer.param_groups for p in g["params"]}
@@ -131,7 +142,16 @@ def _check_optimizer(exam) -> None:
 def _timed(exam, fn) -> None:
     before = len(exam.stages)
     start = time.perf_counter()
-    fn(exam)
+    try:
+        fn(exam)
+    except Exception as err:  # a stage that cannot run on this model says so; the rest go on
+        if len(exam.stages) == before:
+            exam.stage(fn.__module__.rsplit(".", 1)[-1], fn.__module__.rsplit(".", 1)[-1])
+        text = str(err).splitlines()[0] if str(err) else ""
+        reason = f"failed with {type(err).__name__}: {text}"
+        exam.stages[-1].skipped = reason
+        if fn.__name__ == "run" and fn.__module__.endswith(("init_checks", "wiring")):
+            exam.blocked = exam.blocked or f"stage {exam.stages[-1].title} {reason}"
     took = time.perf_counter() - start
     new = exam.stages[before:]
     for s in new:

@@ -70,6 +70,7 @@ class Exam:
         self.layers = []  # the dry batch's per-module output shapes (wiring.probe)
         self.probe_batch = None
         self.probe_output = None
+        self.probe_raw = None
         self.blocked = None  # why training experiments cannot run (the model or loss fails)
         self.init_loss = None
         self.nonfinite_at_init = False
@@ -101,6 +102,13 @@ class Exam:
     # ---- running the model ---------------------------------------------------------------------
     def forward(self, model, inputs):
         return model(*inputs)
+
+    def output(self, model, inputs) -> Tensor:
+        """The model's output for ``inputs``; the first tensor when it returns a tuple."""
+        out = model(*inputs)
+        if isinstance(out, (tuple, list)):
+            out = next(o for o in out if isinstance(o, Tensor))
+        return out
 
     def loss_of(self, model, batch) -> Tensor:
         inputs, target = batch

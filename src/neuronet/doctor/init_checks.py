@@ -45,7 +45,7 @@ def _regression_scale(exam, stage, model, batches) -> None:
     outs, ys = [], []
     with no_grad():
         for inputs, target in batches:
-            out = exam.forward(model, inputs)
+            out = exam.output(model, inputs)
             outs.append(out.array.reshape(-1))
             ys.append(target.array.reshape(-1))
     out_rms = float(np.sqrt(np.mean(np.concatenate(outs).astype(np.float64) ** 2)))

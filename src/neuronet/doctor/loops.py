@@ -62,13 +62,17 @@ def accuracy(exam, model, batch) -> float | None:
     """Fraction of correct predictions on a batch (None for regression)."""
     inputs, target = batch
     with no_grad():
-        out = exam.forward(model, inputs)
+        out = exam.output(model, inputs)
     pred = predictions(exam, out.array)
     if pred is None or target is None:
         return None
     y = target.array
+    if y.dtype.kind == "f" and y.shape == out.shape and exam.task.kind == "classification":
+        y = y.argmax(axis=exam.task.class_axis)  # one-hot or soft labels: the likeliest class
     if pred.shape != y.shape:
-        pred = pred.reshape(y.shape) if pred.size == y.size else pred
+        if pred.size != y.size:
+            return None
+        pred = pred.reshape(y.shape)
     mask = y != -100
     return float((pred == y)[mask].mean()) if mask.any() else None
 

@@ -60,7 +60,7 @@ def _attempt(exam, batch, lr, steps, baseline):
 def _evidence_for_failure(exam, model, batch, losses, final) -> str:
     inputs, target = batch
     with no_grad():
-        out = exam.forward(model, inputs).array.astype(np.float64)
+        out = exam.output(model, inputs).array.astype(np.float64)
     spread = float(out.std(axis=0).mean()) if out.ndim > 1 else float(out.std())
     scale = float(np.abs(out).mean()) + 1e-12
     if not math.isfinite(final) or any(not math.isfinite(v) for v in losses):
@@ -172,7 +172,7 @@ def _signal(exam, stage) -> None:
 
     inputs, target = as_tensors((xs, y))
     with no_grad():
-        out = exam.forward(model, inputs).array
+        out = exam.output(model, inputs).array
     model.train()
     n = int(held_idx.size)
     if exam.task.kind == "regression":

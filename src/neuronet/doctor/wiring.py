@@ -78,6 +78,7 @@ def probe(exam) -> None:
     finally:
         for h in handles:
             h.remove()
+    exam.probe_raw = out  # as the loss receives it (a tuple for some models)
     if isinstance(out, (tuple, list)):
         out = out[0]
     exam.probe_output = out
@@ -148,6 +149,18 @@ def _check_mismatch(exam, out: np.ndarray, y: np.ndarray) -> None:
         msg = (
             f"{exam.loss.name} (a regression loss) is given integer targets "
             f"{np.unique(y)[:10].tolist()}...: class indices need cross_entropy"
+        )
+    elif kind in ("cross_entropy", "nll") and not integer and y.shape != out.shape:
+        whole = bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
+        msg = (
+            f"{exam.loss.name} needs integer class indices (or class probabilities of the "
+            f"output's shape {tuple(out.shape)}), but the targets are {y.dtype} values "
+            f"{np.unique(y)[:5].tolist()}..."
+            + (
+                ": convert them with target.long()"
+                if whole
+                else ": continuous targets need a regression loss (mse, l1, huber)"
+            )
         )
     elif kind == "cross_entropy" and out.ndim >= 2 and out.shape[1] == 1 and integer:
         msg = (
@@ -240,21 +253,24 @@ def run(exam) -> None:
         f"{exam.loss.name} ({exam.loss.kind}); task {exam.task.kind}"
         + (f" with {exam.task.num_classes} classes" if exam.task.num_classes else "")
     )
+    plain = isinstance(exam.probe_raw, Tensor)  # synthetic outputs only replace a plain one
     mismatch = _check_mismatch(exam, out, y)
     broadcast = (
-        not mismatch
+        plain
+        and not mismatch
         and exam.loss.kind not in ("cross_entropy", "nll")
         and _check_broadcast(exam, out, y)
     )
     try:
-        value = _loss(exam, out, target)
+        with no_grad():
+            value = exam.loss.fn(exam.probe_raw, target)
     except (ValueError, RuntimeError, TypeError, IndexError) as err:
         text = _first_line(err)
         exam.blocked = f"the loss rejects the model's output: {text}"
         known = {f.code for f in exam.findings}
         if "data.label_out_of_range" in known or "loss.mismatch" in known or broadcast:
             return
-        code = "loss.broadcast" if "broadcast" in text or "shape" in text else "loss.mismatch"
+        code = "loss.broadcast" if "broadcast" in text else "loss.mismatch"
         exam.add(
             code,
             f"{exam.loss.name} fails on output {tuple(out.shape)} and target "
@@ -276,4 +292,5 @@ def run(exam) -> None:
         return
     stage.numbers["loss_on_probe"] = float(value.item())
     leaves = [row for row in exam.layers if row["leaf"]]
-    _check_double_softmax(exam, out, y, leaves[-1] if leaves else None)
+    if plain:
+        _check_double_softmax(exam, out, y, leaves[-1] if leaves else None)
