@@ -173,3 +173,34 @@ def test_lr_suggestion_is_stable_within_3x_across_5_seeds(make_opt):
         suggestions.append(report.meta["lr_suggestion"])
     assert all(s is not None for s in suggestions)
     assert max(suggestions) / min(suggestions) < 3.0, suggestions
+
+
+class TupleOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = mlp(16, 4, 0)
+
+    def forward(self, v):
+        return self.body(v), v.sum()
+
+
+@pytest.mark.parametrize(
+    "case", ["tuple-output", "one-hot", "binary", "frozen", "float-ce-targets"]
+)
+def test_other_setups_run_every_stage_and_find_what_is_there(case):
+    x, y = blobs(3, n=200)
+    model, loss, target, expect = mlp(16, 4, 0), "cross_entropy", y, []
+    if case == "tuple-output":
+        model, loss = TupleOut(), (lambda out, t: F.cross_entropy(out[0], t))
+    elif case == "one-hot":
+        target = np.eye(4, dtype=np.float32)[y]
+    elif case == "binary":
+        model, loss, target = mlp(16, 1, 0), "bce_with_logits", (y > 1).astype(np.float32)[:, None]
+    elif case == "frozen":
+        model.requires_grad_(False)
+        expect = ["opt.params_not_updated"]
+    else:
+        target, expect = y.astype(np.float32), ["loss.mismatch"]
+    report = doctor.diagnose(model, (x, target), loss, optim.Adam(model.parameters(), 1e-3))
+    assert [s.skipped for s in report.stages if s.skipped and "failed" in s.skipped] == []
+    assert report.codes("warning") == expect
