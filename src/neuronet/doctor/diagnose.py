@@ -82,7 +82,7 @@ def _plan(exam) -> None:
         times.append(min(time.perf_counter() - start, time.process_time() - cpu))
     per_step = min(times)
     b = exam.budget
-    small = min(overfit.OVERFIT_BATCH, exam.rows.batch_size) / max(exam.rows.batch_size, 1)
+    small = min(overfit.batch_size(exam), exam.rows.batch_size) / max(exam.rows.batch_size, 1)
     steps = (
         3 * b.overfit_steps * max(small, 0.25)
         + b.signal_steps

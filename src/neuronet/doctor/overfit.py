@@ -4,9 +4,10 @@ learns carries over to held-out data at all (``data.no_signal``).
 
 Method (why, in docs/doctor.md):
 - A copy of the model, dropout off, trained with Adam on one batch of ``OVERFIT_BATCH`` = 16
-  samples, trying the rates 3e-3, 1e-2 and 1e-3 (stopping at the first that succeeds). Success:
-  every sample of the batch classified correctly, or the loss below ``FRACTION`` = 5% of its
-  baseline (the loss at the start, or for regression the loss of predicting the batch mean).
+  samples (fewer, at least 2, when each sample has many targets: about 64 predictions for a
+  sequence model), trying the rates 3e-3, 1e-2 and 1e-3 (stopping at the first that succeeds).
+  Success: every sample of the batch classified correctly, or the loss below ``FRACTION`` = 5% of
+  its baseline (the loss at the start, or for regression the loss of predicting the batch mean).
 - On failure the report says where the evidence points: outputs that do not depend on the input
   (the model ignores it: a dead layer, a detached path), conflicting labels for identical inputs
   (the data), a loss that rises or turns NaN (numerics), or a loss that fell but plateaued (too
@@ -32,9 +33,18 @@ from neuronet.doctor import loops
 from neuronet.optim import Adam
 
 OVERFIT_BATCH = 16
+OVERFIT_TARGETS = 64
 FRACTION = 0.05
 RATES = (3e-3, 1e-2, 1e-3)
 Z_SIGNAL = 2.0
+
+
+def batch_size(exam) -> int:
+    """16 samples, or fewer (at least 2) when each sample has many targets (a sequence), so
+    that about ``OVERFIT_TARGETS`` = 64 predictions are memorised."""
+    target = exam.probe_batch[1] if exam.probe_batch is not None else None
+    per_sample = int(np.prod(target.shape[1:])) if target is not None and target.ndim > 1 else 1
+    return int(min(OVERFIT_BATCH, max(2, math.ceil(OVERFIT_TARGETS / per_sample))))
 
 
 def _attempt(exam, batch, lr, steps, baseline):
@@ -91,7 +101,7 @@ def run(exam) -> None:
     if exam.blocked:
         stage.skipped = exam.blocked
         return
-    size = min(OVERFIT_BATCH, exam.rows.n)
+    size = min(batch_size(exam), exam.rows.n)
     gen = exam.generator(6)
     batch = next(exam.rows.batches(gen, size))
     tried = []
