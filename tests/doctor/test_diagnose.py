@@ -204,3 +204,15 @@ def test_other_setups_run_every_stage_and_find_what_is_there(case):
     report = doctor.diagnose(model, (x, target), loss, optim.Adam(model.parameters(), 1e-3))
     assert [s.skipped for s in report.stages if s.skipped and "failed" in s.skipped] == []
     assert report.codes("warning") == expect
+
+
+def test_class_indices_stored_as_floats_under_mse_are_a_mismatch_not_a_broadcast():
+    """The usual slip: labels 0..C-1 as float32, a C-output classifier and MSE. The shapes
+    broadcast too, but the cause is the loss: loss.mismatch comes first and names the fix."""
+    x, y = blobs(5, n=200)
+    model = mlp(16, 4, 0)
+    report = doctor.diagnose(
+        model, (x, y.astype(np.float32)), "mse", optim.Adam(model.parameters())
+    )
+    assert report.codes("warning")[0] == "loss.mismatch"
+    assert "cross_entropy" in report.findings[0].prescription + report.findings[0].message

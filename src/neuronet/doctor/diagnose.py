@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from neuronet.doctor import data_checks, init_checks, lr_finder, overfit, short_run, wiring
 from neuronet.doctor.exam import Exam
 from neuronet.doctor.inputs import Rows, resolve_loss
@@ -195,6 +197,10 @@ def diagnose(
     exam = Exam(model, optimizer, resolve_loss(loss), rows, val_rows, seed, plan)
     exam.budget_note = None
     state = get_rng_state()
+    # The experiments provoke overflow and NaN on purpose (a too-high rate, a broken model):
+    # what they find goes into the report, not into NumPy warnings on the user's terminal.
+    errstate = np.errstate(all="ignore")
+    errstate.__enter__()
     try:
         _timed(exam, wiring.probe)
         _timed(exam, data_checks.run)
@@ -207,6 +213,7 @@ def diagnose(
         _timed(exam, lr_finder.run)
         _timed(exam, short_run.run)
     finally:
+        errstate.__exit__(None, None, None)
         set_rng_state(state)
     params = sum(p.numel() for p in model.parameters())
     meta = {

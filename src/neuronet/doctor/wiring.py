@@ -141,14 +141,31 @@ def _check_broadcast(exam, out: np.ndarray, y: np.ndarray) -> bool:
     return True
 
 
+def _look_like_class_indices(out: np.ndarray, y: np.ndarray) -> bool:
+    """Float targets that are whole numbers 0..C-1, one per sample, while the model gives C > 1
+    scores per sample: class indices stored as floats, fed to a regression loss."""
+    if out.ndim != 2 or out.shape[1] < 2 or y.ndim != 1 or y.shape[0] != out.shape[0]:
+        return False
+    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        return False
+    return bool(y.min() >= 0 and y.max() < out.shape[1])
+
+
 def _check_mismatch(exam, out: np.ndarray, y: np.ndarray) -> None:
     kind = exam.loss.kind
     integer = y.dtype.kind in "iub"
     msg = None
-    if kind == "regression" and integer:
+    if kind == "regression" and (integer or _look_like_class_indices(out, y)):
         msg = (
-            f"{exam.loss.name} (a regression loss) is given integer targets "
-            f"{np.unique(y)[:10].tolist()}...: class indices need cross_entropy"
+            f"{exam.loss.name} (a regression loss) is given "
+            f"{'integer' if integer else 'whole-number'} targets "
+            f"{np.unique(y)[:10].tolist()}..."
+            + (
+                f" for {out.shape[1]} outputs per sample: these are class indices; use "
+                "cross_entropy with integer targets (y.long())"
+                if out.ndim == 2 and out.shape[1] > 1
+                else ": class indices need cross_entropy"
+            )
         )
     elif kind in ("cross_entropy", "nll") and not integer and y.shape != out.shape:
         whole = bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
