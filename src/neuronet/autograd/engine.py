@@ -2,18 +2,23 @@
 
 ``run_backward`` seeds dL/d(root), sorts the reachable graph nodes with an iterative depth-first
 search (no recursion, so a 10,000-op chain is fine), then calls each node's ``backward`` once,
-after every node that consumes its outputs has contributed. Gradients reaching a leaf are summed
-over the whole pass, passed through the leaf's hooks, then added to ``leaf.grad``. Unless
+after every node that consumes its outputs has contributed. Every gradient goes through one
+accumulation rule (``_send``): summed per node output, or, for a leaf, over the whole pass, then
+passed through the leaf's hooks and added to ``leaf.grad``. Before a node's backward runs, the
+arrays it saved are checked against in-place changes (``version.check_saved``). Unless
 ``retain_graph`` is set, each node drops its saved arrays and inputs as soon as it has run, so
 activation memory is released during the pass and a second backward is a clear error.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from neuronet.autograd.allocator import keep_freed_memory
 from neuronet.autograd.tensor import Tensor
+from neuronet.autograd.version import check_saved
 
 _ALLOCATOR = {"tuned": False}
 
@@ -25,11 +30,25 @@ _FREED = (
 )
 
 
-class _AnomalyMode:
+class _AnomalyMode(threading.local):
+    """``ANOMALY.enabled``: this thread's anomaly detection flag (off in every new thread)."""
+
     enabled = False
 
 
 ANOMALY = _AnomalyMode()
+
+
+def no_create_graph(create_graph: bool, where: str) -> None:
+    """Refuse ``create_graph=True``: backward functions work on arrays (once-differentiable)."""
+    if create_graph:
+        raise NotImplementedError(
+            f"{where}(create_graph=True): higher-order gradients are not supported; every "
+            "backward works on NumPy arrays and is once-differentiable (see "
+            "neuronet.autograd.Function). For a Hessian-vector product use a finite difference "
+            "of gradients, (grad(x + eps*v) - grad(x - eps*v)) / (2*eps); for gradient "
+            "penalties, compute the penalty's gradient by hand in a custom Function"
+        )
 
 
 def _seed(root: Tensor, grad) -> np.ndarray:
@@ -56,6 +75,11 @@ def _seed(root: Tensor, grad) -> np.ndarray:
     return np.array(g, dtype=root.dtype)
 
 
+def _edge(t: Tensor):
+    """Where a gradient for ``t`` goes: (its node, output index), or None for a leaf."""
+    return None if t._ctx is None else (t._ctx, t._out_index)
+
+
 def _topological_order(roots: list) -> list:
     """Graph nodes reachable from ``roots``, each after all nodes that consume its outputs."""
     order = []
@@ -67,19 +91,18 @@ def _topological_order(roots: list) -> list:
         stack = [(root, 0)]
         while stack:
             node, i = stack[-1]
-            inputs = node.inputs
-            if inputs is None:  # freed: no edges to follow; the error comes when it runs
-                inputs = ()
-            while i < len(inputs):
-                t = inputs[i]
+            edges = node.edges
+            if edges is None:  # freed: no edges to follow; the error comes when it runs
+                edges = ()
+            while i < len(edges):
+                edge = edges[i]
                 i += 1
-                if t is not None:
-                    parent = t._ctx
-                    if parent is not None and parent not in visited:
-                        visited.add(parent)
-                        stack[-1] = (node, i)
-                        stack.append((parent, 0))
-                        break
+                if edge is not None and edge[0] not in visited:
+                    parent = edge[0]
+                    visited.add(parent)
+                    stack[-1] = (node, i)
+                    stack.append((parent, 0))
+                    break
             else:
                 stack.pop()
                 order.append(node)
@@ -87,12 +110,24 @@ def _topological_order(roots: list) -> list:
     return order
 
 
-def _version_error(ctx, t, v) -> RuntimeError:
-    return RuntimeError(
-        f"one of the tensors needed for the gradient of {ctx.fn.__name__} (shape "
-        f"{t.shape}) was modified by an in-place operation after it was used (version "
-        f"{v}, now {t._version}); make a copy before changing it, or change it out of place"
-    )
+def _send(pending: dict, leaf_grads: dict, t: Tensor, edge, g: np.ndarray) -> None:
+    """The accumulation rule: add gradient ``g`` for tensor ``t`` to what reached it before,
+    in ``t``'s dtype; a leaf's sum goes to ``leaf_grads``, output k of a node to slot k of
+    ``pending[node]``. (Sums build new arrays: a ``g`` may be a view of an array in use.)"""
+    if g.dtype != t.array.dtype:
+        g = g.astype(t.array.dtype)
+    if edge is None:
+        entry = leaf_grads.get(id(t))
+        if entry is None:
+            leaf_grads[id(t)] = [t, g]
+        else:
+            entry[1] = entry[1] + g
+        return
+    node, k = edge
+    slots = pending.get(node)
+    if slots is None:
+        slots = pending[node] = [None] * node.n_outputs
+    slots[k] = g if slots[k] is None else slots[k] + g
 
 
 def _call_backward(ctx, grads: list) -> tuple:
@@ -114,42 +149,31 @@ def _call_backward(ctx, grads: list) -> tuple:
     return result
 
 
-def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True):
-    """Backpropagate from ``roots``. Returns the gradients of ``inputs`` when given."""
+def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=True, only=None):
+    """Backpropagate from ``roots``. Returns the gradients of ``inputs`` when given.
+
+    ``accumulate=False`` leaves every ``.grad`` untouched (``autograd.grad``); ``only`` limits
+    accumulation to those leaves (``Tensor.backward(inputs=...)``).
+    """
     if not _ALLOCATOR["tuned"]:  # once per process: reuse freed memory between steps
         _ALLOCATOR["tuned"] = True
         keep_freed_memory()
     pending = {}  # graph node -> list of output gradients
     leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
     captures = {}
+    for t in list(inputs or ()) + list(only or ()):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"an input tensor (shape {t.shape}) does not require grad, so it has no "
+                "gradient; set requires_grad=True on it"
+            )
     if inputs is not None:
-        for t in inputs:
-            if not t.requires_grad:
-                raise RuntimeError(
-                    f"an input tensor (shape {t.shape}) does not require grad, so it has no "
-                    "gradient; set requires_grad=True on it"
-                )
-            captures[id(t)] = None
-
-    def send(t: Tensor, g: np.ndarray) -> None:
-        if g.dtype != t.array.dtype:
-            g = g.astype(t.array.dtype)
-        node = t._ctx
-        if node is None:
-            entry = leaf_grads.get(id(t))
-            if entry is None:
-                leaf_grads[id(t)] = [t, g]
-            else:
-                entry[1] = entry[1] + g
-            return
-        slots = pending.get(node)
-        if slots is None:
-            slots = pending[node] = [None] * node.n_outputs
-        k = t._out_index
-        slots[k] = g if slots[k] is None else slots[k] + g
-
+        captures = {id(t): None for t in inputs}
+    for root in roots:
+        if root._view is not None and root._view[1] != root._vc[1]:
+            root._refresh_view()
     for root, g in zip(roots, root_grads):
-        send(root, _seed(root, g))
+        _send(pending, leaf_grads, root, _edge(root), _seed(root, g))
 
     out_tensors = {}
     if captures:
@@ -168,7 +192,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             raise RuntimeError(_FREED)
         if ctx.out_hooks:
             for k, hooks in ctx.out_hooks.items():
-                for hook in hooks:
+                for hook in list(hooks):
                     if grads[k] is not None:
                         replaced = hook(Tensor(grads[k]))
                         if replaced is not None:
@@ -178,48 +202,33 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                 t = out_tensors.get((id(ctx), k))
                 if t is not None and g is not None:
                     captures[id(t)] = g
-        for t, v in ctx.versions:
-            if t._version != v:
-                raise _version_error(ctx, t, v)
+        if ctx.saved_versions:
+            check_saved(ctx)
         result = _call_backward(ctx, grads)
-        for t, g in zip(ctx.inputs, result):
+        for t, edge, g in zip(ctx.inputs, ctx.edges, result):
             if t is None or g is None:
                 continue
-            data = t.array
-            if g.shape != data.shape:
+            if g.shape != t.array.shape:
                 raise RuntimeError(
                     f"{ctx.fn.__name__}.backward returned a gradient of shape {g.shape} for an "
-                    f"input of shape {data.shape}; they must match"
+                    f"input of shape {t.array.shape}; they must match"
                 )
             if anomaly:  # NaN/Inf check naming the op, module and line (autograd/anomaly.py)
                 check_gradient(ctx, t, g, grads)
-            # send(t, g), inlined: this loop runs once per edge of the graph
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
-            node = t._ctx
-            if node is None:
-                entry = leaf_grads.get(id(t))
-                if entry is None:
-                    leaf_grads[id(t)] = [t, g]
-                else:
-                    entry[1] = entry[1] + g
-                continue
-            slots = pending.get(node)
-            if slots is None:
-                slots = pending[node] = [None] * node.n_outputs
-            k = t._out_index
-            slots[k] = g if slots[k] is None else slots[k] + g
+            _send(pending, leaf_grads, t, edge, g)
         if not retain_graph:
             ctx.saved = ()
             ctx.inputs = None
-            ctx.versions = ()
+            ctx.edges = None
+            ctx.saved_versions = ()
             ctx.freed = True
 
-    return _finish_leaves(leaf_grads, captures, inputs, accumulate)
+    return _finish_leaves(leaf_grads, captures, inputs, accumulate, only)
 
 
-def _finish_leaves(leaf_grads, captures, inputs, accumulate):
+def _finish_leaves(leaf_grads, captures, inputs, accumulate, only):
     assigned = set()
+    chosen = None if only is None else {id(t) for t in only}
     for leaf, g in leaf_grads.values():
         if leaf._hooks:
             for hook in leaf._hooks:
@@ -228,7 +237,7 @@ def _finish_leaves(leaf_grads, captures, inputs, accumulate):
                     g = replaced.array if isinstance(replaced, Tensor) else replaced
         if id(leaf) in captures:
             captures[id(leaf)] = g
-        if not accumulate:
+        if not accumulate or (chosen is not None and id(leaf) not in chosen):
             continue
         if g.base is not None or id(g) in assigned or not g.flags.writeable:
             g = g.copy()

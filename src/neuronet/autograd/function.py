@@ -36,6 +36,7 @@ from neuronet.autograd import anomaly
 from neuronet.autograd.engine import ANOMALY
 from neuronet.autograd.grad_mode import STATE
 from neuronet.autograd.tensor import Tensor
+from neuronet.autograd.version import link_view, watch_saved
 
 
 class Context:
@@ -43,17 +44,24 @@ class Context:
 
     Attributes:
         fn: the ``Function`` subclass that made this node.
-        inputs: the forward's tensor inputs (``None`` for non-tensor arguments).
+        inputs: the forward's tensor inputs (``None`` for non-tensor arguments and for tensors
+            that need no gradient).
+        edges: per input, ``(node, output index)`` of the node that produced it when the op
+            ran (``None`` for leaves and non-tensors). The engine follows these, not
+            ``inputs[i].grad_fn``: an in-place op may give an input tensor a new node later.
         needs_input_grad: per positional input, whether it needs a gradient.
         saved: the arrays passed to ``save_for_backward`` (freed after backward).
+        saved_versions: one entry per saved array that is (a view of) a tensor's storage:
+            the tensor's version counter and its value when saved (see ``inplace.py``).
     """
 
     __slots__ = (
         "fn",
         "inputs",
+        "edges",
         "needs_input_grad",
         "saved",
-        "versions",
+        "saved_versions",
         "n_outputs",
         "out_hooks",
         "out_meta",
@@ -66,16 +74,53 @@ class Context:
     def __init__(self, fn):
         self.fn = fn
         self.saved = ()
+        self.saved_versions = ()
         self.freed = False
         self.out_hooks = None
 
     def save_for_backward(self, *arrays):
-        """Keep ``arrays`` for backward. Save only what the derivative needs."""
+        """Keep ``arrays`` for backward. Save only what the derivative needs.
+
+        A saved array that is a tensor's storage (an input, an output, or a view of one) is
+        watched: changing that tensor in place before backward makes backward raise.
+        """
         self.saved = arrays
 
     def mark_non_differentiable(self, *outputs):
         """Mark forward outputs (by identity) that never carry a gradient (e.g. argmax)."""
         self.non_differentiable = {id(o) for o in outputs}
+
+    def name(self) -> str:
+        """``"MulBackward"``: the node's name, as PyTorch's ``grad_fn.name()``."""
+        return f"{self.fn.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, ``(node, output index)`` its gradient goes to: the producing node, an
+        ``AccumulateGrad`` for a leaf that requires grad, or ``(None, 0)``; as PyTorch's."""
+        if self.edges is None:
+            return ()
+        return tuple(
+            edge if edge is not None else ((AccumulateGrad(t), 0) if t is not None else (None, 0))
+            for t, edge in zip(self.inputs, self.edges)
+        )
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends: ``variable.grad`` (PyTorch's node of the same name)."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 class Function:
@@ -100,6 +145,8 @@ class Function:
         requires = False
         for a in args:
             if isinstance(a, Tensor):
+                if a._view is not None and a._view[1] != a._vc[1]:
+                    a._refresh_view()  # its base was changed in place by a recorded op
                 arrays.append(a.array)
                 if a._requires_grad:
                     needs.append(True)
@@ -115,40 +162,55 @@ class Function:
             anomaly.after_forward(cls, ctx, raw, args)
         if not (requires and STATE.enabled):
             if type(raw) is tuple:
-                return tuple([Tensor(r) for r in raw])
-            return Tensor(raw)
+                return tuple([_output(r, args) for r in raw])
+            return _output(raw, args)
         inputs = []
-        versions = []  # (tensor, version) of every tensor argument, to detect in-place changes
+        edges = []
         for a, flag in zip(args, needs):
             if flag:
                 inputs.append(a)
-                versions.append((a, a._version))
+                node = a._ctx
+                edges.append(None if node is None else (node, a._out_index))
             else:
                 inputs.append(None)
-                if isinstance(a, Tensor):
-                    versions.append((a, a._version))
+                edges.append(None)
         ctx.inputs = inputs
-        ctx.versions = versions
+        ctx.edges = edges
         non_diff = ctx.non_differentiable
         if type(raw) is tuple:
             ctx.n_outputs = len(raw)
             ctx.out_meta = [(r.shape, r.dtype) for r in raw]
             outs = []
             for i, r in enumerate(raw):
-                differentiable = r.dtype.kind == "f" and id(r) not in non_diff
-                t = Tensor(r, differentiable)
-                if differentiable:
+                t = _output(r, args)
+                if r.dtype.kind == "f" and id(r) not in non_diff:
+                    t._requires_grad = True
                     t._ctx = ctx
                     t._out_index = i
                 outs.append(t)
+            if ctx.saved:
+                ctx.saved_versions = watch_saved(ctx.saved, _tensors(args) + outs)
             return tuple(outs)
         ctx.n_outputs = 1  # a single output always has a gradient when its node runs
-        if raw.dtype.kind != "f" or (non_diff and id(raw) in non_diff):
-            return Tensor(raw)
-        out = Tensor(raw)
-        out._requires_grad = True
-        out._ctx = ctx
+        out = _output(raw, args)
+        if raw.dtype.kind == "f" and not (non_diff and id(raw) in non_diff):
+            out._requires_grad = True
+            out._ctx = ctx
+        if ctx.saved:
+            ctx.saved_versions = watch_saved(ctx.saved, _tensors(args) + [out])
         return out
+
+
+def _output(raw: np.ndarray, args) -> Tensor:
+    """The output tensor for ``raw``; a view of an input's storage shares its version counter."""
+    out = Tensor(raw)
+    if raw.base is not None:
+        link_view(out, _tensors(args))
+    return out
+
+
+def _tensors(args) -> list:
+    return [a for a in args if isinstance(a, Tensor)]
 
 
 def to_array(value, like: np.ndarray | None = None):

@@ -1,25 +1,32 @@
-"""Grad modes: whether ops record the graph for backpropagation.
+"""Grad modes: whether ops record the graph for backpropagation, per thread.
 
 ``no_grad()`` turns recording off (inference, optimizer updates); ``enable_grad()`` turns it
-back on inside a ``no_grad`` block; ``set_grad_enabled(mode)`` picks either. All three work as
-context managers and as decorators, like PyTorch's. The flag is process-wide (not per thread):
-neuronet's background data loading never records a graph.
+back on inside a ``no_grad`` block; ``set_grad_enabled(mode)`` picks either;
+``inference_mode()`` is ``no_grad`` for code written for PyTorch's inference mode. All of them
+work as context managers and as decorators, like PyTorch's.
+
+The flag is thread-local, as in PyTorch: ``no_grad()`` in a data-loading or evaluation thread
+leaves the training thread recording. Every new thread starts with recording on.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _GradState:
+class _GradState(threading.local):
+    """``STATE.enabled``: this thread's grad mode; the class attributes are every thread's start."""
+
     enabled = True
+    inference = False
 
 
 STATE = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph."""
+    """True when ops record the graph (in this thread)."""
     return STATE.enabled
 
 
@@ -69,3 +76,43 @@ class enable_grad(set_grad_enabled):
 
     def __init__(self):
         super().__init__(True)
+
+
+class inference_mode:
+    """``with inference_mode(): ...`` (or ``@inference_mode()``): no graph is recorded.
+
+    ``inference_mode(False)`` changes nothing (PyTorch's meaning: the block is not in
+    inference mode). Note: PyTorch also marks tensors made inside as "inference tensors" that
+    may never enter a graph later, which lets it skip version counting; neuronet's version
+    counters cost nothing to skip, so tensors made inside are ordinary tensors.
+    """
+
+    def __init__(self, mode: bool = True):
+        self.inference = bool(mode)
+        self.prev = (STATE.enabled, STATE.inference)
+
+    def __enter__(self):
+        self.prev = (STATE.enabled, STATE.inference)
+        if self.inference:
+            STATE.enabled = False
+            STATE.inference = True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.enabled, STATE.inference = self.prev
+        return False
+
+    def __call__(self, fn):
+        inference = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(inference):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (in this thread)."""
+    return STATE.inference

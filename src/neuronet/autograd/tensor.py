@@ -4,7 +4,14 @@ A tensor holds ``array`` (a ``numpy.ndarray``; ``.data`` is PyTorch's detached v
 ``requires_grad``, ``grad`` (a Tensor or None) and, when an op made it while recording,
 ``_ctx``: the graph node (see ``function.Context``) whose backward gives this tensor's gradient.
 Methods that compute (``x.relu()``, ``x + y``, ``x.sum()``) are bound in one table,
-``neuronet/ops/tensor_methods.py``, so this file stays small.
+``neuronet/ops/tensor_methods.py``, so this file stays small; in-place methods (``add_``,
+``x[i] = v``, ...) follow PyTorch's autograd rules, implemented in ``inplace.py``, and
+version counters (``_version``) are explained in ``version.py``.
+
+Tensors take part in NumPy's protocols as PyTorch's do: ``np.asarray(t)`` is the array (an
+error for a tensor that requires grad, as ``numpy()``), NumPy ufuncs return tensors
+(``np.exp(t)``; ``ndarray + t`` is ``t.__radd__``, recorded), and other NumPy functions
+(``np.mean(t)``, ``np.concatenate([t, u])``) work on the arrays and return NumPy results.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet import backend
-from neuronet.autograd.grad_mode import STATE
+from neuronet.autograd.version import counter
+from neuronet.device import CPU, check_device, parse_to
+from neuronet.printing import format_tensor
 
 
 def _coerce(data, dtype=None) -> np.ndarray:
@@ -50,12 +59,12 @@ class Tensor:
         "_requires_grad",
         "_ctx",
         "_out_index",
-        "_version",
+        "_vc",
+        "_view",
         "_hooks",
         "_retain",
         "__weakref__",
     )
-    __array_ufunc__ = None  # make ``ndarray + tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
         if type(data) is not np.ndarray:
@@ -65,7 +74,8 @@ class Tensor:
         self._requires_grad = requires_grad
         self._ctx = None
         self._out_index = 0
-        self._version = 0
+        self._vc = None  # version counter [version, rebases], made on first use (version.py)
+        self._view = None  # (root base tensor, rebases when linked) for views (inplace.py)
         self._hooks = None
         self._retain = False
         if requires_grad and data.dtype.kind != "f":
@@ -107,12 +117,36 @@ class Tensor:
         return self._ctx
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has had (shared by its views)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        counter(self)[0] = value
+
+    @property
+    def _base(self):
+        """The tensor this one is a view of (None if it is not a view), as PyTorch's."""
+        return None if self._view is None else self._view[0]
+
+    def _is_view(self) -> bool:
+        return self._view is not None
+
+    def _refresh_view(self) -> None:
+        from neuronet.autograd.inplace import refresh_view
+
+        refresh_view(self)
+
+    @property
     def data(self) -> Tensor:
         """PyTorch's ``.data``: a tensor sharing this storage, outside the graph.
 
-        Changes made through it are not seen by autograd (prefer ``detach()`` or ``no_grad``
-        in new code). Assigning ``t.data = other`` replaces the storage. The library's own code
-        reaches the NumPy array as ``t.array``.
+        Changes made through it are not seen by autograd: it has its own version counter, so
+        an in-place change through ``.data`` of a tensor saved for backward is not detected
+        (use ``detach()``, which shares the counter, or ``no_grad()`` in new code). Assigning
+        ``t.data = other`` replaces the storage. The library's own code reaches the NumPy array
+        as ``t.array``.
         """
         return Tensor(self.array)
 
@@ -126,19 +160,37 @@ class Tensor:
         self.array = value.array
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data but outside the graph (requires_grad=False)."""
-        return Tensor(self.array)
+        """A tensor sharing this storage and version counter, outside the graph
+        (requires_grad=False): in-place changes through it are seen by backward's checks."""
+        out = Tensor(self.array)
+        out._vc = counter(self)
+        return out
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def detach_(self) -> Tensor:
+        """Make this tensor a leaf that does not require grad (in place); returns self."""
+        if self._view is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead (it returns a new tensor)"
+            )
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Backpropagate from this tensor: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Args:
             gradient: dL/d(self); may be omitted only when self has one element.
             retain_graph: keep saved arrays so backward can run through the graph again.
+            create_graph: not supported (higher-order gradients); raises NotImplementedError.
+            inputs: accumulate only into these leaves' ``.grad`` (default: every leaf).
         """
-        from neuronet.autograd.engine import run_backward
+        from neuronet.autograd.engine import no_create_graph, run_backward
 
-        run_backward([self], [gradient], retain_graph=retain_graph)
+        no_create_graph(create_graph, "Tensor.backward")
+        if isinstance(inputs, Tensor):
+            inputs = [inputs]
+        run_backward([self], [gradient], retain_graph=bool(retain_graph), only=inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -163,7 +215,6 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if self._ctx is None or self._retain:
             return
-        self._retain = True
         ref = _weak(self)
 
         def keep(grad):
@@ -171,7 +222,12 @@ class Tensor:
             if owner is not None:
                 owner.grad = grad if owner.grad is None else Tensor(owner.grad.array + grad.array)
 
+        self._retain = keep  # in-place ops move it to the tensor's new node (inplace.py)
         self.register_hook(keep)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self._retain)
 
     # ---- array attributes ----------------------------------------------------------------
     @property
@@ -187,8 +243,11 @@ class Tensor:
         return self.array.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """Always ``device(type='cpu')``."""
+        return CPU
+
+    is_cuda = False
 
     def size(self, dim: int | None = None):
         """The shape, or the length of dimension ``dim``."""
@@ -199,17 +258,28 @@ class Tensor:
     def numel(self) -> int:
         return self.array.size
 
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.array.itemsize
+
     def dim(self) -> int:
         return self.array.ndim
+
+    def is_floating_point(self) -> bool:
+        return self.array.dtype.kind == "f"
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.array.shape[0]
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied). Raises if the tensor requires grad."""
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied). Raises if the tensor requires grad
+        (unless ``force``, which returns a copy of a detached view, as PyTorch's)."""
         if self._requires_grad:
+            if force:
+                return self.array.copy()
             raise RuntimeError(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
             )
@@ -225,6 +295,7 @@ class Tensor:
         return self.array.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of Python numbers; a number for a 0-d tensor."""
         return self.array.tolist()
 
     def __bool__(self) -> bool:
@@ -250,24 +321,62 @@ class Tensor:
         return id(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.array.dtype != backend.DEFAULT_DTYPE and self.array.dtype != np.int64:
-            extras.append(f"dtype=neuronet.{self.array.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.fn.__name__}Backward>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return format_tensor(self)
 
-    # ---- conversion (copies; not differentiable) -----------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> Tensor:
-        """Convert to ``dtype`` (``'cpu'`` as a device is accepted and ignored)."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
-        from neuronet.ops.shape import cast
+    # ---- NumPy's protocols ---------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)``: the array itself (an error if ``t`` requires grad)."""
+        if self._requires_grad:
+            raise RuntimeError(
+                "can't convert a tensor that requires grad to a NumPy array (np.asarray, "
+                "np.mean, ...); use tensor.detach().numpy() or tensor.detach() first"
+            )
+        arr = self.array
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
-        return cast(self, backend.as_dtype(dtype))
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy ufuncs on tensors: arithmetic goes to the recorded ops (so ``ndarray + t`` is
+        ``t.__radd__``); other ufuncs compute on the arrays and return tensors (``np.exp(t)``)."""
+        if method == "__call__" and not kwargs and len(inputs) == 2 and ufunc in _BINARY:
+            a, b = inputs
+            name = _BINARY[ufunc]
+            if isinstance(a, Tensor):
+                return getattr(a, name)(b)
+            return getattr(b, "__r" + name[2:])(a)
+        arrays = [_as_array(x) for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_as_array(x) for x in kwargs["out"])
+        result = getattr(ufunc, method)(*arrays, **kwargs)
+        return _wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """Other NumPy functions (``np.mean(t)``, ``np.stack([t, u])``) see the arrays."""
+        if func in _METADATA:  # they only read shapes or addresses: fine with requires_grad
+            return func(*[a.array if isinstance(a, Tensor) else a for a in args], **kwargs)
+        return func(*_unwrap(args), **_unwrap(kwargs))
+
+    # ---- conversion (copies; not differentiable across dtype kinds) ----------------------
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` as PyTorch's;
+        the only device is the CPU (anything else raises ``DeviceError``)."""
+        dev, dtype, copy = parse_to(args, kwargs)
+        check_device(dev)
+        out = self
+        if dtype is not None and backend.as_dtype(dtype) != self.dtype:
+            from neuronet.ops.shape import cast
+
+            out = cast(self, backend.as_dtype(dtype))
+        elif copy:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        """The dtype's name (no argument), or a copy converted to ``dtype``."""
+        if dtype is None:
+            return f"neuronet.{self.dtype}"
+        return self.to(dtype)
 
     def float(self) -> Tensor:
         return self.to(backend.float32)
@@ -284,40 +393,49 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(backend.bool_)
 
+    def half(self) -> Tensor:
+        return self.to("float16")  # raises: neuronet computes in float32/float64
+
+    def bfloat16(self) -> Tensor:
+        return self.to("bfloat16")  # raises, as half()
+
     def cpu(self) -> Tensor:
         return self
 
-    # ---- in-place ops (allowed only where autograd cannot be hurt) -----------------------
-    def _check_inplace(self, op: str) -> None:
-        if STATE.enabled and (self._requires_grad or self._ctx is not None):
-            raise RuntimeError(
-                f"in-place {op} on a tensor that requires grad (shape {self.array.shape}) would "
-                "corrupt the gradient; use the out-of-place form (y = x + 1) or wrap the update "
-                "in `with neuronet.no_grad():`"
-            )
-        self._version += 1
-
-    def _inplace(self, op: str, ufunc, other) -> Tensor:
-        self._check_inplace(op)
-        other = other.array if isinstance(other, Tensor) else other
-        ufunc(self.array, other, out=self.array, casting="same_kind")
+    def cuda(self, device=None, non_blocking=False) -> Tensor:
+        """Raises ``DeviceError``, as a PyTorch build without CUDA does."""
+        check_device("cuda")
         return self
+
+    # ---- in-place ops (PyTorch's rules: see inplace.py) ----------------------------------
+    def _binary_(self, op: str, ufunc, method: str, other) -> Tensor:
+        from neuronet.autograd.inplace import modify
+
+        arr = other.array if isinstance(other, Tensor) else other
+
+        def fast():
+            ufunc(self.array, arr, out=self.array, casting="same_kind")
+
+        return modify(self, op, lambda old: getattr(old, method)(other), fast, (other,))
 
     def add_(self, other, alpha=1) -> Tensor:
         if alpha != 1:
-            other = (other.array if isinstance(other, Tensor) else other) * alpha
-        return self._inplace("add_", np.add, other)
+            other = other * alpha
+        return self._binary_("add_", np.add, "__add__", other)
 
     def sub_(self, other, alpha=1) -> Tensor:
         if alpha != 1:
-            other = (other.array if isinstance(other, Tensor) else other) * alpha
-        return self._inplace("sub_", np.subtract, other)
+            other = other * alpha
+        return self._binary_("sub_", np.subtract, "__sub__", other)
 
     def mul_(self, other) -> Tensor:
-        return self._inplace("mul_", np.multiply, other)
+        return self._binary_("mul_", np.multiply, "__mul__", other)
 
     def div_(self, other) -> Tensor:
-        return self._inplace("div_", np.true_divide, other)
+        return self._binary_("div_", np.true_divide, "__truediv__", other)
+
+    def pow_(self, exponent) -> Tensor:
+        return self._binary_("pow_", np.power, "__pow__", exponent)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -332,34 +450,69 @@ class Tensor:
         return self.div_(other)
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self.array[...] = 0
-        return self
+        return self.fill_(0)
 
     def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
-        self.array[...] = value
-        return self
+        from neuronet.autograd.inplace import put
 
-    def copy_(self, src) -> Tensor:
-        """Copy ``src`` (broadcast to self's shape) into this tensor's storage."""
-        self._check_inplace("copy_")
-        src = src.array if isinstance(src, Tensor) else np.asarray(src)
+        return put(self, ..., value, "fill_")
+
+    def copy_(self, src, non_blocking: bool = False) -> Tensor:
+        """Copy ``src`` (broadcast to self's shape, converted to self's dtype) into this storage."""
+        from neuronet.autograd.inplace import put
+
+        shape = np.shape(src.array if isinstance(src, Tensor) else src)
         try:
-            np.copyto(self.array, np.broadcast_to(src, self.array.shape), casting="unsafe")
+            fits = np.broadcast_shapes(shape, self.array.shape) == self.array.shape
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(
-                f"copy_: source of shape {src.shape} cannot be broadcast to {self.array.shape}"
+                f"copy_: source of shape {shape} cannot be broadcast to {self.array.shape}"
             ) from None
-        return self
+        return put(self, ..., src, "copy_")
 
     def __setitem__(self, index, value) -> None:
-        self._check_inplace("assignment (x[i] = v)")
+        from neuronet.autograd.inplace import put
+
         if isinstance(index, Tensor):
             index = index.array
         elif isinstance(index, tuple):
             index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        put(self, index, value)
+
+
+_BINARY = {
+    np.add: "__add__",
+    np.subtract: "__sub__",
+    np.multiply: "__mul__",
+    np.true_divide: "__truediv__",
+    np.power: "__pow__",
+    np.matmul: "__matmul__",
+}
+
+
+_METADATA = {np.shape, np.ndim, np.size, np.shares_memory, np.may_share_memory}
+
+
+def _as_array(x):
+    return x.__array__() if isinstance(x, Tensor) else x
+
+
+def _wrap(result):
+    if isinstance(result, tuple):
+        return tuple(_wrap(r) for r in result)
+    return Tensor(result) if isinstance(result, np.ndarray) else result
+
+
+def _unwrap(obj):
+    if isinstance(obj, Tensor):
+        return obj.__array__()
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _unwrap(v) for k, v in obj.items()}
+    return obj
 
 
 class _HookHandle:

@@ -1,8 +1,9 @@
 """Arithmetic: add, sub, mul, div, neg, pow, with NumPy broadcasting undone in backward.
 
 A binary op broadcasts its inputs to a common shape; the backward of broadcasting is a sum over
-the broadcast axes (``unbroadcast``). Python scalars take the tensor's dtype, so ``x * 2.0`` stays
-float32 (SEMANTICS #23). Comparisons (``== != < <= > >=``) return bool tensors and have no
+the broadcast axes (``unbroadcast``). The result's dtype is PyTorch's (``_promotion.py``): a
+Python number never upcasts a float32 tensor (``x * 2.0`` stays float32), ``int64 tensor + 2.5``
+and ``int / int`` are float32. Comparisons (``== != < <= > >=``) return bool tensors and have no
 gradient.
 """
 
@@ -12,7 +13,9 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._promotion import check_bool_sub, division_type, result_type
 from neuronet.ops._util import broadcast_error, operand, unbroadcast
+from neuronet.ops.shape import cast
 
 
 class Add(Function):
@@ -48,36 +51,47 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a * b;  dL/da = dL/dy * b,  dL/db = dL/dy * a.  Saves: a, b."""
+    """y = a * b;  dL/da = dL/dy * b,  dL/db = dL/dy * a.
+
+    Saves: b if a needs a gradient, a if b does (so changing the other in place is fine).
+    """
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
+        ctx.shapes = (a.shape, b.shape)
         return a * b
 
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved
-        grad_a = unbroadcast(grad_out * b, a.shape) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad_out * a, b.shape) if ctx.needs_input_grad[1] else None
+        a_shape, b_shape = ctx.shapes
+        grad_a = unbroadcast(grad_out * b, a_shape) if ctx.needs_input_grad[0] else None
+        grad_b = unbroadcast(grad_out * a, b_shape) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
 
 
 class Div(Function):
-    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b**2.  Saves: a, b."""
+    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b**2.
+
+    Saves: b, and a if b needs a gradient.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = (a.shape, b.shape)
         return a / b
 
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved
-        grad_a = unbroadcast(grad_out / b, a.shape) if ctx.needs_input_grad[0] else None
+        a_shape, b_shape = ctx.shapes
+        grad_a = unbroadcast(grad_out / b, a_shape) if ctx.needs_input_grad[0] else None
         grad_b = None
         if ctx.needs_input_grad[1]:
-            grad_b = unbroadcast(-grad_out * a / (b * b), b.shape)
+            grad_b = unbroadcast(-grad_out * a / (b * b), b_shape)
         return grad_a, grad_b
 
 
@@ -94,16 +108,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  dL/da = dL/dy * b * a**(b-1),  dL/db = dL/dy * y * log(a).  Saves: a, b, y.
+    """y = a ** b;  dL/da = dL/dy * b * a**(b-1),  dL/db = dL/dy * y * log(a).
 
     For the exponent's gradient, log(a) is taken only where a > 0 (elsewhere the term is 0), as
     PyTorch does for a = 0.
+
+    Saves: a, b, and y if b needs a gradient.
     """
 
     @staticmethod
     def forward(ctx, a, b):
         y = a**b
-        ctx.save_for_backward(a, b, y)
+        ctx.save_for_backward(a, b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
@@ -119,11 +135,28 @@ class Pow(Function):
         return grad_a, grad_b
 
 
+def _promoted(value, dtype) -> Tensor:
+    if isinstance(value, Tensor):
+        return value if value.array.dtype == dtype else cast(value, dtype)
+    return Tensor(np.asarray(value, dtype=dtype))
+
+
+def _operands(a, b, division: bool = False):
+    """``a`` and ``b`` as tensors of PyTorch's result dtype (``_promotion.py``)."""
+    if isinstance(a, Tensor):
+        dtype = a.array.dtype
+        if isinstance(b, Tensor) and b.array.dtype == dtype and (dtype.kind == "f" or not division):
+            return a, b  # the common case: no promotion
+        if dtype.kind == "f" and isinstance(b, (int, float)):  # a number never upcasts a float
+            return a, Tensor(np.asarray(b, dtype=dtype))
+    elif isinstance(b, Tensor) and b.array.dtype.kind == "f" and isinstance(a, (int, float)):
+        return Tensor(np.asarray(a, dtype=b.array.dtype)), b
+    dtype = division_type(a, b) if division else result_type(a, b)
+    return _promoted(a, dtype), _promoted(b, dtype)
+
+
 def _binary(fn, name: str, a, b) -> Tensor:
-    if not isinstance(a, Tensor):
-        a = operand(a, b)
-    if not isinstance(b, Tensor):
-        b = operand(b, a)
+    a, b = _operands(a, b, division=fn is Div)
     try:
         return fn.apply(a, b)
     except ValueError as err:
@@ -141,6 +174,7 @@ def add(input, other, alpha=1) -> Tensor:
 
 def sub(input, other, alpha=1) -> Tensor:
     """input - alpha * other, element-wise with broadcasting."""
+    check_bool_sub(input, other)
     if alpha != 1:
         other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     return _binary(Sub, "sub", input, other)
@@ -158,11 +192,23 @@ def div(input, other) -> Tensor:
 
 def neg(input: Tensor) -> Tensor:
     """-input."""
+    if input.dtype.kind == "b":
+        raise RuntimeError(
+            "neg: negation, the `-` operator, on a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or logical_not() operator instead."
+        )
     return Neg.apply(input)
 
 
 def pow(input, exponent) -> Tensor:
     """input ** exponent, element-wise; either may be a tensor or a number."""
+    if result_type(input, exponent).kind == "b":
+        if isinstance(exponent, Tensor):
+            raise NotImplementedError(
+                "pow: \"pow\" not implemented for 'Bool' (a bool tensor exponent with a bool "
+                "base); convert one of them first (x.int() or x.float())"
+            )
+        return Tensor(np.power(input.array, bool(exponent)).astype(bool))  # NumPy: int8
     return _binary(Pow, "pow", input, exponent)
 
 
