@@ -1,7 +1,9 @@
 """Creating tensors: from data, filled with a constant, ranges, identity, and random draws.
 
 Names, argument order and defaults are PyTorch's; floating results are float32 unless a
-``dtype`` says otherwise; random draws take ``generator=`` (see ``neuronet.random``).
+``dtype`` says otherwise; random draws take ``generator=`` (see ``neuronet.random``). Every
+function takes PyTorch's ``device=`` (``'cpu'``, ``neuronet.device('cpu')`` or None; a GPU
+raises ``DeviceError``, as a CPU-only PyTorch does) and ``layout=`` (strided only).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import numpy as np
 
 from neuronet import backend
 from neuronet.autograd.tensor import Tensor, _coerce
+from neuronet.device import check_device
 from neuronet.random import resolve
 
 
@@ -26,16 +29,27 @@ def _float_dtype(dtype):
     return backend.as_dtype(dtype) or backend.DEFAULT_DTYPE
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def _made(array: np.ndarray, requires_grad: bool, device, layout=None) -> Tensor:
+    """The new tensor, after checking the PyTorch keywords every creation function takes:
+    ``device`` (the CPU only; see ``neuronet.device``) and ``layout`` (strided only)."""
+    check_device(device)
+    if layout is not None and str(layout) not in ("strided", "torch.strided"):
+        raise ValueError(f"layout={layout!r} is not supported; neuronet tensors are strided")
+    return Tensor(array, requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False, *, device=None, pin_memory=False):
     """A new tensor holding a copy of ``data`` (lists, scalars, arrays or a Tensor).
 
     Python floats become float32, Python ints int64, bools bool; NumPy arrays keep their dtype.
+    ``device`` may be ``'cpu'`` (or None); ``pin_memory`` is accepted and does nothing (there
+    is no GPU to copy to).
 
     Example:
         >>> tensor([[1.0, 2.0]]).shape
         (1, 2)
     """
-    return Tensor(_coerce(data, dtype), requires_grad=requires_grad)
+    return _made(_coerce(data, dtype), requires_grad, device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -46,74 +60,139 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None, layout=None, out=None) -> Tensor:
+    _no_out(out, "zeros")
+    return _made(np.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad, device, layout)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None, layout=None, out=None) -> Tensor:
+    _no_out(out, "ones")
+    return _made(np.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad, device, layout)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad=False, *, device=None, layout=None) -> Tensor:
     if dtype is None:
         if isinstance(fill_value, bool):
             dtype = backend.bool_
         elif isinstance(fill_value, int):
             dtype = backend.int64
-    return Tensor(np.full(_shape((size,)), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    array = np.full(_shape((size,)), fill_value, dtype=_float_dtype(dtype))
+    return _made(array, requires_grad, device, layout)
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.empty(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+def empty(
+    *size,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    layout=None,
+    pin_memory=False,
+    memory_format=None,
+) -> Tensor:
+    return _made(np.empty(_shape(size), dtype=_float_dtype(dtype)), requires_grad, device, layout)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(
+    start, end=None, step=1, dtype=None, requires_grad=False, *, device=None, layout=None
+) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 when all are ints."""
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = backend.int64 if ints else backend.DEFAULT_DTYPE
-    return Tensor(np.arange(start, end, step, dtype=backend.as_dtype(dtype)), requires_grad)
+    array = np.arange(start, end, step, dtype=backend.as_dtype(dtype))
+    return _made(array, requires_grad, device, layout)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad)
+def linspace(
+    start, end, steps, dtype=None, requires_grad=False, *, device=None, layout=None
+) -> Tensor:
+    array = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
+    return _made(array, requires_grad, device, layout)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n, m=None, dtype=None, requires_grad=False, *, device=None, layout=None) -> Tensor:
+    return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device, layout)
 
 
 def _like(t: Tensor, dtype):
     return backend.as_dtype(dtype) or t.dtype
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.zeros(t.shape, dtype=_like(t, dtype)), requires_grad)
+def zeros_like(
+    t: Tensor, dtype=None, requires_grad=False, *, device=None, layout=None, memory_format=None
+) -> Tensor:
+    return _made(np.zeros(t.shape, dtype=_like(t, dtype)), requires_grad, device, layout)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.ones(t.shape, dtype=_like(t, dtype)), requires_grad)
+def ones_like(
+    t: Tensor, dtype=None, requires_grad=False, *, device=None, layout=None, memory_format=None
+) -> Tensor:
+    return _made(np.ones(t.shape, dtype=_like(t, dtype)), requires_grad, device, layout)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.full(t.shape, fill_value, dtype=_like(t, dtype)), requires_grad)
+def full_like(
+    t: Tensor,
+    fill_value,
+    dtype=None,
+    requires_grad=False,
+    *,
+    device=None,
+    layout=None,
+    memory_format=None,
+) -> Tensor:
+    array = np.full(t.shape, fill_value, dtype=_like(t, dtype))
+    return _made(array, requires_grad, device, layout)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
+def empty_like(
+    t: Tensor, dtype=None, requires_grad=False, *, device=None, layout=None, memory_format=None
+) -> Tensor:
+    return _made(np.empty(t.shape, dtype=_like(t, dtype)), requires_grad, device, layout)
+
+
+def rand(
+    *size,
+    generator=None,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    layout=None,
+    pin_memory=False,
+) -> Tensor:
     """Uniform samples on [0, 1)."""
     dtype = _float_dtype(dtype)
-    return Tensor(resolve(generator).uniform(_shape(size), dtype=dtype), requires_grad)
+    array = resolve(generator).uniform(_shape(size), dtype=dtype)
+    return _made(array, requires_grad, device, layout)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
+def randn(
+    *size,
+    generator=None,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    layout=None,
+    pin_memory=False,
+) -> Tensor:
     """Standard normal samples."""
     dtype = _float_dtype(dtype)
-    return Tensor(resolve(generator).normal(_shape(size), dtype=dtype), requires_grad)
+    array = resolve(generator).normal(_shape(size), dtype=dtype)
+    return _made(array, requires_grad, device, layout)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None) -> Tensor:
+def randint(
+    low,
+    high=None,
+    size=(),
+    generator=None,
+    dtype=None,
+    *,
+    device=None,
+    layout=None,
+    requires_grad=False,
+) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
     if high is None:
         raise TypeError(
@@ -124,21 +203,92 @@ def randint(low, high=None, size=(), generator=None, dtype=None) -> Tensor:
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     data = resolve(generator).integers(low, high, _shape((size,)) if size != () else ())
-    return Tensor(np.asarray(data, dtype=backend.as_dtype(dtype) or backend.int64))
+    array = np.asarray(data, dtype=backend.as_dtype(dtype) or backend.int64)
+    return _made(array, requires_grad, device, layout)
 
 
-def rand_like(t: Tensor, generator=None, dtype=None) -> Tensor:
-    return rand(*t.shape, generator=generator, dtype=dtype or t.dtype)
+def rand_like(
+    t: Tensor,
+    generator=None,
+    dtype=None,
+    *,
+    device=None,
+    layout=None,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    return rand(
+        *t.shape,
+        generator=generator,
+        dtype=dtype or t.dtype,
+        device=device,
+        layout=layout,
+        requires_grad=requires_grad,
+    )
 
 
-def randn_like(t: Tensor, generator=None, dtype=None) -> Tensor:
-    return randn(*t.shape, generator=generator, dtype=dtype or t.dtype)
+def randn_like(
+    t: Tensor,
+    generator=None,
+    dtype=None,
+    *,
+    device=None,
+    layout=None,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    return randn(
+        *t.shape,
+        generator=generator,
+        dtype=dtype or t.dtype,
+        device=device,
+        layout=layout,
+        requires_grad=requires_grad,
+    )
 
 
-def randint_like(t: Tensor, low, high=None, generator=None) -> Tensor:
-    return randint(low, high, t.shape, generator=generator, dtype=t.dtype)
+def randint_like(
+    t: Tensor,
+    low,
+    high=None,
+    generator=None,
+    *,
+    dtype=None,
+    device=None,
+    layout=None,
+    requires_grad=False,
+    memory_format=None,
+) -> Tensor:
+    """``randint_like(t, high)`` or ``randint_like(t, low, high)``, as PyTorch."""
+    if high is None:
+        low, high = 0, low
+    return randint(
+        low,
+        high,
+        t.shape,
+        generator=generator,
+        dtype=dtype or t.dtype,
+        device=device,
+        layout=layout,
+        requires_grad=requires_grad,
+    )
 
 
-def randperm(n: int, generator=None) -> Tensor:
+def randperm(
+    n: int,
+    generator=None,
+    *,
+    dtype=None,
+    device=None,
+    layout=None,
+    requires_grad=False,
+    pin_memory=False,
+) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
-    return Tensor(resolve(generator).permutation(n).astype(np.int64))
+    array = resolve(generator).permutation(n).astype(backend.as_dtype(dtype) or np.int64)
+    return _made(array, requires_grad, device, layout)
+
+
+def _no_out(out, name: str) -> None:
+    if out is not None:
+        raise TypeError(f"{name}: out= is not supported; assign the result instead")

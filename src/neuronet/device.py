@@ -78,7 +78,7 @@ class device:
 CPU = device("cpu")
 
 
-def check_device(dev, what: str = "tensor") -> None:
+def check_device(dev, what: str = "a tensor") -> None:
     """Accept ``None`` or the CPU; raise ``DeviceError`` for anything else."""
     if dev is None:
         return
@@ -90,7 +90,7 @@ def check_device(dev, what: str = "tensor") -> None:
     else:
         reason = f"it has no {dev.type!r} backend"
     raise DeviceError(
-        f"cannot put a {what} on device {str(dev)!r}: neuronet computes on the CPU only and "
+        f"cannot put {what} on device {str(dev)!r}: neuronet computes on the CPU only and "
         f"{reason}. Use device='cpu' (or leave it out); neuronet.cuda.is_available() is False, "
         "so `device = 'cuda' if neuronet.cuda.is_available() else 'cpu'` picks the CPU"
     )

@@ -195,9 +195,9 @@ def test_from_pretrained():
 def test_layer_errors_name_the_module_path():
     emb = nn.Embedding(10, 4)
     model = nn.Sequential(emb)  # noqa: F841  (keeps the path alive)
-    with pytest.raises(IndexError, match=r"Embedding at '0': embedding: index 10 is out of range"):
+    with pytest.raises(IndexError, match=r"Embedding at '0': index 10 is out of range"):
         emb(nt.tensor([3, 10]))
-    with pytest.raises(TypeError, match=r"Embedding at '0': embedding: input must hold integer"):
+    with pytest.raises(TypeError, match=r"Embedding at '0': input must hold integer"):
         emb(nt.tensor([1.0]))
     with pytest.raises(ValueError, match="padding_idx=12 must be within num_embeddings=10"):
         nn.Embedding(10, 4, padding_idx=12)

@@ -477,5 +477,5 @@ def test_layer_norm_group_norm_rms_norm_errors():
         gn(nt.zeros(2, 4, 3))
     with pytest.raises(ValueError, match=r"RMSNorm: expected input of shape \(\*, 8\)"):
         nn.RMSNorm(8)(nt.zeros(2, 4))
-    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+    with pytest.raises(nt.DeviceError, match="device 'cuda': neuronet computes on the CPU only"):
         nn.LayerNorm(3, device="cuda")

@@ -202,9 +202,9 @@ def test_op_errors(call, match):
 
 def test_layer_errors_name_the_layer():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.MaxPool2d(2), nn.MaxPool2d(2))
-    with pytest.raises(ValueError, match=r"MaxPool2d at '3': max_pool2d: input of shape"):
+    with pytest.raises(ValueError, match=r"MaxPool2d at '3': input of shape"):
         model(nt.zeros((1, 1, 8, 8)))
-    with pytest.raises(ValueError, match=r"AdaptiveAvgPool2d: adaptive_avg_pool2d: expected"):
+    with pytest.raises(ValueError, match=r"AdaptiveAvgPool2d: expected"):
         nn.AdaptiveAvgPool2d(1)(nt.zeros((4, 4)))
-    with pytest.raises(TypeError, match=r"AvgPool1d: avg_pool1d: input must be floating point"):
+    with pytest.raises(TypeError, match=r"AvgPool1d: input must be floating point"):
         nn.AvgPool1d(2)(nt.tensor([[1, 2, 3, 4]]))

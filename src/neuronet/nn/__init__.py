@@ -23,3 +23,11 @@ from neuronet.nn.recurrent import *  # noqa: F403
 from neuronet.nn.recurrent_cells import *  # noqa: F403
 from neuronet.nn.transformer import *  # noqa: F403
 from neuronet.nn import utils  # noqa: F401,E402
+
+# ``neuronet.nn.functional`` is ``neuronet.functional`` (the same module), as PyTorch code
+# imports it: ``import neuronet.nn.functional as F``.
+import sys as _sys  # noqa: E402
+
+from neuronet import functional  # noqa: E402,F401
+
+_sys.modules[__name__ + ".functional"] = functional

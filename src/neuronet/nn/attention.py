@@ -14,6 +14,7 @@ import numpy as np
 
 from neuronet.autograd.tensor import Tensor
 from neuronet.backend import DEFAULT_DTYPE, as_dtype
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.linear import Linear
 from neuronet.nn.module import Module
@@ -42,7 +43,7 @@ class MultiheadAttention(Module):
         kdim, vdim: key and value feature sizes (default E). When either differs from E the
             projections are separate parameters q_proj_weight, k_proj_weight, v_proj_weight.
         batch_first: inputs and output are (N, L, E) instead of (L, N, E). Default False.
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Forward (query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
     average_attn_weights=True, is_causal=False) -> (attn_output, attn_weights or None):
@@ -93,6 +94,7 @@ class MultiheadAttention(Module):
         dtype=None,
     ):
         super().__init__()
+        check_device(device, "MultiheadAttention's parameters")
         _check_sizes(embed_dim, num_heads, dropout)
         if add_bias_kv or add_zero_attn:
             which = "add_bias_kv" if add_bias_kv else "add_zero_attn"

@@ -14,6 +14,7 @@ import numpy as np
 
 from neuronet import backend
 from neuronet.autograd.tensor import Tensor
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -44,6 +45,7 @@ class _ConvNd(Module):
     ):
         super().__init__()
         name = type(self).__name__
+        check_device(device, f"{name}'s parameters")
         n = self._spatial
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
@@ -144,6 +146,13 @@ class _ConvNd(Module):
                 )
             )
         channels = shape[-n - 1]
+        if channels != self.in_channels and input.ndim == n + 1 and self.in_channels == 1:
+            raise ValueError(
+                f"{self.describe()}: expected a {n + 2}-d input {dims} with 1 channel "
+                f"(in_channels=1), got shape {shape}, read as one unbatched input with "
+                f"{channels} channels; if it is a batch of {shape[0]} single-channel inputs, "
+                f"add the channel axis: x.unsqueeze(1) -> {(shape[0], 1) + shape[1:]}"
+            )
         if channels != self.in_channels:
             raise ValueError(
                 f"{self.describe()}: expected input with {self.in_channels} channels "

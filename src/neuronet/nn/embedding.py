@@ -7,6 +7,7 @@ import numpy as np
 from neuronet import backend
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -14,8 +15,7 @@ from neuronet.ops import embedding as ops
 
 
 def _dtype(dtype, device) -> np.dtype:
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"device {device!r} is not available; neuronet runs on the CPU ('cpu')")
+    check_device(device, "a layer's parameters")
     return backend.as_dtype(dtype) or backend.DEFAULT_DTYPE
 
 
@@ -125,7 +125,7 @@ class Embedding(Module):
                 self.sparse,
             )
         except (IndexError, TypeError) as err:  # name the layer in the op's message
-            raise type(err)(f"{self.describe()}: {err}") from None
+            raise self.relabel(err) from None
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

@@ -12,6 +12,7 @@ import numpy as np
 
 from neuronet.autograd.tensor import Tensor
 from neuronet.backend import DEFAULT_DTYPE, as_dtype
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -39,7 +40,7 @@ class Linear(Module):
         in_features: size of each input sample (the last dimension).
         out_features: size of each output sample.
         bias: learn an additive bias b (default True).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input (*, in_features) -> output (*, out_features); * is any number of leading dims.
@@ -65,6 +66,7 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
     ):
         super().__init__()
+        check_device(device, "Linear's parameters")
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
@@ -108,10 +110,19 @@ class Linear(Module):
                 f"(in_features), got shape {shape}; {fix}"
             )
         if input.dtype != self.weight.dtype:
+            weight = str(self.weight.dtype)
+            if input.dtype.kind != "f":
+                fix = f"the input holds {input.dtype} values: convert it with x.float()"
+                if weight != "float32":
+                    fix = f"the input holds {input.dtype} values: convert it with x.to({weight!r})"
+            else:
+                fix = (
+                    f"convert the input (x.to({weight!r})) or the model "
+                    f"(model.to({str(input.dtype)!r}))"
+                )
             raise TypeError(
                 f"{self.describe()}: input dtype {input.dtype} does not match the weight dtype "
-                f"{self.weight.dtype}; convert the input (x.to({str(self.weight.dtype)!r})) or "
-                f"the model (model.to({str(input.dtype)!r}))"
+                f"{weight}; {fix}"
             )
 
     def extra_repr(self) -> str:

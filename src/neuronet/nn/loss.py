@@ -39,7 +39,7 @@ class _Loss(Module):
         try:
             return fn(*args, **kwargs)
         except (ValueError, TypeError, IndexError, RuntimeError) as err:
-            raise type(err)(f"{self.describe()}: {err}") from None
+            raise self.relabel(err) from None
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"

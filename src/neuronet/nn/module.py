@@ -12,6 +12,7 @@ that rejects its input can say which layer it is.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -22,8 +23,11 @@ from neuronet.autograd.anomaly import module_call
 from neuronet.autograd.engine import ANOMALY
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
+from neuronet.backend import as_dtype
+from neuronet.device import check_device, parse_to
 from neuronet.nn.parameter import Parameter
 
+_OP_PREFIX = re.compile(r"^[a-z_][a-z0-9_.]*: ")
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -204,6 +208,11 @@ class Module:
         path = self.module_path()
         return f"{type(self).__name__} at '{path}'" if path else type(self).__name__
 
+    def relabel(self, err: Exception) -> Exception:
+        """``err`` from the op this module ran, named after the module instead: the op's
+        prefix (``max_pool2d: ``) gives way to ``describe()`` (one prefix, never two)."""
+        return type(err)(f"{self.describe()}: {_OP_PREFIX.sub('', str(err), count=1)}")
+
     # ---- traversal --------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
         """Yield ``(path, module)`` for this module and every descendant, depth first."""
@@ -296,13 +305,21 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype=None, *args, **kwargs) -> Module:
-        """Convert floating parameters and buffers to ``dtype`` in place (``'cpu'`` is a no-op)."""
-        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+    def to(self, *args, **kwargs) -> Module:
+        """Convert floating parameters and buffers in place, as PyTorch's ``Module.to``:
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``. The only device
+        is the CPU (``'cuda'`` raises ``DeviceError``); dtype names (``'float64'``) work too."""
+        dev, dtype, _ = parse_to(args, kwargs)
+        check_device(dev, f"{type(self).__name__}'s parameters")
+        if dtype is None:
             return self
-        from neuronet.backend import as_dtype
-
         dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(
+                "nn.Module.to only accepts floating point dtypes, but got desired dtype="
+                f"{dtype}; a model's parameters stay floating point: convert the input instead "
+                "(x.float())"
+            )
         for t in list(self.parameters()) + list(self.buffers()):
             if t.array.dtype.kind == "f":
                 t.array = t.array.astype(dtype)
@@ -316,7 +333,18 @@ class Module:
     def double(self) -> Module:
         return self.to("float64")
 
+    def half(self) -> Module:
+        return self.to("float16")  # raises: neuronet computes in float32/float64
+
+    def bfloat16(self) -> Module:
+        return self.to("bfloat16")  # raises, as half()
+
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Raises ``DeviceError``, as a PyTorch build without CUDA does."""
+        check_device("cuda", f"{type(self).__name__}'s parameters")
         return self
 
     # ---- calling ------------------------------------------------------------------------------

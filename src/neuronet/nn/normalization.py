@@ -12,6 +12,7 @@ import numpy as np
 
 from neuronet import backend
 from neuronet.autograd.tensor import Tensor
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -20,8 +21,7 @@ from neuronet.ops.batch_norm import batch_norm
 
 
 def _dtype(dtype, device) -> np.dtype:
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"device {device!r} is not available; neuronet runs on the CPU ('cpu')")
+    check_device(device, "a layer's parameters")
     return backend.as_dtype(dtype) or backend.DEFAULT_DTYPE
 
 

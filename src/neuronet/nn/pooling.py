@@ -19,7 +19,7 @@ class _Pool(Module):
         try:
             return fn(input, *args, **kwargs)
         except (ValueError, TypeError) as err:
-            raise type(err)(f"{self.describe()}: {err}") from None
+            raise self.relabel(err) from None
 
 
 class _MaxPoolNd(_Pool):

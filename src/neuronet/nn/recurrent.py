@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from neuronet.backend import DEFAULT_DTYPE, as_dtype
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -61,6 +62,7 @@ class RNNBase(Module):
     ):
         super().__init__()
         cls = type(self).__name__
+        check_device(device, f"{cls}'s parameters")
         if mode not in _GATES:
             raise ValueError(f"{cls}: unrecognized RNN mode {mode!r}; use one of {list(_GATES)}")
         self.mode = mode
@@ -181,7 +183,7 @@ class RNN(RNNBase):
         dropout: probability of zeroing each output of every layer but the last, in training
             (default 0).
         bidirectional: also run each layer backwards in time and concatenate (default False).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (L, N, H_in), (N, L, H_in) when batch_first, or unbatched (L, H_in).
@@ -262,7 +264,7 @@ class LSTM(RNNBase):
         dropout: probability of zeroing each output of every layer but the last, in training
             (default 0).
         bidirectional: also run each layer backwards in time and concatenate (default False).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (L, N, H_in), (N, L, H_in) when batch_first, or unbatched (L, H_in).
@@ -353,7 +355,7 @@ class GRU(RNNBase):
         dropout: probability of zeroing each output of every layer but the last, in training
             (default 0).
         bidirectional: also run each layer backwards in time and concatenate (default False).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (L, N, H_in), (N, L, H_in) when batch_first, or unbatched (L, H_in).

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from neuronet.backend import DEFAULT_DTYPE, as_dtype
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
@@ -24,6 +25,7 @@ class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
         cls = type(self).__name__
+        check_device(device, f"{cls}'s parameters")
         self.input_size = check_size(cls, "input_size", input_size)
         self.hidden_size = check_size(cls, "hidden_size", hidden_size)
         self.bias = check_flag(cls, "bias", bias)
@@ -71,7 +73,7 @@ class RNNCell(RNNCellBase):
         hidden_size: features of the hidden state h.
         bias: learn b_ih and b_hh (default True).
         nonlinearity: 'tanh' (default) or 'relu'.
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (N, input_size) or unbatched (input_size,).
@@ -114,7 +116,7 @@ class LSTMCell(RNNCellBase):
         input_size: features of the input x.
         hidden_size: features of the hidden state h.
         bias: learn b_ih and b_hh (default True).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (N, input_size) or unbatched (input_size,).
@@ -157,7 +159,7 @@ class GRUCell(RNNCellBase):
         input_size: features of the input x.
         hidden_size: features of the hidden state h.
         bias: learn b_ih and b_hh (default True).
-        dtype: parameter dtype (default float32). ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32). ``device``: ``'cpu'`` or None.
 
     Shape:
         input: (N, input_size) or unbatched (input_size,).

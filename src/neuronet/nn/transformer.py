@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 
 from neuronet.autograd.tensor import Tensor
+from neuronet.device import check_device
 from neuronet.nn import init
 from neuronet.nn.attention import MultiheadAttention
 from neuronet.nn.containers import ModuleList
@@ -82,7 +83,7 @@ class TransformerEncoderLayer(Module):
         batch_first: (N, S, E) instead of (S, N, E). Default False.
         norm_first: pre-norm instead of post-norm. Default False.
         bias: biases in the Linear and LayerNorm layers (and attention projections).
-        dtype: parameter dtype (default float32); ``device`` is accepted and ignored.
+        dtype: parameter dtype (default float32); ``device``: ``'cpu'`` or None.
 
     Forward(src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_mask (S, S) or (N * nhead, S, S); src_key_padding_mask (N, S); bool True = masked
@@ -117,6 +118,7 @@ class TransformerEncoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
+        check_device(device, f"{type(self).__name__}'s parameters")
         self.d_model = int(d_model)
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
@@ -207,6 +209,7 @@ class TransformerDecoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
+        check_device(device, f"{type(self).__name__}'s parameters")
         self.d_model = int(d_model)
         attn = dict(dropout=dropout, batch_first=batch_first, bias=bias, dtype=dtype)
         self.self_attn = MultiheadAttention(d_model, nhead, **attn)
@@ -465,6 +468,7 @@ class Transformer(Module):
         dtype=None,
     ):
         super().__init__()
+        check_device(device, "Transformer's parameters")
         layer = dict(
             dim_feedforward=dim_feedforward,
             dropout=dropout,
@@ -538,6 +542,7 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """The (sz, sz) float causal mask: -inf above the diagonal (future positions), 0 else."""
+        check_device(device)
         dtype = np.dtype(dtype) if dtype is not None else np.float32
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), 1)
         return Tensor(mask)
