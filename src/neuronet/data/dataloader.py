@@ -1,4 +1,4 @@
-"""DataLoader: batches from a dataset, shuffled by a seeded generator, prefetched in a thread.
+"""DataLoader: batches from a dataset, shuffled by a seeded generator, loaded ahead of use.
 
 Each ``iter(loader)`` is one epoch. At its start the loader draws, from its generator, an
 ``epoch_seed`` (as PyTorch draws a base seed) and, when shuffling, a permutation of the dataset.
@@ -6,7 +6,8 @@ Batch ``b`` is the permutation's ``b``-th slice, fetched with ``dataset.get_batc
 dataset has one (one fancy-index per tensor for ``TensorDataset``) or by collating samples.
 While batch ``b`` is fetched, random transforms draw from a generator seeded by
 ``(epoch_seed, b)`` (see ``neuronet.data.batch_generator``), so augmentation does not depend on
-threads or timing.
+threads, worker processes or timing. Batches are loaded ahead by a background thread, or by
+``num_workers`` worker processes (``_workers.py``), and handed out in order either way.
 
 Exact resume: ``state_dict()`` records the position (epoch, batches consumed) and the
 generator's state at the start of the epoch; ``load_state_dict`` replays that epoch's draws on a
@@ -18,14 +19,16 @@ from __future__ import annotations
 import copy
 import queue
 import threading
+import weakref
 
 import numpy as np
 
 from neuronet.data._rng import batch_seed
+from neuronet.data._workers import MultiProcessIter, WorkerPool, get_worker_info
 from neuronet.data.collate import fetch_batch
 from neuronet.random import Generator, resolve
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "get_worker_info"]
 
 _STATE_KEYS = ("epoch", "batch", "epoch_generator_state", "generator_state", "dataset_length")
 _QUEUE_SIZE = 2  # batches ready ahead of the consumer
@@ -43,13 +46,26 @@ class DataLoader:
             one disables the ``get_batch`` fast path).
         generator: a ``neuronet.Generator`` for the order and the per-epoch seed (default: the
             default generator, which ``neuronet.manual_seed`` resets).
-        prefetch: load the next batches in a background thread (a queue of two) while the
-            caller computes. Errors in the thread are re-raised in the caller; abandoning the
-            iteration (``break``) stops the thread.
+        prefetch: with ``num_workers=0``, load the next batches in a background thread (a
+            queue of two) while the caller computes. Errors in the thread are re-raised in the
+            caller; abandoning the iteration (``break``) stops the thread.
+        num_workers: load batches in this many worker processes (0: in this process). Each
+            worker is seeded as PyTorch seeds its workers; batches still come in order and are
+            the same for any ``num_workers`` (see ``neuronet.data._workers``).
+        pin_memory: accepted for PyTorch compatibility; does nothing (there is no GPU to
+            copy to). ``pin_memory_device`` likewise.
+        timeout: seconds to wait for a batch from the workers before raising (0: forever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after seeding,
+            before it loads anything (``get_worker_info()`` works inside it).
+        multiprocessing_context: a start method name (``'fork'``, ``'forkserver'``,
+            ``'spawn'``) or context; default: the platform's, or ``'forkserver'`` when MPI is
+            initialised in this process (forking after ``MPI_Init`` is unsafe).
+        prefetch_factor: batches loaded ahead per worker (default 2; only with workers).
+        persistent_workers: keep the worker processes between epochs (only with workers).
 
     Note:
-        Arguments after ``shuffle`` are keyword-only. PyTorch's ``sampler``, ``num_workers`` and
-        ``pin_memory`` have no counterpart; ``prefetch`` is neuronet's.
+        Arguments after ``shuffle`` are keyword-only. PyTorch's ``sampler`` and
+        ``batch_sampler`` have no counterpart; ``prefetch`` is neuronet's.
 
     Example:
         >>> import numpy as np
@@ -70,6 +86,14 @@ class DataLoader:
         collate_fn=None,
         generator: Generator | None = None,
         prefetch: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        multiprocessing_context=None,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
     ):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
             raise TypeError(
@@ -86,6 +110,16 @@ class DataLoader:
                 f"DataLoader: generator must be a neuronet.Generator, got "
                 f"{type(generator).__name__}"
             )
+        _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
+        self.persistent_workers = bool(persistent_workers)
+        self._pool = None
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -157,10 +191,24 @@ class DataLoader:
         slices = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         if self.drop_last and n % self.batch_size:
             slices.pop()
+        if self.num_workers:
+            pool = self._workers(epoch_seed)
+            persistent = self.persistent_workers
+            return MultiProcessIter(self, token, pool, slices, epoch_seed, skip, persistent)
         fetch = _make_fetch(self.dataset, self.collate_fn)
         if self.prefetch:
             return _PrefetchIter(self, token, fetch, slices, epoch_seed, skip)
         return _SyncIter(self, token, fetch, slices, epoch_seed, skip)
+
+    def _workers(self, epoch_seed: int) -> WorkerPool:
+        """A fresh pool seeded with this epoch's seed, or the persistent one still running."""
+        if self._pool is not None and self.persistent_workers and self._pool.alive():
+            return self._pool
+        if self._pool is not None:
+            self._pool.shutdown()
+        self._pool = WorkerPool(self, base_seed=epoch_seed)
+        weakref.finalize(self, self._pool.shutdown)
+        return self._pool
 
     # ---- position bookkeeping, called by the iterators ------------------------------------
     def _advance(self, token, batches_done: int) -> None:
@@ -234,8 +282,29 @@ class DataLoader:
     def __repr__(self) -> str:
         return (
             f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
-            f"drop_last={self.drop_last}, prefetch={self.prefetch}, batches={len(self)})"
+            f"drop_last={self.drop_last}, num_workers={self.num_workers}, "
+            f"prefetch={self.prefetch}, batches={len(self)})"
         )
+
+
+def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers) -> None:
+    """PyTorch's checks of the worker arguments, in its words."""
+    if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
+        raise ValueError(
+            "num_workers option should be non-negative; use num_workers=0 to disable "
+            f"multiprocessing (got {num_workers!r})"
+        )
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            "prefetch_factor option could only be specified in multiprocessing. let "
+            "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if prefetch_factor is not None and prefetch_factor < 1:
+        raise ValueError(f"prefetch_factor option should be a positive int, got {prefetch_factor}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
 
 
 def _make_fetch(dataset, collate_fn):
