@@ -65,7 +65,7 @@ def _skeleton(obj, tensors: dict):
 def _skeleton_item(value, name: str, tensors: dict):
     if hasattr(value, "state_dict") and callable(value.state_dict) and not isinstance(value, dict):
         raise TypeError(
-            f"neuronet.save: {name!r} is a {type(value).__name__} object, which cannot be saved "
+            f"neuronet.save: {name!r} holds a {type(value).__name__} object, which cannot be saved "
             "without pickle; save its state_dict() instead"
         )
     return encode(value, name, tensors)
