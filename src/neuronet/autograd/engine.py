@@ -3,7 +3,8 @@
 ``run_backward`` seeds dL/d(root), sorts the reachable graph nodes with an iterative depth-first
 search (no recursion, so a 10,000-op chain is fine), then calls each node's ``backward`` once,
 after every node that consumes its outputs has contributed. Every gradient goes through one
-accumulation rule (``_send``): summed per node output, or, for a leaf, over the whole pass, then
+accumulation rule (in ``run_backward``'s loop; the seeds dL/d(root) enter as the backward of a
+start node, ``_Roots``): summed per node output, or, for a leaf, over the whole pass, then
 passed through the leaf's hooks and added to ``leaf.grad``. Before a node's backward runs, the
 arrays it saved are checked against in-place changes (``version.check_saved``). Unless
 ``retain_graph`` is set, each node drops its saved arrays and inputs as soon as it has run, so
@@ -110,24 +111,25 @@ def _topological_order(roots: list) -> list:
     return order
 
 
-def _send(pending: dict, leaf_grads: dict, t: Tensor, edge, g: np.ndarray) -> None:
-    """The accumulation rule: add gradient ``g`` for tensor ``t`` to what reached it before,
-    in ``t``'s dtype; a leaf's sum goes to ``leaf_grads``, output k of a node to slot k of
-    ``pending[node]``. (Sums build new arrays: a ``g`` may be a view of an array in use.)"""
-    if g.dtype != t.array.dtype:
-        g = g.astype(t.array.dtype)
-    if edge is None:
-        entry = leaf_grads.get(id(t))
-        if entry is None:
-            leaf_grads[id(t)] = [t, g]
-        else:
-            entry[1] = entry[1] + g
-        return
-    node, k = edge
-    slots = pending.get(node)
-    if slots is None:
-        slots = pending[node] = [None] * node.n_outputs
-    slots[k] = g if slots[k] is None else slots[k] + g
+class _Roots:
+    """The start of a backward pass: a node whose "inputs" are the roots and whose backward
+    hands out dL/d(root) for each, so the seeds flow through the same accumulation rule as
+    every other gradient. (A ``Function`` in all but name: function.py imports this module.)"""
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return ctx.seeds
+
+
+def _start(roots: list, seeds: list):
+    from neuronet.autograd.function import Context
+
+    ctx = Context(_Roots)
+    ctx.inputs = roots
+    ctx.edges = [_edge(r) for r in roots]
+    ctx.seeds = tuple(seeds)
+    ctx.n_outputs = 1
+    return ctx
 
 
 def _call_backward(ctx, grads: list) -> tuple:
@@ -172,8 +174,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
     for root in roots:
         if root._view is not None and root._view[1] != root._vc[1]:
             root._refresh_view()
-    for root, g in zip(roots, root_grads):
-        _send(pending, leaf_grads, root, _edge(root), _seed(root, g))
+    start = _start(roots, [_seed(root, g) for root, g in zip(roots, root_grads)])
+    pending[start] = [None]
 
     out_tensors = {}
     if captures:
@@ -184,7 +186,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
     anomaly = ANOMALY.enabled
     if anomaly:
         from neuronet.autograd.anomaly import check_gradient
-    for ctx in _topological_order([r._ctx for r in roots]):
+    for ctx in _topological_order([start]):
         grads = pending.pop(ctx, None)
         if grads is None:
             continue
@@ -215,7 +217,23 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                 )
             if anomaly:  # NaN/Inf check naming the op, module and line (autograd/anomaly.py)
                 check_gradient(ctx, t, g, grads)
-            _send(pending, leaf_grads, t, edge, g)
+            # The accumulation rule (the only place gradients are summed): in the input's
+            # dtype, over the whole pass for a leaf, per output slot for a node. Sums build new
+            # arrays, because a gradient may be a view of an array still in use.
+            if g.dtype != t.array.dtype:
+                g = g.astype(t.array.dtype)
+            if edge is None:
+                entry = leaf_grads.get(id(t))
+                if entry is None:
+                    leaf_grads[id(t)] = [t, g]
+                else:
+                    entry[1] = entry[1] + g
+                continue
+            node, k = edge
+            slots = pending.get(node)
+            if slots is None:
+                slots = pending[node] = [None] * node.n_outputs
+            slots[k] = g if slots[k] is None else slots[k] + g
         if not retain_graph:
             ctx.saved = ()
             ctx.inputs = None

@@ -163,7 +163,10 @@ class Function:
         if not (requires and STATE.enabled):
             if type(raw) is tuple:
                 return tuple([_output(r, args) for r in raw])
-            return _output(raw, args)
+            out = Tensor(raw)
+            if raw.base is not None:
+                link_view(out, args)
+            return out
         inputs = []
         edges = []
         for a, flag in zip(args, needs):
@@ -189,15 +192,17 @@ class Function:
                     t._out_index = i
                 outs.append(t)
             if ctx.saved:
-                ctx.saved_versions = watch_saved(ctx.saved, _tensors(args) + outs)
+                ctx.saved_versions = watch_saved(ctx.saved, args, outs)
             return tuple(outs)
         ctx.n_outputs = 1  # a single output always has a gradient when its node runs
-        out = _output(raw, args)
+        out = Tensor(raw)
+        if raw.base is not None:
+            link_view(out, args)
         if raw.dtype.kind == "f" and not (non_diff and id(raw) in non_diff):
             out._requires_grad = True
             out._ctx = ctx
         if ctx.saved:
-            ctx.saved_versions = watch_saved(ctx.saved, _tensors(args) + [out])
+            ctx.saved_versions = watch_saved(ctx.saved, args, (out,))
         return out
 
 
@@ -205,12 +210,8 @@ def _output(raw: np.ndarray, args) -> Tensor:
     """The output tensor for ``raw``; a view of an input's storage shares its version counter."""
     out = Tensor(raw)
     if raw.base is not None:
-        link_view(out, _tensors(args))
+        link_view(out, args)
     return out
-
-
-def _tensors(args) -> list:
-    return [a for a in args if isinstance(a, Tensor)]
 
 
 def to_array(value, like: np.ndarray | None = None):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet import backend
-from neuronet.autograd.version import counter
 from neuronet.device import CPU, check_device, parse_to
 from neuronet.printing import format_tensor
 
@@ -123,7 +122,9 @@ class Tensor:
 
     @_version.setter
     def _version(self, value: int) -> None:
-        counter(self)[0] = value
+        if self._vc is None:
+            self._vc = [0, 0]
+        self._vc[0] = value
 
     @property
     def _base(self):
@@ -162,8 +163,10 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this storage and version counter, outside the graph
         (requires_grad=False): in-place changes through it are seen by backward's checks."""
+        if self._vc is None:
+            self._vc = [0, 0]
         out = Tensor(self.array)
-        out._vc = counter(self)
+        out._vc = self._vc
         return out
 
     def detach_(self) -> Tensor:

@@ -22,7 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronet.autograd.tensor import Tensor
+
 __all__ = ["counter", "link_view", "watch_saved", "check_saved"]
+
+# Storage identity: NumPy points every view's ``base`` straight at the array (or buffer) that
+# owns the memory, never at an intermediate view, so two arrays share storage when one is the
+# other's base or both have the same base.
 
 
 def counter(t) -> list:
@@ -33,49 +39,62 @@ def counter(t) -> list:
     return vc
 
 
-def storage(a: np.ndarray):
-    """The object that owns ``a``'s memory (NumPy points a view's ``base`` at it)."""
-    while isinstance(a, np.ndarray) and a.base is not None:
-        a = a.base
-    return a
-
-
-def link_view(out, tensors) -> None:
-    """Make ``out`` a view of the first of ``tensors`` whose storage it shares: one version
+def link_view(out, args) -> None:
+    """Make ``out`` a view of the first tensor in ``args`` whose storage it shares: one version
     counter, and ``out._view = (root base tensor, rebases when linked)``."""
-    own = storage(out.array)
-    for a in tensors:
-        if storage(a.array) is own:
+    own = out.array.base
+    for a in args:
+        if type(a) is not Tensor and not isinstance(a, Tensor):
+            continue
+        arr = a.array
+        if arr is own or arr.base is own:
             vc = counter(a)
             out._vc = vc
             out._view = (a if a._view is None else a._view[0], vc[1])
             return
 
 
-def watch_saved(saved: tuple, tensors: list) -> list:
-    """For each saved array that is the storage of one of ``tensors`` (an op's inputs and
-    outputs): (counter, version now, and what the error message needs), the entries that
-    ``check_saved`` compares after in-place changes."""
-    owners = [storage(t.array) for t in tensors]
+def watch_saved(saved: tuple, args, outputs) -> list:
+    """For each saved array that is the storage of a tensor in ``args`` or ``outputs`` (an op's
+    inputs and outputs): (counter, version now, the tensor's array, and the name and output
+    index of the node that made it), the entries ``check_saved`` compares after in-place
+    changes. (Arrays, not tensors, are kept: an output referenced from its own node would make
+    a reference cycle that only the garbage collector frees.)"""
     watched = []
     for s in saved:
-        if not isinstance(s, np.ndarray):
+        if type(s) is not np.ndarray:
             continue
-        own = storage(s)
-        for t, owner in zip(tensors, owners):
-            if owner is own:
-                vc = counter(t)
-                node = t._ctx
-                producer = None if node is None else node.fn.__name__
-                watched.append((vc, vc[0], t.shape, t.dtype, producer, t._out_index))
-                break
+        own = s.base
+        if own is None:
+            own = s
+        for t in args:
+            if isinstance(t, Tensor):
+                arr = t.array
+                if arr is own or arr.base is own:
+                    watched.append(_entry(t, arr))
+                    break
+        else:
+            for t in outputs:
+                arr = t.array
+                if arr is own or arr.base is own:
+                    watched.append(_entry(t, arr))
+                    break
     return watched
+
+
+def _entry(t, arr) -> tuple:
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0, 0]
+    node = t._ctx
+    return (vc, vc[0], arr, None if node is None else node.fn.__name__, t._out_index)
 
 
 def check_saved(ctx) -> None:
     """Raise PyTorch's error if a tensor whose storage ``ctx`` saved changed since."""
-    for vc, expected, shape, dtype, producer, index in ctx.saved_versions:
+    for vc, expected, arr, producer, index in ctx.saved_versions:
         if vc[0] != expected:
+            shape, dtype = arr.shape, arr.dtype
             which = "" if producer is None else f", which is output {index} of {producer}Backward"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "

@@ -24,7 +24,7 @@ import numpy as np
 from neuronet import backend
 from neuronet.autograd.tensor import Tensor
 
-__all__ = ["result_type", "division_type", "check_bool_sub"]
+__all__ = ["result_type", "division_type", "check_bool_sub", "is_bool"]
 
 
 def _category(dtype: np.dtype) -> int:
@@ -87,9 +87,18 @@ def division_type(a, b) -> np.dtype:
     return dtype if dtype.kind == "f" else backend.DEFAULT_DTYPE
 
 
+def is_bool(value) -> bool:
+    """A bool tensor, array or number."""
+    if isinstance(value, Tensor):
+        return value.array.dtype.kind == "b"
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "b"
+    return isinstance(value, (bool, np.bool_))
+
+
 def check_bool_sub(a, b) -> None:
     """PyTorch refuses ``-`` with bools (it is not logical negation or xor)."""
-    bools = [_classify(v)[1].kind == "b" for v in (a, b)]
+    bools = [is_bool(a), is_bool(b)]
     if all(bools):
         raise RuntimeError(
             "sub: subtraction, the `-` operator, with two bool tensors is not supported. Use "

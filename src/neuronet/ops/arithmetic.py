@@ -13,7 +13,7 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._promotion import check_bool_sub, division_type, result_type
+from neuronet.ops._promotion import check_bool_sub, division_type, is_bool, result_type
 from neuronet.ops._util import broadcast_error, operand, unbroadcast
 from neuronet.ops.shape import cast
 
@@ -202,7 +202,7 @@ def neg(input: Tensor) -> Tensor:
 
 def pow(input, exponent) -> Tensor:
     """input ** exponent, element-wise; either may be a tensor or a number."""
-    if result_type(input, exponent).kind == "b":
+    if is_bool(input) and is_bool(exponent):  # the result is bool
         if isinstance(exponent, Tensor):
             raise NotImplementedError(
                 "pow: \"pow\" not implemented for 'Bool' (a bool tensor exponent with a bool "
