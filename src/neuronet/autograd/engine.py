@@ -238,6 +238,7 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             ctx.saved = ()
             ctx.inputs = None
             ctx.edges = None
+            ctx.args = ()
             ctx.saved_versions = ()
             ctx.freed = True
 

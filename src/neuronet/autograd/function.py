@@ -52,7 +52,9 @@ class Context:
         needs_input_grad: per positional input, whether it needs a gradient.
         saved: the arrays passed to ``save_for_backward`` (freed after backward).
         saved_versions: one entry per saved array that is (a view of) a tensor's storage:
-            the tensor's version counter and its value when saved (see ``inplace.py``).
+            the tensor's version counter and its value when saved (see ``version.py``).
+        args: the forward's positional arguments as given, tensors that need no gradient
+            included (for tools that draw or trace the graph; freed with the rest).
     """
 
     __slots__ = (
@@ -62,6 +64,7 @@ class Context:
         "needs_input_grad",
         "saved",
         "saved_versions",
+        "args",
         "n_outputs",
         "out_hooks",
         "out_meta",
@@ -179,6 +182,7 @@ class Function:
                 edges.append(None)
         ctx.inputs = inputs
         ctx.edges = edges
+        ctx.args = args
         non_diff = ctx.non_differentiable
         if type(raw) is tuple:
             ctx.n_outputs = len(raw)

@@ -43,7 +43,7 @@ def _shape(t) -> str:
 def _tensor_inputs(ctx) -> list:
     """Every tensor argument of an op in order: those that need a gradient (``ctx.inputs``)
     and, where the node recorded them, the constants beside them."""
-    recorded = [t for t, _ in getattr(ctx, "versions", None) or ()]
+    recorded = [t for t in getattr(ctx, "args", None) or () if isinstance(t, Tensor)]
     graded = [t for t in ctx.inputs if t is not None]
     return recorded if all(any(t is r for r in recorded) for t in graded) else graded
 
