@@ -254,8 +254,8 @@ def test_ctrl_c_stops_the_workers(tmp_path):
                 loader = DataLoader(Slow(), batch_size=4, num_workers=2)
                 it = iter(loader)
                 next(it)
-                print(" ".join(str(p.pid) for p in loader._pool.processes), flush=True)
                 try:
+                    print(" ".join(str(p.pid) for p in loader._pool.processes), flush=True)
                     for _ in it:
                         pass
                 except KeyboardInterrupt:
