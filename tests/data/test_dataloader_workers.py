@@ -286,5 +286,9 @@ def test_worker_arguments_are_checked_in_torchs_words():
         DataLoader(ds, prefetch_factor=2)
     with pytest.raises(ValueError, match="persistent_workers option needs num_workers > 0"):
         DataLoader(ds, persistent_workers=True)
+    with pytest.raises(ValueError, match="'threads' is not a start method"):
+        DataLoader(ds, num_workers=2, multiprocessing_context="threads")
+    with pytest.raises(TypeError, match="worker_init_fn must be callable"):
+        DataLoader(ds, num_workers=2, worker_init_fn=3)
     loader = DataLoader(ds, 4, num_workers=1, pin_memory=True, timeout=5)
     assert loader.prefetch_factor == 2 and len(_contents(loader)) == 6

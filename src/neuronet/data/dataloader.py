@@ -111,6 +111,7 @@ class DataLoader:
                 f"{type(generator).__name__}"
             )
         _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
+        _check_context(multiprocessing_context, worker_init_fn)
         self.num_workers = int(num_workers)
         self.pin_memory = bool(pin_memory)
         self.pin_memory_device = pin_memory_device
@@ -305,6 +306,21 @@ def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers) ->
         raise ValueError(f"prefetch_factor option should be a positive int, got {prefetch_factor}")
     if persistent_workers and num_workers == 0:
         raise ValueError("persistent_workers option needs num_workers > 0")
+
+
+def _check_context(context, worker_init_fn) -> None:
+    import multiprocessing
+
+    if isinstance(context, str) and context not in multiprocessing.get_all_start_methods():
+        raise ValueError(
+            f"DataLoader: multiprocessing_context={context!r} is not a start method on this "
+            f"platform; use one of {multiprocessing.get_all_start_methods()}"
+        )
+    if worker_init_fn is not None and not callable(worker_init_fn):
+        raise TypeError(
+            f"DataLoader: worker_init_fn must be callable as worker_init_fn(worker_id), got "
+            f"{type(worker_init_fn).__name__}"
+        )
 
 
 def _make_fetch(dataset, collate_fn):
