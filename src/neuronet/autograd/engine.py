@@ -204,8 +204,9 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
                 t = out_tensors.get((id(ctx), k))
                 if t is not None and g is not None:
                     captures[id(t)] = g
-        if ctx.saved_versions:
-            check_saved(ctx)
+        for watched in ctx.saved_versions:  # in-place changes to what backward reads
+            if watched[0][0] != watched[1]:
+                check_saved(ctx)
         result = _call_backward(ctx, grads)
         for t, edge, g in zip(ctx.inputs, ctx.edges, result):
             if t is None or g is None:

@@ -67,27 +67,27 @@ def watch_saved(saved: tuple, args, outputs) -> list:
         own = s.base
         if own is None:
             own = s
-        for t in args:
-            if isinstance(t, Tensor):
-                arr = t.array
-                if arr is own or arr.base is own:
-                    watched.append(_entry(t, arr))
-                    break
-        else:
-            for t in outputs:
-                arr = t.array
-                if arr is own or arr.base is own:
-                    watched.append(_entry(t, arr))
-                    break
+        for group in (args, outputs):
+            t = _owner(group, own)
+            if t is not None:
+                vc = t._vc
+                if vc is None:
+                    vc = t._vc = [0, 0]
+                node = t._ctx
+                name = None if node is None else node.fn.__name__
+                watched.append((vc, vc[0], t.array, name, t._out_index))
+                break
     return watched
 
 
-def _entry(t, arr) -> tuple:
-    vc = t._vc
-    if vc is None:
-        vc = t._vc = [0, 0]
-    node = t._ctx
-    return (vc, vc[0], arr, None if node is None else node.fn.__name__, t._out_index)
+def _owner(tensors, own):
+    """The first tensor in ``tensors`` whose storage is ``own``, or None."""
+    for t in tensors:
+        if isinstance(t, Tensor):
+            arr = t.array
+            if arr is own or arr.base is own:
+                return t
+    return None
 
 
 def check_saved(ctx) -> None:

@@ -156,7 +156,13 @@ def _operands(a, b, division: bool = False):
 
 
 def _binary(fn, name: str, a, b) -> Tensor:
-    a, b = _operands(a, b, division=fn is Div)
+    if not (  # the common case, two float tensors of one dtype, needs no promotion
+        type(a) is Tensor
+        and type(b) is Tensor
+        and a.array.dtype == b.array.dtype
+        and a.array.dtype.kind == "f"
+    ):
+        a, b = _operands(a, b, division=fn is Div)
     try:
         return fn.apply(a, b)
     except ValueError as err:
