@@ -1,4 +1,9 @@
-"""Shared fixtures: a seeded NumPy generator and the optional PyTorch oracle."""
+"""Shared fixtures: a seeded NumPy generator and the optional PyTorch oracle; ``--no-numba``.
+
+``pytest --no-numba`` runs the whole suite with ``neuronet.backend.fast.numba`` off: every op on
+its NumPy implementation, as an install without the ``fast`` extra runs it (tests that need
+numba skip, saying so).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,21 @@ def rng() -> np.random.Generator:
 def torch():
     """The torch module, or a skip with the stated reason."""
     return pytest.importorskip("torch", reason=TORCH_REASON)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--no-numba",
+        action="store_true",
+        help="switch neuronet's numba kernels off (neuronet.backend.fast.numba = False)",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("--no-numba"):
+        from neuronet import backend
+
+        backend.fast.numba = False
 
 
 def pytest_collection_modifyitems(items):

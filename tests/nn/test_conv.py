@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import neuronet as nt
-from neuronet.ops import _im2col
+from neuronet.ops.fast import im2col as chunked_im2col
 from support.module_parity import assert_module_parity, assert_state_dict_loads_into_torch
 from support.parity import assert_close
 
@@ -78,7 +78,7 @@ def _chunks_of_two(self, n, channels, itemsize):
 @pytest.mark.parametrize("name,args,kwargs,shape", LAYERS[:7] + LAYERS[11:14])
 def test_multi_chunk_batches_match_torch(torch, rng, monkeypatch, name, args, kwargs, shape):
     """Chunks of two images run the per-chunk loops three times, the last chunk ragged."""
-    monkeypatch.setattr(_im2col.Geometry, "chunks", _chunks_of_two)
+    monkeypatch.setattr(chunked_im2col.Geometry, "chunks", _chunks_of_two)
     ours, theirs = _pair(torch, name, args, kwargs)
     x = rng.standard_normal((5,) + shape[1:])
     assert_module_parity(ours, theirs, [x], rtol=1e-9, atol=1e-11, modes=("train",), double=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import neuronet as nt
-from neuronet.ops import _jit
+from neuronet import backend
 from neuronet.ops.embedding import _scatter_add_rows
 from support.parity import assert_close
 
@@ -82,13 +82,10 @@ def test_numba_kernel_equals_the_numpy_path(rng, dtype):
     g = rng.standard_normal((40, 25, 6)).astype(dtype)
     grads = []
     for numba in (True, False):
-        previous = _jit.use_numba(numba)
-        try:
+        with backend.fast.using(numba=numba):
             w = nt.Tensor(weight.copy(), requires_grad=True)
             F.embedding(nt.Tensor(index), w, padding_idx=2).backward(nt.Tensor(g))
             grads.append(w.grad.array)
-        finally:
-            _jit.use_numba(previous)
     tol = 1e-12 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(grads[0], grads[1], rtol=tol, atol=tol)
 

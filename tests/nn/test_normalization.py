@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import neuronet as nt
-from neuronet.ops import _jit
+from neuronet import backend
 from support.op_specs import OPS
 from support.parity import assert_close, to_nt
 
@@ -143,8 +143,7 @@ NORM_SPECS = [s for s in OPS if s.name in ("batch_norm", "layer_norm", "group_no
 
 
 def _run_spec(spec, dtype, numba: bool, grad_idx=None):
-    previous = _jit.use_numba(numba)
-    try:
+    with backend.fast.using(numba=numba):
         rng = np.random.default_rng(3)
         raw = spec.make_inputs(rng, dtype)
         wanted = spec.grad_inputs(raw) if grad_idx is None else grad_idx
@@ -153,8 +152,6 @@ def _run_spec(spec, dtype, numba: bool, grad_idx=None):
         out.backward(nt.Tensor(rng.standard_normal(out.shape).astype(dtype)))
         grads = [t.grad.array for t in inputs if isinstance(t, nt.Tensor) and t.requires_grad]
         return [out.array] + grads + [t.array for t in inputs]  # inputs: running stats updated
-    finally:
-        _jit.use_numba(previous)
 
 
 @pytest.mark.parametrize("spec", NORM_SPECS, ids=lambda s: s.name)
@@ -200,8 +197,7 @@ def test_non_contiguous_input_and_gradient(torch, rng, numba):
         (lambda a: F.group_norm(a, 3), lambda a: TF.group_norm(a, 3)),
         (lambda a: F.rms_norm(a, 4), lambda a: TF.rms_norm(a, (4,))),
     ]
-    previous = _jit.use_numba(numba)
-    try:
+    with backend.fast.using(numba=numba):
         for ours_fn, theirs_fn in cases:
             xa = nt.Tensor(x, requires_grad=True)
             xb = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
@@ -211,8 +207,6 @@ def test_non_contiguous_input_and_gradient(torch, rng, numba):
             yb.backward(torch.from_numpy(np.ascontiguousarray(g)))
             assert_close(ya, yb, 1e-12, 1e-12, "output")
             assert_close(xa.grad, xb.grad, 1e-12, 1e-12, "input grad")
-    finally:
-        _jit.use_numba(previous)
 
 
 # ---- functional errors ------------------------------------------------------------------------

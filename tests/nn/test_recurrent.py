@@ -188,23 +188,20 @@ def test_cell_loop_equals_layer(name):
 def test_numba_and_numpy_backward_steps_agree(name):
     """The fused numba step kernels compute what the NumPy reference steps compute."""
     pytest.importorskip("numba", reason="numba not installed (the `fast` extra)")
-    from neuronet.ops import _jit, _rnn_cells
+    from neuronet import backend
 
     model = getattr(nn, name)(IN, H, num_layers=2, bidirectional=True, dtype="float64")
     x = np.random.default_rng(8).standard_normal((T, N, IN))
     results = []
     for enabled in (True, False):
-        previous = _jit.use_numba(enabled)
-        try:
-            step = _rnn_cells._step(f"{name.lower()}_backward_step")
-            assert hasattr(step, "py_func") == enabled  # a numba dispatcher, or the NumPy step
+        with backend.fast.using(numba=enabled):
             ox = nt.Tensor(x.copy(), requires_grad=True)
             outs = _flat(model(ox))
+            fn = outs[0]._ctx.fn  # the last layer's sequence Function
+            assert fn.__name__.startswith("Compiled") == enabled, fn
             nt.autograd.run_backward(outs, [nt.Tensor(np.cos(o.array)) for o in outs])
             results.append([ox.grad.array] + [p.grad.array for p in model.parameters()])
             model.zero_grad()
-        finally:
-            _jit.use_numba(previous)
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 

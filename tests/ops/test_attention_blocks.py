@@ -1,4 +1,4 @@
-"""The block path of causal attention (ops/_attention_blocks.py): same outputs and gradients as
+"""The block path of causal attention (ops/fast/attention_blocks.py): same outputs and gradients as
 PyTorch's SDPA, with one chunk of heads or many and a last block shorter than the others, and
 only where it applies."""
 
@@ -9,10 +9,12 @@ import pytest
 
 import neuronet as nt
 import neuronet.functional as F
-from neuronet.ops import _attention_blocks as AB
-from neuronet.ops import _jit
+from neuronet import backend
+from neuronet.ops.fast import attention_blocks as AB
+from support.paths import unavailable
 
-pytest.importorskip("numba", reason="numba not installed: the block path is off")
+if unavailable("numba"):
+    pytest.skip(unavailable("numba"), allow_module_level=True)
 
 
 def _run(framework, q, k, v, g, grads=(True, True, True)):
@@ -35,7 +37,7 @@ def test_blocked_causal_attention_matches_torch(shape, chunk_bytes, monkeypatch,
     monkeypatch.setattr(AB, "CHUNK_BYTES", chunk_bytes)  # 1: one head per chunk
     rng = np.random.default_rng(0)
     q, k, v, g = (rng.standard_normal(shape) for _ in range(4))
-    assert AB.usable(nt.tensor(q), nt.tensor(k), nt.tensor(v), None, True, 0.0, False, True)
+    assert AB.applies(nt.tensor(q), nt.tensor(k), nt.tensor(v), None, True, 0.0, False)
     assert AB._query_blocks(shape[-2])[-1][1] == shape[-2]
     for name, a, b in zip(
         ("out", "dq", "dk", "dv"), _run("nt", q, k, v, g), _run("torch", q, k, v, g)
@@ -59,11 +61,8 @@ def test_blocked_path_equals_one_matrix_path():
     rng = np.random.default_rng(2)
     q, k, v, g = (rng.standard_normal((3, 130, 8)) for _ in range(4))
     blocked = _run("nt", q, k, v, g)
-    previous = _jit.use_numba(False)
-    try:
+    with backend.fast.using(numba=False):
         plain = _run("nt", q, k, v, g)
-    finally:
-        _jit.use_numba(previous)
     for a, b in zip(blocked, plain):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 
@@ -83,4 +82,4 @@ def test_blocked_path_equals_one_matrix_path():
 def test_block_path_only_where_it_applies(shapes, mask, causal, dropout, weights):
     q, k, v = (nt.zeros(s) for s in shapes)
     m = nt.ones((shapes[0][-2], shapes[1][-2]), dtype="bool") if mask else None
-    assert not AB.usable(q, k, v, m, causal, dropout, weights, True)
+    assert not AB.applies(q, k, v, m, causal, dropout, weights)

@@ -1,4 +1,5 @@
-"""conv ops: the im2col lowering itself, and every argument error of the functional API."""
+"""conv ops: the im2col lowering itself (the reference's and the chunked fast path's), and every
+argument error of the functional API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pytest
 
 import neuronet as nt
 from neuronet.autograd import engine
-from neuronet.ops import _im2col as I
+from neuronet.ops import _im2col as R
+from neuronet.ops.fast import conv as chunked
+from neuronet.ops.fast import im2col as I
 from support.op_specs import OPS
 from support.parity import to_nt
 
@@ -25,6 +28,17 @@ GEOMETRIES = [
     ((9, 8), (3, 2), (2, 3), (1, 1), (1, 0, 2, 1)),
     ((11, 10), (2, 3), (3, 1), (2, 2), (0, 1, 1, 0)),
 ]
+
+
+@pytest.mark.parametrize("args", GEOMETRIES)
+def test_reference_col2im_is_the_adjoint_of_im2col(rng, args):
+    """<im2col(x), c> == <x, col2im(c)> for the readable versions (ops/_im2col.py)."""
+    geo = R.Geometry(*args)
+    x = rng.standard_normal((3, 2) + args[0])
+    cols = R.im2col(x, geo)
+    cot = rng.standard_normal(cols.shape)
+    back = R.col2im(cot, 3, geo)
+    np.testing.assert_allclose(np.sum(cols * cot), np.sum(x * back), rtol=1e-12)
 
 
 @pytest.mark.parametrize("args", GEOMETRIES)
@@ -72,15 +86,13 @@ def test_strided_conv_keeps_its_columns_and_gets_torchs_gradients(
 ):
     """A 3x3 stride-2 convolution keeps forward's im2col columns (2.25x the input) for dL/dW
     instead of rebuilding them; in one chunk or many, the gradients are torch's."""
-    from neuronet.ops import conv
-
     monkeypatch.setattr(I, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((5, 4, 11, 12))
     w = rng.standard_normal((6, 4 // groups, 3, 3))
     geo = I.Geometry((11, 12), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1))
-    assert conv._keeps_columns(geo, x)
-    assert not conv._keeps_columns(I.Geometry((11, 12), (3, 3), (1, 1), (2, 2), (2,) * 4), x)
+    assert chunked._keeps_columns(geo, x)
+    assert not chunked._keeps_columns(I.Geometry((11, 12), (3, 3), (1, 1), (2, 2), (2,) * 4), x)
     g = rng.standard_normal((5, 6, 6, 6))
     xt, wt = nt.tensor(x, requires_grad=True), nt.tensor(w, requires_grad=True)
     F.conv2d(xt, wt, stride=2, padding=1, groups=groups).backward(nt.tensor(g))

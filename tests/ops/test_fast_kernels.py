@@ -6,9 +6,14 @@ path, on inputs that actually take the fast path (the op registry's small shapes
   image per chunk; float32 against the im2col path; float64 gradcheck.
 - The numba GELU (float32: A&S erf; float64: libm erf), ReLU backward, and the numba
   sigmoid/tanh that the LSTM step uses, against float64 references, including extreme inputs.
-- The LSTM time-major step kernels against the NumPy step, and the whole layer against torch.
-- The malloc tuning is switched on by the first Module or backward (Linux/glibc) and can be
-  refused.
+- The LSTM and GRU step kernels against the NumPy steps, and the whole LSTM layer against torch.
+- The malloc tuning is an explicit opt-in (Linux/glibc): nothing turns it on by itself, and
+  it can be refused.
+- The first-run notice: printed once when numba compiles, silent when the kernels load from the
+  on-disk cache.
+
+The op registry checks every op on every path besides (test_paths.py); these tests pick inputs
+and edge cases that the registry's small shapes do not reach.
 """
 
 from __future__ import annotations
@@ -20,10 +25,16 @@ import pytest
 
 import neuronet as nt
 import neuronet.functional as F
-from neuronet.autograd import allocator
-from neuronet.ops import _jit, _winograd
+from neuronet import backend
+from neuronet.ops.fast import winograd
+from support.paths import unavailable
 
-numba = pytest.importorskip("numba", reason="numba not installed: the fast kernels are off")
+if unavailable("numba"):
+    pytest.skip(unavailable("numba"), allow_module_level=True)
+
+
+def _winograd_applies(channels, pads, dtype, kernel=(3, 3), stride=(1, 1), groups=1):
+    return winograd.applies(kernel, channels, np.dtype(dtype), stride, pads, (1, 1), groups)
 
 
 def _conv_inputs(rng, n, c, o, h, w, dtype):
@@ -50,7 +61,7 @@ def _conv_grads(x, weight, bias, padding, g):
 def test_winograd_conv_matches_torch_float64(size, padding, channels, torch):
     rng = np.random.default_rng(0)
     x, weight, bias = _conv_inputs(rng, 3, channels, 10, *size, np.float64)
-    assert _winograd.usable((3, 3), (1, 1), (1, 1), 1, (padding,) * 4, channels, x.dtype)
+    assert _winograd_applies(channels, (padding,) * 4, x.dtype)
     out_size = tuple(s + 2 * padding - 2 for s in size)
     g = rng.standard_normal((3, 10) + out_size)
     ours = _conv_grads(x, weight, bias, padding, g)
@@ -70,9 +81,9 @@ def test_winograd_chunks_give_the_whole_batch_result(monkeypatch):
     x, weight, bias = _conv_inputs(rng, 3, 8, 6, 9, 7, np.float64)
     g = rng.standard_normal((3, 6, 9, 7))
     whole = _conv_grads(x, weight, bias, 1, g)
-    monkeypatch.setattr(_winograd, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(_winograd, "MIN_COLUMNS", 1)
-    assert _winograd._images_per_chunk(3, 14, 6, 8) == 1
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(winograd, "MIN_COLUMNS", 1)
+    assert winograd._images_per_chunk(3, 14, 6, 8) == 1
     chunked = _conv_grads(x, weight, bias, 1, g)
     for name, a, b in zip(("y", "dx", "dw", "db"), chunked, whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
@@ -84,18 +95,18 @@ def test_winograd_correlate_any_padding(padding, torch):
     rng = np.random.default_rng(7)
     x, weight, _ = _conv_inputs(rng, 2, 5, 4, 7, 6, np.float64)
     out_hw = (7 + 2 * padding - 2, 6 + 2 * padding - 2)
-    U = _winograd.transform_kernel(weight)
-    y, V = _winograd.correlate(x, U, out_hw, keep_input=True, offset=(padding, padding))
+    U = winograd.transform_kernel(weight)
+    y, V = winograd.correlate(x, U, out_hw, keep_input=True, offset=(padding, padding))
     g = rng.standard_normal(y.shape)
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(weight, requires_grad=True)
     yt = torch.nn.functional.conv2d(xt, wt, padding=padding)
     yt.backward(torch.from_numpy(g))
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
-    grad_w = _winograd.weight_grad(V, g)
+    grad_w = winograd.weight_grad(V, g)
     np.testing.assert_allclose(grad_w, wt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    U_rot = _winograd.transform_kernel(_winograd.rotated(weight))
-    grad_x = _winograd.correlate(g, U_rot, x.shape[2:], offset=(2 - padding, 2 - padding))
+    U_rot = winograd.transform_kernel(winograd.rotated(weight))
+    grad_x = winograd.correlate(g, U_rot, x.shape[2:], offset=(2 - padding, 2 - padding))
     np.testing.assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -105,12 +116,8 @@ def test_winograd_conv_float32_equals_im2col_path():
     x, weight, bias = _conv_inputs(rng, 4, 16, 12, 11, 10, np.float32)
     g = rng.standard_normal((4, 12, 11, 10)).astype(np.float32)
     fast = _conv_grads(x, weight, bias, 1, g)
-    previous = _jit.use_numba(False)
-    try:
-        assert not _winograd.usable((3, 3), (1, 1), (1, 1), 1, (1,) * 4, 16, np.float32)
+    with backend.fast.using(numba=False):
         plain = _conv_grads(x, weight, bias, 1, g)
-    finally:
-        _jit.use_numba(previous)
     for name, a, b in zip(("y", "dx", "dw", "db"), fast, plain):
         assert a.dtype == np.float32, name
         scale = np.abs(b).max()
@@ -136,7 +143,7 @@ def test_winograd_conv_gradcheck():
 )  # fmt: skip
 def test_winograd_only_where_it_applies(kernel, stride, groups, channels, pads):
     """3x3, stride 1, one group, >= 3 channels, the same padding 0, 1 or 2 on every side."""
-    assert not _winograd.usable(kernel, stride, (1, 1), groups, pads, channels, np.float32)
+    assert not _winograd_applies(channels, pads, np.float32, kernel, stride, groups)
 
 
 @pytest.mark.parametrize("dtype, atol", [(np.float32, 2e-6), (np.float64, 1e-14)])
@@ -166,7 +173,7 @@ def test_relu_backward_kernel_zeroes_nan_gradients_where_inactive():
 def test_fastmath_sigmoid_tanh_float32_accuracy():
     from numba import njit
 
-    from neuronet.ops._fastmath import sigmoid, tanh
+    from neuronet.ops.fast.fastmath import sigmoid, tanh
 
     @njit
     def both(x, s, t):
@@ -190,7 +197,8 @@ def test_fastmath_sigmoid_tanh_float32_accuracy():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lstm_step_kernels_match_numpy_steps(dtype):
-    from neuronet.ops import _rnn_cells, _rnn_kernels
+    from neuronet.ops import lstm
+    from neuronet.ops.fast import recurrent_kernels
 
     rng = np.random.default_rng(4)
     N, H = 3, 5
@@ -198,7 +206,7 @@ def test_lstm_step_kernels_match_numpy_steps(dtype):
     rec = rng.standard_normal((N, 4 * H)).astype(dtype)
     c_prev = rng.standard_normal((N, H)).astype(dtype)
     outs = []
-    for step in (_rnn_kernels.lstm_forward_step, _rnn_cells._lstm_forward_step):
+    for step in (recurrent_kernels.lstm_forward_step, lstm.lstm_forward_step):
         gates = a.copy()
         c, tanh_c, h = (np.empty((N, H), dtype) for _ in range(3))
         step(gates, rec, c_prev, c, tanh_c, h)
@@ -209,11 +217,43 @@ def test_lstm_step_kernels_match_numpy_steps(dtype):
     gates, _, tanh_c, _ = outs[0]
     grad_h, dh, dc = (rng.standard_normal((N, H)).astype(dtype) for _ in range(3))
     grads = []
-    for step in (_rnn_kernels.lstm_backward_step, _rnn_cells._lstm_backward_step):
+    for step in (recurrent_kernels.lstm_backward_step, lstm.lstm_backward_step):
         dh_k, dc_k = dh.copy(), dc.copy()
         da = np.empty((N, 4 * H), dtype)
         step(gates, tanh_c, c_prev, grad_h, dh_k, dc_k, da)
         grads.append((da, dc_k, dh_k))
+    for k, l in zip(*grads):
+        np.testing.assert_allclose(k, l, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_step_kernels_match_numpy_steps(dtype):
+    from neuronet.ops import gru
+    from neuronet.ops.fast import recurrent_kernels
+
+    rng = np.random.default_rng(5)
+    N, H = 3, 5
+    a = rng.standard_normal((N, 3 * H)).astype(dtype)
+    rec = rng.standard_normal((N, 3 * H)).astype(dtype)
+    b_hn = rng.standard_normal(H).astype(dtype)
+    h_prev = rng.standard_normal((N, H)).astype(dtype)
+    outs = []
+    for step in (recurrent_kernels.gru_forward_step, gru.gru_forward_step):
+        gates = a.copy()
+        hn, h = (np.empty((N, H), dtype) for _ in range(2))
+        step(gates, rec, b_hn, h_prev, hn, h)
+        outs.append((gates, hn, h))
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    for k, l in zip(*outs):
+        np.testing.assert_allclose(k, l, rtol=tol, atol=tol)
+    gates, hn, _ = outs[0]
+    grad_h, dh = (rng.standard_normal((N, H)).astype(dtype) for _ in range(2))
+    grads = []
+    for step in (recurrent_kernels.gru_backward_step, gru.gru_backward_step):
+        dh_k = dh.copy()
+        d_ih, d_hh = (np.empty((N, 3 * H), dtype) for _ in range(2))
+        step(gates, hn, h_prev, grad_h, dh_k, d_ih, d_hh)
+        grads.append((d_ih, d_hh, dh_k))
     for k, l in zip(*grads):
         np.testing.assert_allclose(k, l, rtol=tol, atol=tol)
 
@@ -240,52 +280,69 @@ def test_lstm_layer_float32_matches_torch(torch):
         )
 
 
-def test_malloc_tuning_is_on_after_a_backward_and_can_be_refused(monkeypatch):
-    x = nt.tensor(np.ones(3, np.float32), requires_grad=True)
-    (x * 2).sum().backward()
-    assert allocator._STATE["done"]
-    monkeypatch.setattr(allocator, "_STATE", {"done": False, "active": False})
+def test_malloc_tuning_can_be_refused(monkeypatch):
+    monkeypatch.setattr(backend, "_ALLOCATOR", {"done": False, "active": False})
     monkeypatch.setenv("NEURONET_MALLOC_TUNING", "0")
-    assert allocator.keep_freed_memory() is False
-    monkeypatch.setattr(allocator, "_STATE", {"done": False, "active": False})
+    assert backend.keep_freed_memory() is False
+    monkeypatch.setattr(backend, "_ALLOCATOR", {"done": False, "active": False})
     monkeypatch.delenv("NEURONET_MALLOC_TUNING")
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000")
-    assert allocator.keep_freed_memory() is False  # the user's own malloc settings win
+    assert backend.keep_freed_memory() is False  # the user's own malloc settings win
 
 
-def test_malloc_tuning_is_on_once_a_module_exists():
-    """An inference-only process (no backward ever) gets the tuning from its first Module."""
+def test_malloc_tuning_is_an_explicit_opt_in():
+    """Importing neuronet, building layers and running backward leave malloc alone; the call
+    (made by Trainer.fit and the CLI) turns it on."""
     import platform
     import subprocess
     import sys
 
     code = (
-        "from neuronet.autograd import allocator; from neuronet import nn; "
-        "assert not allocator._STATE['done']; nn.Linear(2, 2); "
-        "print(allocator._STATE['done'], allocator._STATE['active'])"
+        "import neuronet as nt; from neuronet import backend, nn; "
+        "m = nn.Linear(2, 2); m(nt.ones((1, 2))).sum().backward(); "
+        "print(backend._ALLOCATOR['done'], backend.keep_freed_memory())"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.pop("NEURONET_MALLOC_TUNING", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     done, active = out.stdout.split()
-    assert done == "True"
+    assert done == "False"
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert active == "True"
+
+
+def test_first_compile_is_announced_once_and_cached_loads_are_silent(tmp_path):
+    """A cold numba cache: the note appears once, however many kernels compile; a second process
+    with the same cache loads them silently."""
+    import subprocess
+    import sys
+
+    code = (
+        "import neuronet as nt; from neuronet import backend; backend.announce_compilation(); "
+        "x = nt.randn(4, 8, requires_grad=True); "
+        "F = nt.functional; F.gelu(F.layer_norm(x, (8,))).sum().backward()"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    assert runs[0].stderr.count("compiling kernels (first run only)") == 1, runs[0].stderr
+    assert "compiling" not in runs[1].stderr, runs[1].stderr
 
 
 def _sdpa_both(q, k, v, **kw):
     """scaled_dot_product_attention forward and input grads with the kernel and without."""
     outs = []
     for use in (True, False):
-        previous = _jit.use_numba(use)
-        try:
+        with backend.fast.using(numba=use):
             ts = [nt.tensor(a, requires_grad=True) for a in (q, k, v)]
             y = F.scaled_dot_product_attention(*ts, **kw)
             y.backward(nt.tensor(np.ones_like(y.array)))
             outs.append([y.array] + [t.grad.array for t in ts])
-        finally:
-            _jit.use_numba(previous)
     return outs
 
 
@@ -330,14 +387,11 @@ def test_max_pool_block_kernels_equal_numpy_path(dtype):
     g = rng.standard_normal((2, 3, 3, 4)).astype(dtype)
     results = []
     for use in (True, False):
-        previous = _jit.use_numba(use)
-        try:
+        with backend.fast.using(numba=use):
             xt = nt.tensor(x, requires_grad=True)
             y, idx = F.max_pool2d(xt, 2, return_indices=True)
             y.backward(nt.tensor(g))
             results.append((y.array, idx.array, xt.grad.array))
-        finally:
-            _jit.use_numba(previous)
     for name, a, b in zip(("y", "indices", "grad"), *results):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert np.isnan(results[0][0][0, 0, 1, 1])

@@ -1,4 +1,5 @@
-"""Every op in the registry equals PyTorch: float64 tightly (semantics), float32 realistically."""
+"""Every op in the registry equals PyTorch on every implementation path: float64 tightly
+(semantics), float32 realistically."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ WITH_TORCH = [s for s in OPS if s.torch_fn is not None]
 
 
 @pytest.mark.parametrize("spec", WITH_TORCH, ids=lambda s: s.name)
-def test_parity_float64(spec, torch):
+def test_parity_float64(spec, path, torch):
     assert_op_parity(spec, np.float64, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("spec", WITH_TORCH, ids=lambda s: s.name)
-def test_parity_float32(spec, torch):
+def test_parity_float32(spec, path, torch):
     assert_op_parity(
         spec,
         np.float32,

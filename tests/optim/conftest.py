@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from neuronet import backend
 from neuronet.optim import _fast
+from support.paths import unavailable
 
 
 @pytest.fixture(params=["numba", "numpy"])
 def update_path(request):
     """Both implementations of every update: the fused numba kernels and the NumPy fallback."""
-    if request.param == "numba":
-        pytest.importorskip("numba", reason="numba not installed; the NumPy path is tested")
-    previous = _fast.use_numba(request.param == "numba")
-    assert _fast.numba_active() == (request.param == "numba")
-    yield request.param
-    _fast.use_numba(previous)
+    reason = unavailable(request.param)
+    if reason:
+        pytest.skip(reason)
+    with backend.fast.using(numba=request.param == "numba"):
+        assert (_fast.kernels() is not None) == (request.param == "numba")
+        yield request.param

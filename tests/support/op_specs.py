@@ -3,7 +3,21 @@
 Each op family registers its specs in ``tests/support/specs/<family>.py`` as a list ``SPECS``;
 this module collects them all into ``OPS``. An ``OpSpec`` names the op, the neuronet call, the
 equivalent torch call, and how to build sample inputs away from kinks (relu at 0, max ties,
-clamp bounds). ``tests/test_api_coverage.py`` fails when a public function has no spec.
+clamp bounds). Every spec runs on the reference path and on each fast path
+(``support/paths.py``): gradcheck (``tests/ops/test_gradcheck.py``), parity with torch
+(``test_parity.py``) and fast == reference on the same inputs (``test_paths.py``).
+``tests/test_api_coverage.py`` fails when a public function or Tensor method has no spec, or
+when a spec does not call what it names.
+
+Names: ``name`` and ``covers`` are public names of ``neuronet.functional`` (``"conv2d"``), or
+Tensor forms written ``"Tensor.<attribute>"`` (``"Tensor.add_"``, ``"Tensor.__radd__"``,
+``"Tensor.T"``); a name that is not in ``neuronet.functional`` is looked up on Tensor too
+(``"T"``, ``"__getitem__"``, ``"getitem"``).
+
+Gradcheck is element by element, in float64, always. ``gradcheck_inputs`` gives a smaller case
+for that check when ``inputs`` is large; ``fast_gradcheck=True`` adds a check of the large
+case along one random direction (which alone would miss a wrong element; see
+``tests/ops/test_gradcheck.py``).
 """
 
 from __future__ import annotations
@@ -24,15 +38,20 @@ class OpSpec:
     inputs: Callable  # inputs(rng, dtype) -> list of np.ndarray (or plain args)
     differentiable: bool = True
     grad_inputs_idx: tuple | None = None  # which inputs get requires_grad (default: float arrays)
-    fast_gradcheck: bool = False  # random-direction check for big inputs
+    fast_gradcheck: bool = False  # also a random-direction check of the (big) ``inputs``
     rtol32: float = 1e-5
     atol32: float = 1e-6
     grad_rtol32: float | None = None
     grad_atol32: float | None = None
     covers: tuple = field(default_factory=tuple)  # extra public names this spec exercises
+    gradcheck_inputs: Callable | None = None  # a small case for the element-wise gradcheck
 
     def make_inputs(self, rng: np.random.Generator, dtype) -> list:
         return self.inputs(rng, np.dtype(dtype))
+
+    def make_gradcheck_inputs(self, rng: np.random.Generator) -> list:
+        make = self.gradcheck_inputs or self.inputs
+        return make(rng, np.dtype(np.float64))
 
     def grad_inputs(self, raw: list) -> tuple:
         if self.grad_inputs_idx is not None:

@@ -17,11 +17,8 @@ import threading
 
 import numpy as np
 
-from neuronet.autograd.allocator import keep_freed_memory
 from neuronet.autograd.tensor import Tensor
 from neuronet.autograd.version import check_saved
-
-_ALLOCATOR = {"tuned": False}
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved arrays after "
@@ -157,9 +154,6 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
     ``accumulate=False`` leaves every ``.grad`` untouched (``autograd.grad``); ``only`` limits
     accumulation to those leaves (``Tensor.backward(inputs=...)``).
     """
-    if not _ALLOCATOR["tuned"]:  # once per process: reuse freed memory between steps
-        _ALLOCATOR["tuned"] = True
-        keep_freed_memory()
     pending = {}  # graph node -> list of output gradients
     leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
     captures = {}

@@ -158,7 +158,10 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from neuronet import backend
     from neuronet.cli import commands, doctor_cmd, export_cmd, train_cmd
+
+    backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
 
     handlers = {
         "train": train_cmd.train,

@@ -23,7 +23,7 @@ from neuronet.ops import arithmetic as A
 from neuronet.ops import matmul as M
 from neuronet.ops import reduction as R
 from neuronet.ops import shape as S
-from neuronet.ops.attention import ScaledDotProductAttention, scaled_dot_product_attention
+from neuronet.ops.attention import attention, scaled_dot_product_attention
 
 
 class MultiheadAttention(Module):
@@ -179,7 +179,7 @@ class MultiheadAttention(Module):
         dropout_p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
-            out, weights = ScaledDotProductAttention.apply(
+            out, weights = attention(
                 q,
                 k,
                 v,

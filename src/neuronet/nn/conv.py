@@ -19,7 +19,7 @@ from neuronet.nn import init
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
 from neuronet.ops import conv as C
-from neuronet.ops._im2col import as_tuple
+from neuronet.ops._util import as_tuple
 
 
 class _ConvNd(Module):

@@ -18,7 +18,6 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from neuronet.autograd.allocator import keep_freed_memory
 from neuronet.autograd.anomaly import module_call
 from neuronet.autograd.engine import ANOMALY
 from neuronet.autograd.grad_mode import no_grad
@@ -56,7 +55,6 @@ class Module:
     training: bool
 
     def __init__(self):
-        keep_freed_memory()  # inference-only processes reuse freed arrays too (allocator.py)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent", set())

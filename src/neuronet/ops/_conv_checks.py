@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._im2col import as_tuple
+from neuronet.ops._util import as_tuple
 
 
 def check_tensors(op: str, spatial: int, input, weight, bias, transposed: bool = False):

@@ -1,9 +1,7 @@
-"""Helpers of ``normalization.py``: input validation, and the buffers and flags around the fused
-numba kernels (``_normalization_kernels.py``). The math itself is in ``normalization.py``."""
+"""Helpers of ``normalization.py`` and ``batch_norm.py``: input validation, and whether a call
+records a graph. The math itself is in ``normalization.py``."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -14,37 +12,6 @@ from neuronet.autograd.tensor import Tensor
 def recording(ctx) -> bool:
     """True when this call builds a graph (so saved arrays must not be overwritten)."""
     return is_grad_enabled() and any(ctx.needs_input_grad)
-
-
-# ---- the fused (numba) bodies: buffers and flags around the kernels ---------------------------
-
-
-def flat(a, dtype):
-    """(a flattened, True), or (an empty array, False) for an absent weight or bias."""
-    if a is None:
-        return np.empty(0, dtype=dtype), False
-    return np.ascontiguousarray(a).reshape(-1), True
-
-
-def outputs(ctx, x: np.ndarray):
-    """x_hat and y buffers; one buffer serves both when no graph will keep x_hat."""
-    x_hat = np.empty_like(x)
-    return x_hat, (np.empty_like(x) if recording(ctx) else x_hat)
-
-
-def fused_grads(ctx, kernel, grad_out, x_hat, inv_std, weight, param_shape, *flags):
-    """Call a ``*_backward`` kernel; returns dL/dx (shaped as x) and the parameter grads."""
-    w, has_w = flat(weight, x_hat.dtype)
-    need = ctx.needs_input_grad
-    grad_x = np.empty_like(x_hat) if need[0] else np.empty((0,) * x_hat.ndim, x_hat.dtype)
-    grad_w = np.empty(math.prod(param_shape), dtype=x_hat.dtype)
-    grad_b = np.empty_like(grad_w)
-    grad_y = np.ascontiguousarray(grad_out).reshape(x_hat.shape)
-    kernel(grad_y, x_hat, inv_std, w, has_w, *flags, bool(need[0]), grad_x, grad_w, grad_b)
-    grad_x = grad_x.reshape(ctx.x_shape) if need[0] else None
-    grad_w = grad_w.reshape(param_shape) if need[1] else None
-    grad_b = grad_b.reshape(param_shape) if len(need) > 2 and need[2] else None
-    return grad_x, grad_w, grad_b
 
 
 # ---- validation helpers -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Helpers shared by the op families: undoing broadcasting and turning operands into arrays."""
+"""Helpers shared by the op families: undoing broadcasting, turning operands into arrays and
+checking integer arguments."""
 
 from __future__ import annotations
 
@@ -62,6 +63,16 @@ def normalize_dims(dim, ndim: int, op: str):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dimension {dims} repeats an axis")
     return tuple(sorted(out))
+
+
+def as_tuple(value, n: int, name: str, op: str) -> tuple:
+    """``value`` (an int or a sequence of n ints) as a tuple of n Python ints."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == n:
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            return tuple(int(v) for v in value)
+    raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
 
 
 def shaped(a: np.ndarray, shape: tuple) -> np.ndarray:

@@ -11,7 +11,11 @@ hardtanh passes the gradient only strictly inside (min_val, max_val).
 leaves the input unchanged (write ``x = F.relu(x)``).
 
 GELU defaults to the exact form 0.5 x (1 + erf(x / sqrt 2)), as PyTorch and Keras; JAX/Flax and
-GPT-2 checkpoints use ``approximate='tanh'`` (they differ by up to ~5e-4).
+GPT-2 checkpoints use ``approximate='tanh'`` (they differ by up to ~5e-4; docs/semantics.md,
+"GELU").
+
+With numba on (``backend.fast.numba``), ``relu`` and ``gelu`` take the compiled Functions of
+``ops/fast/activation.py`` (same formulas, one pass over the arrays).
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ import math
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._erf import erf_array
-from neuronet.ops._jit import kernels
 from neuronet.ops.unary import _floating
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -52,12 +56,6 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved
-        k = kernels("_activation_kernels")
-        if k is not None and y.flags.c_contiguous and grad_out.dtype == y.dtype:
-            grad_out = np.ascontiguousarray(grad_out)
-            grad_x = np.empty_like(y)
-            k.relu_backward(y.reshape(-1), grad_out.reshape(-1), grad_x.reshape(-1))
-            return (grad_x,)
         return (np.where(y > 0, grad_out, 0),)
 
 
@@ -186,33 +184,14 @@ class Hardtanh(Function):
         return (np.where((x > lo) & (x < hi), grad_out, 0),)
 
 
-def _gelu_kernels(x: np.ndarray):
-    """The fused numba GELU kernels for x's dtype (``_activation_kernels.py``), or None."""
-    if x.dtype != np.float32 and x.dtype != np.float64:
-        return None
-    k = kernels("_activation_kernels")
-    if k is None:
-        return None
-    if x.dtype == np.float32:
-        return k.gelu_forward_f32, k.gelu_backward_f32
-    return k.gelu_forward_f64, k.gelu_backward_f64
-
-
 class GELU(Function):
     """y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2  (the standard normal CDF);
     dL/dx = dL/dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x**2 / 2) / sqrt(2 pi).
-    Saves: x (the fused kernels recompute Phi in backward), or x and Phi (NumPy path).
+    Saves: x, Phi.
     """
 
     @staticmethod
     def forward(ctx, x):
-        ctx.k = k = _gelu_kernels(x)
-        if k is not None:
-            x = np.ascontiguousarray(x)
-            y = np.empty_like(x)
-            k[0](x.reshape(-1), y.reshape(-1))
-            ctx.save_for_backward(x)
-            return y
         cdf = erf_array(x * _SQRT_HALF)
         cdf += 1
         cdf *= 0.5
@@ -221,12 +200,6 @@ class GELU(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        if ctx.k is not None:
-            (x,) = ctx.saved
-            grad_out = np.ascontiguousarray(grad_out, dtype=x.dtype)
-            grad_x = np.empty_like(x)
-            ctx.k[1](x.reshape(-1), grad_out.reshape(-1), grad_x.reshape(-1))
-            return (grad_x,)
         x, cdf = ctx.saved
         pdf = np.exp(-0.5 * (x * x))
         pdf *= _INV_SQRT_2PI
@@ -262,7 +235,10 @@ class GELUTanh(Function):
 # ---- public functions --------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(input, 0), element-wise (gradient 0 at 0)."""
-    return ReLU.apply(_floating(input, "relu"))
+    x = _floating(input, "relu")
+    if backend.fast.numba:
+        return fast_activation.CompiledReLU.apply(x)
+    return ReLU.apply(x)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -325,11 +301,16 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """
     x = _floating(input, "gelu")
     if approximate == "none":
+        if backend.fast.numba and x.dtype in (np.float32, np.float64):
+            return fast_activation.CompiledGELU.apply(x)
         return GELU.apply(x)
     if approximate == "tanh":
         return GELUTanh.apply(x)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
+
+# The fast paths subclass the Functions above (same contract), so they are imported after them.
+from neuronet.ops.fast import activation as fast_activation  # noqa: E402
 
 __all__ = [
     "relu",

@@ -5,14 +5,19 @@
     P'     = dropout(P)                   (P · keep / (1 - p); P' = P when p = 0)
     out    = P' V                         (..., L, Ev)
 
-Masks follow PyTorch's ``F.scaled_dot_product_attention`` (SEMANTICS #18): a **bool** mask is
-True where a query MAY attend (the opposite of ``nn.MultiheadAttention`` and ``nn.Transformer``,
-whose bool masks are True where attention is masked OUT); a **float** mask is added to the
-scores. ``is_causal`` is the top-left lower-triangular mask (query i sees keys 0..i), as PyTorch.
+Masks follow PyTorch's ``F.scaled_dot_product_attention`` (docs/semantics.md, "Attention
+masks"): a **bool** mask is True where a query MAY attend (the opposite of
+``nn.MultiheadAttention`` and ``nn.Transformer``, whose bool masks are True where attention is
+masked OUT); a **float** mask is added to the scores. ``is_causal`` is the top-left
+lower-triangular mask (query i sees keys 0..i), as PyTorch.
 
 A query row whose every key is masked has an empty softmax. PyTorch 2.13's SDPA returns 0 for such
 a row (output and gradients), and so does this op; plain softmax (``nn.MultiheadAttention`` with
 ``need_weights=True``) gives NaN, which the layer reproduces with ``empty_rows='nan'``.
+
+``ScaledDotProductAttention`` is the reference. ``attention()`` chooses the implementation: with
+``backend.fast`` on, the fast paths of ``ops/fast/attention.py`` (score matrices kept
+transposed, the softmax as one numba kernel, causal attention block by block).
 """
 
 from __future__ import annotations
@@ -22,79 +27,73 @@ import math
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops import _attention_blocks
-from neuronet.ops._jit import kernels
 from neuronet.ops._util import swap_last, unbroadcast
 from neuronet.random import resolve
 
 
 @functools.lru_cache(maxsize=32)
-def _causal_blocked_t(S: int, L: int) -> np.ndarray:
-    """(S, L) grid, True where key j > query i: what a causal query may NOT see (transposed)."""
-    blocked = np.tril(np.ones((S, L), dtype=bool), k=-1)
+def causal_blocked(L: int, S: int) -> np.ndarray:
+    """(L, S) grid, True where key j > query i: what a causal query may NOT see."""
+    blocked = np.triu(np.ones((L, S), dtype=bool), k=1)
     blocked.flags.writeable = False
     return blocked
 
 
-def _masked_scores_t(key, query_scaled, attn_mask, is_causal) -> np.ndarray:
-    """scoresᵀ = K (Q · scale)ᵀ, then the mask (added, or -inf where blocked). A fresh array."""
-    scores_t = np.matmul(key, swap_last(query_scaled))
+def masked_scores(query_scaled, key, attn_mask, is_causal) -> np.ndarray:
+    """scores = (Q · scale) Kᵀ, then the mask (added, or -inf where blocked). A fresh array."""
+    scores = np.matmul(query_scaled, swap_last(key))
     if attn_mask is not None:
-        mask_t = swap_last(attn_mask)
-        target = np.broadcast_shapes(scores_t.shape, mask_t.shape)
-        if target != scores_t.shape:
-            scores_t = np.array(np.broadcast_to(scores_t, target))
+        target = np.broadcast_shapes(scores.shape, attn_mask.shape)
+        if target != scores.shape:
+            scores = np.array(np.broadcast_to(scores, target))
         if attn_mask.dtype == np.bool_:
-            np.copyto(scores_t, -np.inf, where=~mask_t)
+            np.copyto(scores, -np.inf, where=~attn_mask)
         else:
-            scores_t += mask_t
+            scores += attn_mask
     elif is_causal:
-        np.copyto(scores_t, -np.inf, where=_causal_blocked_t(*scores_t.shape[-2:]))
-    return scores_t
+        np.copyto(scores, -np.inf, where=causal_blocked(*scores.shape[-2:]))
+    return scores
 
 
-def _softmax_t_(scores_t: np.ndarray, zero_empty: bool) -> np.ndarray:
-    """Softmax over axis -2 (the keys), in place. Columns that are all -inf become 0 if asked
+def softmax_rows(scores: np.ndarray, zero_empty: bool) -> np.ndarray:
+    """Softmax over the keys (last axis). Rows that are all -inf become 0 if ``zero_empty``
     (PyTorch's SDPA), else NaN (plain softmax)."""
-    col_max = scores_t.max(axis=-2, keepdims=True)
-    empty = None
-    if zero_empty:
-        empty = np.isneginf(col_max)
-        if empty.any():
-            col_max[empty] = 0.0
-        else:
-            empty = None
-    with np.errstate(invalid="ignore"):  # -inf - -inf = NaN: the plain-softmax empty column
-        scores_t -= col_max
-    np.exp(scores_t, out=scores_t)
-    ones = np.ones((1, scores_t.shape[-2]), dtype=scores_t.dtype)
-    denom = np.matmul(ones, scores_t)  # the column sums by BLAS: ~6x faster than .sum(-2)
+    row_max = scores.max(axis=-1, keepdims=True)
+    empty = np.isneginf(row_max) if zero_empty else None
     if empty is not None:
-        denom[empty] = 1.0  # the column is all zeros already; keep it so
-    np.reciprocal(denom, out=denom)
-    scores_t *= denom
-    return scores_t
+        row_max[empty] = 0.0
+    with np.errstate(invalid="ignore"):  # -inf - -inf = NaN: the plain-softmax empty row
+        e = np.exp(scores - row_max)
+    total = e.sum(axis=-1, keepdims=True)
+    if empty is not None:
+        total[empty] = 1.0  # the row is all zeros already; keep it so
+    return e / total
+
+
+def dropout_keep(generator, shape: tuple, p: float) -> np.ndarray:
+    """The dropout mask of the weights (..., L, S): kept where a uniform draw >= p (as
+    ops/dropout.py). Drawn as (..., S, L) and transposed, the layout of the fast path, so that
+    both paths drop the same weights for the same generator state."""
+    uniform = resolve(generator).uniform(shape[:-2] + (shape[-1], shape[-2]), dtype=np.float32)
+    return swap_last(uniform >= np.float32(p))
 
 
 class ScaledDotProductAttention(Function):
     """out = dropout(softmax(Q Kᵀ · scale + mask)) V, fused (see the module docstring).
 
-    Layout: the (L, S) score matrices are kept transposed, (S, L), so that the softmax reduces
-    over axis -2; NumPy's max/sum over the last axis of short rows is several times slower.
-    Every product below is one batched GEMM (transposes are free views).
-
-    Backward, with P the softmax, P' = P · keep / (1 - p) the dropped-out weights, G the
+    Backward, with P the softmax, P' = P · keep / (1 - p) the dropped-out weights and G the
     gradient reaching the returned weights P' (zero unless ``need_weights``):
 
-        dL/dV  = P'ᵀ dL/dout
-        dL/dP' = dL/dout Vᵀ + G
-        dL/dP  = dL/dP' · keep / (1 - p)
-        dL/dscores = P · (dL/dP - Σ_S P · dL/dP)     softmax backward; the row sum equals
-                     Σ_Ev dL/dout · out + Σ_S P' · G (cheaper: no (L, S) product needed)
-        dL/dmask = dL/dscores      (a float mask that requires grad, e.g. a learned bias)
-        dL/dQ  = dL/dscores K · scale,   dL/dK = dL/dscoresᵀ (Q · scale)
+        dL/dV      = P'ᵀ dL/dout
+        dL/dP'     = dL/dout Vᵀ + G
+        dL/dP      = dL/dP' · keep / (1 - p)
+        dL/dscores = P · (dL/dP - Σ_S P · dL/dP)        (softmax backward, row by row)
+        dL/dmask   = dL/dscores     (a float mask that requires grad, e.g. a learned bias)
+        dL/dQ      = dL/dscores K · scale,    dL/dK = dL/dscoresᵀ (Q · scale)
+
     each summed over the batch axes that were broadcast. Masked positions (P = 0) and empty rows
     get zero gradient.
 
@@ -103,9 +102,7 @@ class ScaledDotProductAttention(Function):
     ``nn.MultiheadAttention`` returns); empty_rows='zero' (SDPA: an all-masked row gives 0) or
     'nan' (plain softmax, as PyTorch's MultiheadAttention with need_weights=True).
 
-    Saves: Q · scale, K, V, Pᵀ, P'ᵀ and keep (when dropout), out. Causal attention over 128
-    tokens or more without other masks, dropout or returned weights runs block by block and
-    keeps only the lower triangle of Pᵀ (``_attention_blocks.py``).
+    Saves: Q · scale, K, V, P, P' and keep (when dropout).
     """
 
     @staticmethod
@@ -123,79 +120,79 @@ class ScaledDotProductAttention(Function):
         empty_rows="zero",
     ):
         query_scaled = query * query.dtype.type(scale)
-        masked = attn_mask is not None or is_causal
-        zero_empty = masked and empty_rows == "zero"
-        k = kernels("_attention_kernels") if query.dtype in (np.float32, np.float64) else None
-        ctx.scale = scale
-        ctx.blocked = _attention_blocks.usable(
-            query, key, value, attn_mask, is_causal, dropout_p, need_weights, k
-        )
-        if ctx.blocked:  # causal only: the lower triangle, block by block
-            out, probs = _attention_blocks.forward(k, query_scaled, key, value)
-            ctx.save_for_backward(query_scaled, key, value, probs, out)
-            return out
-        if k is not None:  # mask (causal), max, exp, sum and scale in one kernel (numba)
-            probs_t = np.ascontiguousarray(_masked_scores_t(key, query_scaled, attn_mask, False))
-            k.softmax_columns(probs_t.reshape((-1,) + probs_t.shape[-2:]), is_causal, zero_empty, 0)
-        else:
-            scores_t = _masked_scores_t(key, query_scaled, attn_mask, is_causal)
-            probs_t = _softmax_t_(scores_t, zero_empty=zero_empty)
-        keep_t = None
-        dropped_t = probs_t
+        scores = masked_scores(query_scaled, key, attn_mask, is_causal)
+        zero_empty = (attn_mask is not None or is_causal) and empty_rows == "zero"
+        probs = softmax_rows(scores, zero_empty)
+        keep = None
+        dropped = probs
         if dropout_p > 0.0:
-            uniform = resolve(generator).uniform(probs_t.shape, dtype=np.float32)
-            keep_t = uniform >= np.float32(dropout_p)  # as ops/dropout.py: kept w.p. 1 - p
-            dropped_t = probs_t * keep_t
-            dropped_t *= 0.0 if dropout_p >= 1.0 else 1.0 / (1.0 - dropout_p)
-        out = np.matmul(swap_last(dropped_t), value)
+            keep = dropout_keep(generator, probs.shape, dropout_p)
+            dropped = probs * keep
+            dropped *= 0.0 if dropout_p >= 1.0 else 1.0 / (1.0 - dropout_p)
+        out = np.matmul(dropped, value)
+        ctx.scale = scale
         ctx.dropout_p = dropout_p
-        ctx.query_shape = query.shape
-        ctx.mask_shape = None if attn_mask is None else attn_mask.shape
-        ctx.save_for_backward(query_scaled, key, value, probs_t, dropped_t, keep_t, out)
-        if need_weights:
-            return out, swap_last(dropped_t)
-        return out
+        ctx.shapes = (query.shape, None if attn_mask is None else attn_mask.shape)
+        ctx.save_for_backward(query_scaled, key, value, probs, dropped, keep)
+        return (out, dropped) if need_weights else out
 
     @staticmethod
     def backward(ctx, grad_out, grad_weights=None):
-        if ctx.blocked:
-            query_scaled, key, value, probs, out = ctx.saved
-            needs = ctx.needs_input_grad[:3]
-            grads = _attention_blocks.backward(
-                probs, query_scaled, key, value, out, grad_out, ctx.scale, needs
-            )
-            return grads + (None,)
-        query_scaled, key, value, probs_t, dropped_t, keep_t, out = ctx.saved
+        query_scaled, key, value, probs, dropped, keep = ctx.saved
+        query_shape, mask_shape = ctx.shapes
         need_q, need_k, need_v, need_mask = ctx.needs_input_grad[:4]
         grad_query = grad_key = grad_value = grad_mask = None
         if need_v:
-            grad_value = unbroadcast(np.matmul(dropped_t, grad_out), value.shape)
-        if not (need_q or need_k or need_mask):
-            return grad_query, grad_key, grad_value, None
-        grad_dropped_t = np.matmul(value, swap_last(grad_out))
-        row_dot = np.einsum("...i,...i->...", grad_out, out)[..., None, :]
-        if grad_weights is not None and grad_weights.any():
-            grad_weights_t = swap_last(grad_weights)
-            grad_dropped_t += grad_weights_t
-            row_dot = (
-                row_dot + np.einsum("...ji,...ji->...i", grad_weights_t, dropped_t)[..., None, :]
-            )
-        grad_probs_t = grad_dropped_t
-        if keep_t is not None:
-            grad_probs_t *= keep_t
-            grad_probs_t *= 0.0 if ctx.dropout_p >= 1.0 else 1.0 / (1.0 - ctx.dropout_p)
-        grad_scores_t = grad_probs_t
-        grad_scores_t -= row_dot
-        grad_scores_t *= probs_t
+            grad_value = unbroadcast(np.matmul(swap_last(dropped), grad_out), value.shape)
+        grad_dropped = np.matmul(grad_out, swap_last(value))
+        if grad_weights is not None:
+            grad_dropped = grad_dropped + grad_weights
+        grad_probs = grad_dropped
+        if keep is not None:
+            grad_probs = grad_dropped * keep
+            grad_probs *= 0.0 if ctx.dropout_p >= 1.0 else 1.0 / (1.0 - ctx.dropout_p)
+        row_dot = np.sum(probs * grad_probs, axis=-1, keepdims=True)
+        grad_scores = probs * (grad_probs - row_dot)
         if need_mask:
-            grad_mask = unbroadcast(swap_last(grad_scores_t), ctx.mask_shape)
+            grad_mask = unbroadcast(grad_scores, mask_shape)
         if need_q:
-            grad_query = np.matmul(swap_last(grad_scores_t), key)
-            grad_query *= ctx.scale
-            grad_query = unbroadcast(grad_query, ctx.query_shape)
+            grad_query = unbroadcast(np.matmul(grad_scores, key) * ctx.scale, query_shape)
         if need_k:
-            grad_key = unbroadcast(np.matmul(grad_scores_t, query_scaled), key.shape)
+            grad_key = unbroadcast(np.matmul(swap_last(grad_scores), query_scaled), key.shape)
         return grad_query, grad_key, grad_value, grad_mask
+
+
+def attention(
+    query,
+    key,
+    value,
+    attn_mask,
+    scale,
+    is_causal=False,
+    dropout_p=0.0,
+    generator=None,
+    need_weights=False,
+    empty_rows="zero",
+):
+    """Apply scaled dot-product attention to checked tensors, choosing the implementation:
+    the reference above, or with ``backend.fast`` on the fast paths of ``ops/fast/attention.py``
+    (``nn.MultiheadAttention`` calls this directly for ``need_weights``)."""
+    params = {
+        "scale": float(scale),
+        "is_causal": bool(is_causal),
+        "dropout_p": float(dropout_p),
+        "generator": generator,
+        "need_weights": need_weights,
+        "empty_rows": empty_rows,
+    }
+    args = (query, key, value, attn_mask)
+    if not backend.fast.enabled:
+        return ScaledDotProductAttention.apply(*args, **params)
+    numba = backend.fast.numba and query.dtype in (np.float32, np.float64)
+    if numba and fast_attention.blocks_apply(query, key, value, attn_mask, **params):
+        return fast_attention.BlockCausalAttention.apply(*args, **params)
+    probs_t = fast_attention.probs_t_compiled if numba else fast_attention.probs_t_numpy
+    return fast_attention.TransposedAttention.apply(*args, **params, probs_t=probs_t)
 
 
 def _check_inputs(query, key, value, attn_mask, dropout_p, is_causal) -> None:
@@ -302,16 +299,10 @@ def scaled_dot_product_attention(
     _check_inputs(query, key, value, attn_mask, dropout_p, is_causal)
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
-    return ScaledDotProductAttention.apply(
-        query,
-        key,
-        value,
-        attn_mask,
-        scale=float(scale),
-        is_causal=bool(is_causal),
-        dropout_p=float(dropout_p),
-        generator=generator,
-    )
+    return attention(query, key, value, attn_mask, scale, is_causal, dropout_p, generator)
 
+
+# The fast paths subclass the Function above (same contract), so they are imported after it.
+from neuronet.ops.fast import attention as fast_attention  # noqa: E402
 
 __all__ = ["scaled_dot_product_attention"]

@@ -1,24 +1,29 @@
 """Batch normalization: batch_norm, training mode (batch statistics, running averages updated in
 place) and eval mode (fixed running statistics). The derivation and the shared NumPy helpers
 are in ``normalization.py``; here x is viewed as (N, C, S) and normalised per channel over N
-and S.
+and S. With numba on (``backend.fast.numba``), ``batch_norm`` takes the compiled Functions of
+``ops/fast/normalization.py`` (same formulas, fused kernels).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._normalization_util import check_input, check_param, flat, fused_grads, outputs
-from neuronet.ops.normalization import (
-    affine,
-    affine_grads,
-    fused_kernels,
-    normalize,
-    normalize_backward,
-    per_b,
-)
+from neuronet.ops._normalization_util import check_input, check_param
+from neuronet.ops.normalization import affine, affine_grads, normalize, normalize_backward, per_b
+
+
+def update_running(running_mean, running_var, mean, var, momentum: float, n: int) -> None:
+    """running = (1 - momentum) * running + momentum * batch, in place; the variance enters
+    unbiased, var * n / (n - 1) (PyTorch; docs/semantics.md, "BatchNorm running variance")."""
+    c = running_mean.shape[0]
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * mean.reshape(c)
+    running_var *= 1.0 - momentum
+    running_var += (momentum * n / (n - 1)) * var.reshape(c)
 
 
 class BatchNorm(Function):
@@ -34,52 +39,25 @@ class BatchNorm(Function):
     (PyTorch; Keras uses the biased one): running = (1 - momentum) * running + momentum * batch,
     batch var * n / (n - 1) for running_var.
 
-    Saves: x_hat, inv_std, weight; with the fused kernels and spatial axes, x and the mean
-    instead of x_hat (forward then writes one array less; backward recomputes x_hat).
+    Saves: x_hat, inv_std, weight.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean=None, running_var=None, momentum=0.1, eps=1e-5):
-        c = x.shape[1]
-        x3 = np.ascontiguousarray(x).reshape(x.shape[0], c, -1)
-        ctx.k = k = fused_kernels()
-        if k is not None:
-            if x3.shape[2] == 1:  # (N, C): the kernel whose inner loops run over C
-                x3 = x3.reshape(x3.shape[:2])
-            mean, var, inv_std = (np.empty(c, dtype=x.dtype) for _ in range(3))
-            w, has_w = flat(weight, x.dtype)
-            b, has_b = flat(bias, x.dtype)
-            if x3.ndim == 3:  # keep x, not x_hat: backward recomputes x_hat on the fly
-                y = np.empty_like(x3)
-                k.channels_forward(x3, w, b, has_w, has_b, eps, y, mean, var, inv_std)
-                ctx.save_for_backward(x3, inv_std, weight)
-                ctx.mean = mean
-            else:
-                x_hat, y = outputs(ctx, x3)
-                k.columns_forward(x3, w, b, has_w, has_b, eps, x_hat, y, mean, var, inv_std)
-        else:
-            x_hat, mean, var, inv_std = normalize(x3, eps)
-            w = None if weight is None else per_b(weight)
-            y = affine(ctx, x_hat, w, None if bias is None else per_b(bias))
+        x3 = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+        x_hat, mean, var, inv_std = normalize(x3, eps)
+        w = None if weight is None else per_b(weight)
+        y = affine(ctx, x_hat, w, None if bias is None else per_b(bias))
         if running_mean is not None:
-            n = x.size // c
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean.reshape(c)
-            running_var *= 1.0 - momentum
-            running_var += (momentum * n / (n - 1)) * var.reshape(c)
-        if k is None or x3.ndim == 2:
-            ctx.save_for_backward(x_hat, inv_std, weight)
+            update_running(running_mean, running_var, mean, var, momentum, x.size // x.shape[1])
+        ctx.save_for_backward(x_hat, inv_std, weight)
         ctx.x_shape = x.shape
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x_hat, inv_std, weight = ctx.saved  # with the kernels and S > 1: x, not x_hat
+        x_hat, inv_std, weight = ctx.saved
         c = x_hat.shape[1]
-        if ctx.k is not None and x_hat.ndim == 3:
-            return _fused_grads_from_x(ctx, grad_out, x_hat, inv_std, weight)
-        if ctx.k is not None:
-            return fused_grads(ctx, ctx.k.columns_backward, grad_out, x_hat, inv_std, weight, (c,))
         grad_y = grad_out.reshape(x_hat.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -114,8 +92,6 @@ class FixedBatchNorm(Function):
             shift += per_b(bias)
         ctx.save_for_backward(x3, mean, inv_std, scale)
         ctx.x_shape = x.shape
-        k = fused_kernels()  # the fused backward pays off with spatial axes (S > 1)
-        ctx.k = k if x3.shape[2] > 1 and x3.flags.c_contiguous else None
         y = x3 * scale
         y += shift
         return y.reshape(x.shape)
@@ -123,8 +99,6 @@ class FixedBatchNorm(Function):
     @staticmethod
     def backward(ctx, grad_out):
         x3, mean, inv_std, scale = ctx.saved
-        if ctx.k is not None:
-            return _fixed_fused_grads(ctx, grad_out, x3, mean, inv_std, scale)
         grad_y = grad_out.reshape(x3.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -133,41 +107,6 @@ class FixedBatchNorm(Function):
         x_hat = (x3 - mean) * inv_std if ctx.needs_input_grad[1] else None
         grad_weight, grad_bias = affine_grads(ctx, grad_y, x_hat, "ncs->c", (x3.shape[1],))
         return grad_x, grad_weight, grad_bias
-
-
-def _fused_grads_from_x(ctx, grad_out, x3, inv_std, weight):
-    """BatchNorm's fused backward from the saved x (``channels_backward``)."""
-    need = ctx.needs_input_grad
-    w, has_w = flat(weight, x3.dtype)
-    grad_x = np.empty_like(x3) if need[0] else np.empty((0, 0, 0), x3.dtype)
-    grad_w = np.empty(x3.shape[1], dtype=x3.dtype)
-    grad_b = np.empty_like(grad_w)
-    grad_y = np.ascontiguousarray(grad_out).reshape(x3.shape)
-    ctx.k.channels_backward(
-        grad_y, x3, ctx.mean, inv_std, w, has_w, bool(need[0]), grad_x, grad_w, grad_b
-    )
-    return (
-        grad_x.reshape(ctx.x_shape) if need[0] else None,
-        grad_w if need[1] else None,
-        grad_b if len(need) > 2 and need[2] else None,
-    )
-
-
-def _fixed_fused_grads(ctx, grad_out, x3, mean, inv_std, scale):
-    """FixedBatchNorm's backward in one pass (``fixed_channels_backward``)."""
-    need = ctx.needs_input_grad
-    grad_x = np.empty(ctx.x_shape, x3.dtype) if need[0] else np.empty(0, x3.dtype)
-    grad_w = np.empty(x3.shape[1], dtype=x3.dtype)
-    grad_b = np.empty_like(grad_w)
-    grad_y = np.ascontiguousarray(grad_out).reshape(x3.shape)
-    stats = (mean.reshape(-1), inv_std.reshape(-1), scale.reshape(-1))
-    out = grad_x.reshape(x3.shape) if need[0] else np.empty((0, 0, 0), x3.dtype)
-    ctx.k.fixed_channels_backward(grad_y, x3, *stats, bool(need[0]), out, grad_w, grad_b)
-    return (
-        (grad_x if need[0] else None),
-        (grad_w if need[1] else None),
-        (grad_b if need[2] else None),
-    )
 
 
 def batch_norm(
@@ -220,14 +159,9 @@ def batch_norm(
     if not training:
         if running_mean is None:
             raise RuntimeError(f"{op}: running_mean must be defined in evaluation mode")
-        return FixedBatchNorm.apply(
-            input,
-            weight,
-            bias,
-            running_mean=running_mean.array,
-            running_var=running_var.array,
-            eps=float(eps),
-        )
+        stats = {"running_mean": running_mean.array, "running_var": running_var.array}
+        fn = fast_norm.CompiledFixedBatchNorm if backend.fast.numba else FixedBatchNorm
+        return fn.apply(input, weight, bias, **stats, eps=float(eps))
     if input.array.size // c <= 1:
         raise ValueError(
             "Expected more than 1 value per channel when training, got input size "
@@ -236,11 +170,15 @@ def batch_norm(
     stats = {}
     if running_mean is not None:
         stats = {"running_mean": running_mean.array, "running_var": running_var.array}
-    out = BatchNorm.apply(input, weight, bias, momentum=float(momentum), eps=float(eps), **stats)
+    fn = fast_norm.CompiledBatchNorm if backend.fast.numba else BatchNorm
+    out = fn.apply(input, weight, bias, momentum=float(momentum), eps=float(eps), **stats)
     if running_mean is not None:
         running_mean._version += 1
         running_var._version += 1
     return out
 
+
+# The fast paths subclass the Functions above (same contract), so they are imported after them.
+from neuronet.ops.fast import batch_norm as fast_norm  # noqa: E402
 
 __all__ = ["batch_norm"]

@@ -6,18 +6,19 @@ appears k times receives the sum of k gradient rows, so the scatter must accumul
 the indices are sorted once and the rows are added in rounds: round r adds, for every index, its
 r-th occurrence, so within a round the indices are unique and one vectorised ``+=`` is exact.
 Indices that occur more than a few times (a padding token, a frequent word) finish with one
-segment sum over their sorted block (``np.add.reduceat``). When numba is installed, a kernel
-(``_embedding_kernels.py``) does the same scatter-add in one pass over the rows.
+segment sum over their sorted block (``np.add.reduceat``). With numba on
+(``backend.fast.numba``), ``embedding`` takes ``ops/fast/embedding.py``'s ``CompiledEmbedding``,
+whose kernel does the same scatter-add in one pass over the rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._jit import kernels
 
 _ROUNDS = 8  # occurrences added round by round; the rest of a frequent index's rows by reduceat
 
@@ -70,20 +71,23 @@ class Embedding(Function):
         (index,) = ctx.saved
         if not ctx.needs_input_grad[1]:
             return None, None
-        flat = index.reshape(-1)
-        rows = grad_out.reshape(flat.size, ctx.weight_shape[1])
-        if ctx.scale_grad_by_freq:
-            counts = np.bincount(flat, minlength=ctx.weight_shape[0])
-            rows = rows / counts[flat].astype(rows.dtype)[:, None]
+        flat, rows = grad_rows(ctx, index, grad_out)
         grad_weight = np.zeros(ctx.weight_shape, dtype=grad_out.dtype)
-        k = kernels("_embedding_kernels")
-        if k is not None:
-            k.scatter_add_rows(grad_weight, flat, np.ascontiguousarray(rows))
-        else:
-            _scatter_add_rows(grad_weight, flat, rows)
+        _scatter_add_rows(grad_weight, flat, rows)
         if ctx.padding_idx is not None:
             grad_weight[ctx.padding_idx] = 0
         return None, grad_weight
+
+
+def grad_rows(ctx, index: np.ndarray, grad_out: np.ndarray) -> tuple:
+    """(the indices flattened, dL/dy as one row per index), rows scaled by 1/count when
+    ``scale_grad_by_freq``."""
+    flat = index.reshape(-1)
+    rows = grad_out.reshape(flat.size, ctx.weight_shape[1])
+    if ctx.scale_grad_by_freq:
+        counts = np.bincount(flat, minlength=ctx.weight_shape[0])
+        rows = rows / counts[flat].astype(rows.dtype)[:, None]
+    return flat, rows
 
 
 def _renorm_rows(weight: Tensor, index: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -164,9 +168,13 @@ def embedding(
         padding_idx = int(padding_idx) % num
     if max_norm is not None:
         _renorm_rows(weight, index, float(max_norm), float(norm_type))
-    return Embedding.apply(
-        input, weight, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq)
-    )
+    params = {"padding_idx": padding_idx, "scale_grad_by_freq": bool(scale_grad_by_freq)}
+    if backend.fast.numba:
+        return fast_embedding.CompiledEmbedding.apply(input, weight, **params)
+    return Embedding.apply(input, weight, **params)
 
+
+# The fast path subclasses the Function above (same contract), so it is imported after it.
+from neuronet.ops.fast import embedding as fast_embedding  # noqa: E402
 
 __all__ = ["embedding"]

@@ -31,10 +31,10 @@ where E[x**2] - E[x]**2 is not.
 batch_norm, with its running statistics and eval mode, is in ``batch_norm.py``; it shares the
 helpers below.
 
-Two bodies compute each op: the NumPy code below (the reference, one chain-rule step per line)
-and, when numba is installed, a fused kernel in ``_normalization_kernels.py`` that makes one
-sweep per row or channel instead of one per ufunc (several times faster on large inputs).
-``neuronet.ops._jit.use_numba(False)`` or ``NEURONET_NUMBA=0`` selects the NumPy body.
+The code below is the reference, one chain-rule step per line. With numba on
+(``backend.fast.numba``) the public functions take the compiled Functions of
+``ops/fast/normalization.py`` instead: the same formulas as fused kernels that make one sweep
+per row or channel rather than one per ufunc (several times faster on large inputs).
 """
 
 from __future__ import annotations
@@ -43,27 +43,20 @@ import math
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._jit import kernels
 from neuronet.ops._normalization_util import (
     as_shape,
     check_input,
     check_param,
     check_trailing,
-    flat,
-    fused_grads,
-    outputs,
     recording,
 )
 
 # The NumPy bodies work on a 3-D view (A, B, C) of x with one statistic per B, reduced over A
 # and C:  batch_norm (N, C, S)   layer_norm (1, M, D)   group_norm (1, N*G, C/G*S).
 # einsum reduces without temporaries (and faster than ndarray.sum over two axes).
-
-
-def fused_kernels():
-    return kernels("_normalization_kernels")
 
 
 def per_b(v: np.ndarray) -> np.ndarray:
@@ -127,25 +120,14 @@ def affine_grads(ctx, grad_y, x_hat, axes: str, shape):
 class _RowNorm(Function):
     """Shared by LayerNorm and RMSNorm: x viewed as rows (M, D), D = prod(normalized_shape)."""
 
-    center = True  # subtract the mean (LayerNorm) or not (RMSNorm)
-
     @classmethod
     def _forward(cls, ctx, x, weight, bias, normalized_shape, eps):
         d = math.prod(normalized_shape)
         x2 = np.ascontiguousarray(x).reshape(-1, d)
-        ctx.k = k = fused_kernels()
         ctx.shapes = (x.shape, normalized_shape)
-        ctx.x_shape = x.shape
-        if k is not None:
-            x_hat, y = outputs(ctx, x2)
-            inv_std = np.empty(x2.shape[0], dtype=x.dtype)
-            w, has_w = flat(weight, x.dtype)
-            b, has_b = flat(bias, x.dtype)
-            k.rows_forward(x2, w, b, has_w, has_b, cls.center, eps, x_hat, y, inv_std)
-        else:
-            x_hat, inv_std = cls._numpy_forward(x2, eps)
-            w = None if weight is None else weight.reshape(d)
-            y = affine(ctx, x_hat, w, None if bias is None else bias.reshape(d))
+        x_hat, inv_std = cls._standardize(x2, eps)
+        w = None if weight is None else weight.reshape(d)
+        y = affine(ctx, x_hat, w, None if bias is None else bias.reshape(d))
         ctx.save_for_backward(x_hat, inv_std, weight)
         return y.reshape(x.shape)
 
@@ -153,16 +135,12 @@ class _RowNorm(Function):
     def _backward(cls, ctx, grad_out):
         x_hat, inv_std, weight = ctx.saved
         x_shape, normalized_shape = ctx.shapes
-        if ctx.k is not None:
-            kernel = ctx.k.rows_backward
-            shape = normalized_shape
-            return fused_grads(ctx, kernel, grad_out, x_hat, inv_std, weight, shape, cls.center)
         grad_y = grad_out.reshape(x_hat.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x_hat = grad_y if weight is None else grad_y * weight.reshape(-1)
             grad_x = np.empty(x_shape, dtype=x_hat.dtype)
-            cls._numpy_backward(grad_x_hat, x_hat, inv_std, grad_x.reshape(x_hat.shape))
+            cls._standardize_backward(grad_x_hat, x_hat, inv_std, grad_x.reshape(x_hat.shape))
         grad_weight = None
         grad_bias = None
         if ctx.needs_input_grad[1]:
@@ -184,12 +162,12 @@ class LayerNorm(_RowNorm):
     """
 
     @staticmethod
-    def _numpy_forward(x2, eps):
+    def _standardize(x2, eps):
         x_hat, _, _, inv_std = normalize(x2.reshape(1, *x2.shape), eps)
         return x_hat[0], inv_std[0]
 
     @staticmethod
-    def _numpy_backward(grad_x_hat, x_hat, inv_std, out):
+    def _standardize_backward(grad_x_hat, x_hat, inv_std, out):
         view = (1, *x_hat.shape)
         normalize_backward(
             grad_x_hat.reshape(view),
@@ -220,16 +198,14 @@ class RMSNorm(_RowNorm):
     Saves: x_hat, inv_rms, weight.
     """
 
-    center = False
-
     @staticmethod
-    def _numpy_forward(x2, eps):
+    def _standardize(x2, eps):
         ms = np.einsum("md,md->m", x2, x2).reshape(-1, 1) * (1.0 / x2.shape[1])
         inv_rms = 1.0 / np.sqrt(ms + eps)
         return x2 * inv_rms, inv_rms
 
     @staticmethod
-    def _numpy_backward(grad_x_hat, x_hat, inv_rms, out):
+    def _standardize_backward(grad_x_hat, x_hat, inv_rms, out):
         n = x_hat.shape[1]
         grad_ms = -0.5 * inv_rms**2 * np.einsum("md,md->m", grad_x_hat, x_hat).reshape(-1, 1)
         np.multiply(grad_x_hat, inv_rms, out=out)  # dL/dx_hat * dx_hat/dx
@@ -260,30 +236,18 @@ class GroupNorm(Function):
     def forward(ctx, x, weight, bias, num_groups=1, eps=1e-5):
         n_, c = x.shape[:2]
         x4 = np.ascontiguousarray(x).reshape(n_, num_groups, c // num_groups, -1)
-        ctx.k = k = fused_kernels()
         ctx.x_shape = x.shape
-        if k is not None:
-            x_hat, y = outputs(ctx, x4)
-            inv_std = np.empty((n_, num_groups), dtype=x.dtype)
-            w, has_w = flat(weight, x.dtype)
-            b, has_b = flat(bias, x.dtype)
-            k.groups_forward(x4, w, b, has_w, has_b, eps, x_hat, y, inv_std)
-        else:
-            x_hat, _, _, inv_std = normalize(x4.reshape(1, n_ * num_groups, -1), eps)
-            w = None if weight is None else per_b(weight)
-            b = None if bias is None else per_b(bias)
-            y = affine(ctx, x_hat.reshape(n_, c, -1), w, b)  # per-channel affine on (N, C, S)
-            x_hat = x_hat.reshape(x4.shape)
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        x_hat, _, _, inv_std = normalize(x4.reshape(1, n_ * num_groups, -1), eps)
+        w = None if weight is None else per_b(weight)
+        b = None if bias is None else per_b(bias)
+        y = affine(ctx, x_hat.reshape(n_, c, -1), w, b)  # per-channel affine on (N, C, S)
+        ctx.save_for_backward(x_hat.reshape(x4.shape), inv_std, weight)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad_out):
         x_hat, inv_std, weight = ctx.saved
         n_, c = ctx.x_shape[:2]
-        if ctx.k is not None:
-            kernel = ctx.k.groups_backward
-            return fused_grads(ctx, kernel, grad_out, x_hat, inv_std, weight, (c,))
         grad_y = grad_out.reshape(n_, c, -1)
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -321,7 +285,10 @@ def layer_norm(
     check_trailing(op, input, shape)
     check_param(op, "weight", weight, shape, input)
     check_param(op, "bias", bias, shape, input)
-    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=float(eps))
+    params = {"normalized_shape": shape, "eps": float(eps)}
+    if backend.fast.numba:
+        return fast_norm.CompiledLayerNorm.apply(input, weight, bias, **params)
+    return LayerNorm.apply(input, weight, bias, **params)
 
 
 def group_norm(
@@ -349,7 +316,10 @@ def group_norm(
         )
     check_param(op, "weight", weight, (c,), input)
     check_param(op, "bias", bias, (c,), input)
-    return GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=float(eps))
+    params = {"num_groups": int(num_groups), "eps": float(eps)}
+    if backend.fast.numba:
+        return fast_norm.CompiledGroupNorm.apply(input, weight, bias, **params)
+    return GroupNorm.apply(input, weight, bias, **params)
 
 
 def rms_norm(
@@ -370,7 +340,12 @@ def rms_norm(
     check_trailing(op, input, shape)
     check_param(op, "weight", weight, shape, input)
     eps = float(np.finfo(input.dtype).eps) if eps is None else float(eps)
+    if backend.fast.numba:
+        return fast_norm.CompiledRMSNorm.apply(input, weight, normalized_shape=shape, eps=eps)
     return RMSNorm.apply(input, weight, normalized_shape=shape, eps=eps)
 
+
+# The fast paths subclass the Functions above (same contract), so they are imported after them.
+from neuronet.ops.fast import normalization as fast_norm  # noqa: E402
 
 __all__ = ["layer_norm", "group_norm", "rms_norm"]

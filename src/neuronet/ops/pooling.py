@@ -6,23 +6,26 @@ A pooling window of output pixel (oh, ow) covers the input pixels
 
 Every op here loops over the kH*kW kernel taps (never over pixels): tap (i, j) of all windows at
 once is one strided view of the padded input, of the output's shape. Conventions are PyTorch's
-(SEMANTICS #14): stride defaults to the kernel size; max pooling pads with -inf; average pooling
-counts zero padding in the divisor unless count_include_pad=False; ceil_mode rounds the output
-size up, but a window may not start in the right padding. Max pooling sends the gradient to the
-first maximum of a window (in row-major tap order) on ties, and a NaN in a window wins, as in
-PyTorch. Adaptive pools split an input length L into n bins [floor(i*L/n), ceil((i+1)*L/n)).
-1-d ops run the 2-d code with H = 1.
+(docs/semantics.md, "Pooling borders"): stride defaults to the kernel size; max pooling pads
+with -inf; average pooling counts zero padding in the divisor unless count_include_pad=False;
+ceil_mode rounds the output size up, but a window may not start in the right padding. Max
+pooling sends the gradient to the first maximum of a window (in row-major tap order) on ties,
+and a NaN in a window wins, as in PyTorch. Adaptive pools split an input length L into n bins
+[floor(i*L/n), ceil((i+1)*L/n)). 1-d ops run the 2-d code with H = 1.
+
+With numba on (``backend.fast.numba``), max pooling over non-overlapping blocks (stride =
+kernel, no padding or dilation) takes ``ops/fast/pooling.py``'s ``CompiledMaxPool``, which reads
+each window once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops._im2col import as_tuple
-from neuronet.ops._jit import kernels
-from neuronet.ops._util import shaped
+from neuronet.ops._util import as_tuple, shaped
 from neuronet.ops._windows import (
     Windows,
     averaging_matrix,
@@ -52,29 +55,12 @@ class MaxPool(Function):
     @staticmethod
     def forward(ctx, x, spatial, windows, return_indices):
         x4 = _batch4d(x, spatial)
-        k = (
-            kernels("_pooling_kernels")
-            if windows.blocks() and windows.kH * windows.kW <= 256
-            else None
-        )
-        if k is not None:  # one pass over each window (numba)
-            best = np.empty(x4.shape[:2] + (windows.OH, windows.OW), dtype=x.dtype)
-            arg = np.empty(best.shape, dtype=np.uint8)
-            k.max_blocks(x4, windows.kH, windows.kW, best, arg)
-        elif windows.blocks():  # contiguous taps: SIMD-friendly, and a max over one axis
+        if windows.blocks():  # contiguous taps: SIMD-friendly, and a max over one axis
             best, arg = first_max_stacked(windows.stacked(x4))
         else:
             padded = windows.pad(x4, -np.inf)
             best, arg = first_max(lambda: windows.taps(padded), windows.kH * windows.kW)
-        ctx.save_for_backward(arg)
-        ctx.windows = windows
-        ctx.shapes = (x.shape, x4.shape)
-        y = best.reshape(_out_shape(x.shape, spatial, windows))
-        if not return_indices:
-            return y
-        indices = windows.flat_index(arg).reshape(y.shape)
-        ctx.mark_non_differentiable(indices)
-        return y, indices
+        return max_pool_outputs(ctx, x, spatial, windows, return_indices, best, arg)
 
     @staticmethod
     def backward(ctx, grad_out, *unused):
@@ -82,11 +68,6 @@ class MaxPool(Function):
         windows = ctx.windows
         in_shape, x4_shape = ctx.shapes
         grad_y = grad_out.reshape(arg.shape)
-        k = kernels("_pooling_kernels") if windows.blocks() and arg.dtype == np.uint8 else None
-        if k is not None:
-            grad_x = np.zeros(x4_shape, dtype=grad_y.dtype)
-            k.max_blocks_backward(grad_y, arg, windows.kH, windows.kW, grad_x)
-            return (shaped(grad_x, in_shape),)
         # disjoint windows: each tap's view is written once, zeros included (mask * grad), unless
         # grad has inf/NaN (0 * inf is NaN), where the masked copy keeps PyTorch's zeros exact
         write = windows.tiles() and bool(np.isfinite(grad_y).all())
@@ -150,6 +131,19 @@ class AvgPool(Function):
             else:
                 np.add(view, grad_y, out=view)
         return (shaped(windows.unpad(grad_pad), in_shape),)
+
+
+def max_pool_outputs(ctx, x, spatial, windows, return_indices, best, arg):
+    """Save the winning taps and return y (and the flat indices, non-differentiable)."""
+    ctx.save_for_backward(arg)
+    ctx.windows = windows
+    ctx.shapes = (x.shape, _batch4d(x, spatial).shape)
+    y = best.reshape(_out_shape(x.shape, spatial, windows))
+    if not return_indices:
+        return y
+    indices = windows.flat_index(arg).reshape(y.shape)
+    ctx.mark_non_differentiable(indices)
+    return y, indices
 
 
 def _out_shape(in_shape: tuple, spatial: int, windows: Windows) -> tuple:
@@ -324,12 +318,19 @@ def _adaptive_size(op: str, input, output_size, spatial: int) -> tuple:
     return ((1,) + out) if spatial == 1 else out
 
 
+def _max_pool(input, spatial: int, windows: Windows, return_indices: bool):
+    params = {"spatial": spatial, "windows": windows, "return_indices": return_indices}
+    if backend.fast.numba and fast_pooling.applies(windows):
+        return fast_pooling.CompiledMaxPool.apply(input, **params)
+    return MaxPool.apply(input, **params)
+
+
 def max_pool1d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
     """1-d max pooling over (N, C, L) or (C, L); see ``max_pool2d``."""
     windows = _windows("max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode)
-    return MaxPool.apply(input, spatial=1, windows=windows, return_indices=return_indices)
+    return _max_pool(input, 1, windows, return_indices)
 
 
 def max_pool2d(
@@ -352,7 +353,7 @@ def max_pool2d(
         and the indices if asked. Gradients go to the first maximum of each window on ties.
     """
     windows = _windows("max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode)
-    return MaxPool.apply(input, spatial=2, windows=windows, return_indices=return_indices)
+    return _max_pool(input, 2, windows, return_indices)
 
 
 def _avg_divisor(windows: Windows, count_include_pad: bool, divisor_override, dtype):
@@ -462,6 +463,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     out = _adaptive_size("adaptive_max_pool2d", input, output_size, 2)
     return AdaptiveMaxPool.apply(input, spatial=2, out_hw=out, return_indices=return_indices)
 
+
+# The fast path subclasses the Function above (same contract), so it is imported after it.
+from neuronet.ops.fast import pooling as fast_pooling  # noqa: E402
 
 __all__ = [
     "max_pool1d",

@@ -1,7 +1,8 @@
 """One explicit table binding Tensor methods and operators to the op functions.
 
-``autograd/tensor.py`` knows nothing about ops; this file is the only place where ``x + y``,
-``x.sum()`` or ``x.relu()`` become calls into ``neuronet.ops``. To add a method, import the op
+This file is the one place where ``x + y``, ``x.sum()`` or ``x.relu()`` become calls into
+``neuronet.ops``: ``autograd/tensor.py`` defines no computing method itself (its conversions,
+``.to()`` and ``.float()``, import the cast op when called). To add a method, import the op
 function and add one line to the table of its family.
 """
 

@@ -6,13 +6,12 @@
 
 Gradient clipping lives in ``neuronet.nn.utils`` (``clip_grad_norm_``), as in PyTorch.
 Importing this package loads only NumPy; numba (for the fused update kernels) is loaded on the
-first ``step()`` when installed.
+first ``step()`` when installed and ``neuronet.backend.fast.numba`` is on.
 """
 
 from __future__ import annotations
 
 from neuronet.optim import lr_scheduler  # noqa: F401
-from neuronet.optim._fast import use_numba
 from neuronet.optim.adagrad import Adagrad
 from neuronet.optim.adam import Adam
 from neuronet.optim.adamw import AdamW
@@ -34,5 +33,4 @@ __all__ = [
     "lr_scheduler",
     "make_optimizer",
     "scale_lr",
-    "use_numba",
 ]

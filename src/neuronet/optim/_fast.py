@@ -1,24 +1,22 @@
-"""The switch between the optimizers' fused numba kernels and their NumPy path.
+"""Which body an optimizer's ``update`` runs: its readable NumPy one, or a fused numba kernel.
 
-Each optimizer's ``update`` has two bodies that compute the same thing: a readable NumPy one
-(in-place ufuncs with ``out=``) and one call into a fused numba kernel (``_kernels.py``), which
-reads and writes every array once per step instead of once per ufunc. The switch is the one the
-ops use (``neuronet.ops._jit``): the kernels run when numba is installed (the ``fast`` extra) and
-not turned off with ``use_numba(False)`` or ``NEURONET_NUMBA=0``. numba is imported on the first
-``step()``, never at ``import neuronet``.
+Each optimizer's ``update`` computes the same thing two ways: in-place NumPy ufuncs with
+``out=`` (the reference, in the optimizer's own file) and one call into a fused kernel of
+``_kernels.py``, which reads and writes every array once per step instead of once per ufunc.
+The kernels run when ``neuronet.backend.fast.numba`` is on (numba installed, not switched off
+with ``backend.fast.numba = False`` or ``NEURONET_NUMBA=0``); numba is imported on the first
+``step()`` that uses them, never at ``import neuronet``.
 """
 
 from __future__ import annotations
 
-from neuronet.ops._jit import kernels as _load
-from neuronet.ops._jit import use_numba  # noqa: F401  (re-exported as neuronet.optim.use_numba)
+from neuronet import backend
 
 
 def kernels():
-    """The compiled optimizer kernel module, or None (numba missing or switched off)."""
-    return _load("neuronet.optim._kernels")
+    """The compiled optimizer kernels (``_kernels.py``), or None when numba is off."""
+    if not backend.fast.numba:
+        return None
+    from neuronet.optim import _kernels
 
-
-def numba_active() -> bool:
-    """True when the next ``step()`` will use the numba kernels."""
-    return kernels() is not None
+    return _kernels

@@ -9,20 +9,21 @@ Conventions, shared by all kernels:
   PyTorch's operation order (its scalars are float32 too), and results match torch to rounding;
 - ``sign`` is -1.0 when maximizing (the gradient is negated), else 1.0;
 - ``error_model="numpy"`` (division by zero gives inf, as in NumPy) lets LLVM vectorize the loop;
-  no fastmath, so IEEE semantics are kept.
+  no fastmath, so IEEE semantics are kept;
+- callers pass every argument by keyword (``k.adam(p=..., g=..., ...)``), so a call site
+  reads as the list of what goes in.
 
-Compiled on first use and cached on disk (``cache=True``); imported lazily by ``_fast.py``.
+Compiled on first use and cached on disk (``ops/fast/jit.py``); imported by ``_fast.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel()
 def sgd(p, g, buf, lr, weight_decay, momentum, one_minus_dampening, nesterov, sign, first):
     """SGD with optional L2 decay, momentum (first step: buf = g), dampening and Nesterov."""
     T = p.dtype.type
@@ -50,7 +51,7 @@ def sgd(p, g, buf, lr, weight_decay, momentum, one_minus_dampening, nesterov, si
         p[i] = p[i] + neg_lr * d
 
 
-@njit(inline="always")
+@kernel(inline="always")
 def _lerp(a, b, w, one):
     """torch.lerp's two-sided formula (exact at both ends)."""
     if w < 0.5:
@@ -58,7 +59,7 @@ def _lerp(a, b, w, one):
     return b - (b - a) * (one - w)
 
 
-@njit(**_JIT)
+@kernel()
 def adam(
     p,
     g,
@@ -110,7 +111,7 @@ def adam(
         p[i] = pi + neg_ss * (mi / denom)
 
 
-@njit(**_JIT)
+@kernel()
 def lamb_moments(
     p, g, m, v, sign, one_minus_beta1, beta2, one_minus_beta2, bc1, bc2_sqrt, eps, weight_decay
 ):
@@ -141,7 +142,7 @@ def lamb_moments(
     return w_sq, r_sq
 
 
-@njit(**_JIT)
+@kernel()
 def lamb_apply(p, m, v, bc1, bc2_sqrt, eps, weight_decay, scale):
     """LAMB pass 2: w -= scale * r with scale = lr * trust_ratio (r recomputed as in pass 1)."""
     T = p.dtype.type
@@ -156,7 +157,7 @@ def lamb_apply(p, m, v, bc1, bc2_sqrt, eps, weight_decay, scale):
         p[i] = pi - k * r
 
 
-@njit(**_JIT)
+@kernel()
 def rmsprop(
     p,
     g,
@@ -205,7 +206,7 @@ def rmsprop(
             p[i] = p[i] + neg_lr * (gi / avg)
 
 
-@njit(**_JIT)
+@kernel()
 def adagrad(p, g, state_sum, sign, clr, eps, weight_decay):
     """Adagrad: sum += g^2; p -= clr * g / (sqrt(sum) + eps), with optional L2 decay."""
     T = p.dtype.type

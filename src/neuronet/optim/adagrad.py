@@ -97,13 +97,13 @@ class Adagrad(Optimizer):
         flat_w = contiguous(w)
         if k is not None and flat_w is not None:
             k.adagrad(
-                flat_w,
-                np.ascontiguousarray(grad).reshape(-1),
-                acc.reshape(-1),
-                -1.0 if group["maximize"] else 1.0,
-                float(clr),
-                float(group["eps"]),
-                float(group["weight_decay"]),
+                p=flat_w,
+                g=np.ascontiguousarray(grad).reshape(-1),
+                state_sum=acc.reshape(-1),
+                sign=-1.0 if group["maximize"] else 1.0,
+                clr=float(clr),
+                eps=float(group["eps"]),
+                weight_decay=float(group["weight_decay"]),
             )
             return
         g = self.scratch(w)

@@ -151,22 +151,22 @@ class Adam(Optimizer):
         flat_w = contiguous(w)
         if k is not None and flat_w is not None:
             k.adam(
-                flat_w,
-                np.ascontiguousarray(grad).reshape(-1),
-                m.reshape(-1),
-                v.reshape(-1),
-                (vmax if amsgrad else v).reshape(-1),
-                -1.0 if group["maximize"] else 1.0,
-                float(wd),
-                float(1 - lr * wd),
-                float(1 - beta1),
-                float(beta2),
-                float(1 - beta2),
-                float(group["eps"]),
-                bc2_sqrt,
-                -float(step_size),
-                bool(amsgrad),
-                bool(decoupled),
+                p=flat_w,
+                g=np.ascontiguousarray(grad).reshape(-1),
+                m=m.reshape(-1),
+                v=v.reshape(-1),
+                vmax=(vmax if amsgrad else v).reshape(-1),  # unused without amsgrad
+                sign=-1.0 if group["maximize"] else 1.0,
+                weight_decay=float(wd),
+                decoupled_decay=float(1 - lr * wd),
+                one_minus_beta1=float(1 - beta1),
+                beta2=float(beta2),
+                one_minus_beta2=float(1 - beta2),
+                eps=float(group["eps"]),
+                bc2_sqrt=bc2_sqrt,
+                neg_step_size=-float(step_size),
+                amsgrad=bool(amsgrad),
+                decoupled=bool(decoupled),
             )
             return
         g = self.scratch(w)

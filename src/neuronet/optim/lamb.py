@@ -147,23 +147,29 @@ class LAMB(Optimizer):
             flat_m = m.reshape(-1)
             flat_v = v.reshape(-1)
             w_sq, r_sq = k.lamb_moments(
-                flat_w,
-                np.ascontiguousarray(grad).reshape(-1),
-                flat_m,
-                flat_v,
-                sign,
-                float(1 - beta1),
-                float(beta2),
-                float(1 - beta2),
-                float(bc1),
-                bc2_sqrt,
-                float(eps),
-                float(wd),
+                p=flat_w,
+                g=np.ascontiguousarray(grad).reshape(-1),
+                m=flat_m,
+                v=flat_v,
+                sign=sign,
+                one_minus_beta1=float(1 - beta1),
+                beta2=float(beta2),
+                one_minus_beta2=float(1 - beta2),
+                bc1=float(bc1),
+                bc2_sqrt=bc2_sqrt,
+                eps=float(eps),
+                weight_decay=float(wd),
             )
             trust = trust_ratio(math.sqrt(w_sq), math.sqrt(r_sq), group["clamp_value"])
-            scale = group["lr"] * (trust if adapt else 1.0)
             k.lamb_apply(
-                flat_w, flat_m, flat_v, float(bc1), bc2_sqrt, float(eps), float(wd), float(scale)
+                p=flat_w,
+                m=flat_m,
+                v=flat_v,
+                bc1=float(bc1),
+                bc2_sqrt=bc2_sqrt,
+                eps=float(eps),
+                weight_decay=float(wd),
+                scale=float(group["lr"] * (trust if adapt else 1.0)),
             )
             return
         r = self.scratch(w)

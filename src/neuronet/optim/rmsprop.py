@@ -109,19 +109,19 @@ class RMSprop(Optimizer):
         flat_w = contiguous(w)
         if k is not None and flat_w is not None:
             k.rmsprop(
-                flat_w,
-                np.ascontiguousarray(grad).reshape(-1),
-                sa.reshape(-1),
-                (sa if ga is None else ga).reshape(-1),
-                (sa if buf is None else buf).reshape(-1),
-                -1.0 if group["maximize"] else 1.0,
-                float(group["lr"]),
-                float(alpha),
-                float(1 - alpha),
-                float(group["eps"]),
-                float(group["weight_decay"]),
-                float(momentum),
-                centered,
+                p=flat_w,
+                g=np.ascontiguousarray(grad).reshape(-1),
+                square_avg=sa.reshape(-1),
+                grad_avg=(sa if ga is None else ga).reshape(-1),  # unused unless centered
+                buf=(sa if buf is None else buf).reshape(-1),  # unused without momentum
+                sign=-1.0 if group["maximize"] else 1.0,
+                lr=float(group["lr"]),
+                alpha=float(alpha),
+                one_minus_alpha=float(1 - alpha),
+                eps=float(group["eps"]),
+                weight_decay=float(group["weight_decay"]),
+                momentum=float(momentum),
+                centered=centered,
             )
             return
         g = self.scratch(w)

@@ -91,16 +91,16 @@ class SGD(Optimizer):
         flat_w = contiguous(w)
         if k is not None and flat_w is not None:
             k.sgd(
-                flat_w,
-                np.ascontiguousarray(grad).reshape(-1),
-                flat_w if buf is None else buf.reshape(-1),
-                float(group["lr"]),
-                float(group["weight_decay"]),
-                float(momentum),
-                float(1 - group["dampening"]),
-                bool(group["nesterov"]),
-                -1.0 if group["maximize"] else 1.0,
-                first,
+                p=flat_w,
+                g=np.ascontiguousarray(grad).reshape(-1),
+                buf=flat_w if buf is None else buf.reshape(-1),  # unused without momentum
+                lr=float(group["lr"]),
+                weight_decay=float(group["weight_decay"]),
+                momentum=float(momentum),
+                one_minus_dampening=float(1 - group["dampening"]),
+                nesterov=bool(group["nesterov"]),
+                sign=-1.0 if group["maximize"] else 1.0,
+                first=first,
             )
             return
         d = self.scratch(w)

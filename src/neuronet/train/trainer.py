@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
 from neuronet.random import Generator
@@ -158,6 +159,7 @@ class Trainer:
         Returns:
             The ``History`` (also ``trainer.history``).
         """
+        backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
         loader = self._loader(train, shuffle=True)
         self.steps_per_epoch = len(loader)
         if resume is not None:

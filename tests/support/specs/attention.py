@@ -113,13 +113,22 @@ SPECS = [
         _qkv((3, 4, 5), (3, 6, 5), (3, 6, 2)),
         **_TOL,
     ),
-    # bigger: multi-head shapes, random-direction gradcheck
+    # bigger: multi-head shapes (element-wise gradcheck on a small case of the same kind)
     OpSpec(
         SDPA,
         _sdpa(),
         _torch_sdpa(),
         _qkv((2, 4, 16, 8), (2, 4, 16, 8), (2, 4, 16, 8), ("bool", ())),
         fast_gradcheck=True,
+        gradcheck_inputs=_qkv((1, 2, 5, 3), (1, 2, 5, 3), (1, 2, 5, 3), ("bool", ())),
+        **_TOL,
+    ),
+    # causal over 130 tokens: the numba path runs it block by block (a short last block)
+    OpSpec(
+        SDPA,
+        _sdpa(is_causal=True),
+        _torch_sdpa(is_causal=True),
+        _qkv((1, 130, 2), (1, 130, 2), (1, 130, 2)),
         **_TOL,
     ),
     # dropout on the weights (fixed generator, so deterministic): gradcheck only

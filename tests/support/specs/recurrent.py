@@ -1,9 +1,11 @@
 """Specs for ops/recurrent.py: the fused sequence ops (every layout) and the one-step cells.
 
-Sizes are the small gradcheck ones (T=3, N=2, input 3, hidden 4). Every initial state and weight
-gets a gradient, so gradcheck covers dL/dh_0 and dL/dc_0 too. The torch side calls torch.lstm /
-torch.gru / torch.rnn_tanh / torch.rnn_relu (and the *_cell functions) with the same flat
-parameter list; torch needs an explicit zero state and no unbatched input, which the wrappers add.
+Sizes are the small gradcheck ones (T=3, N=2, input 3, hidden 4); the two-layer bidirectional
+specs check gradients element by element on T=2, N=1, input 2, hidden 2. Every initial state and
+weight gets a gradient, so gradcheck covers dL/dh_0 and dL/dc_0 too. The torch side calls
+torch.lstm / torch.gru / torch.rnn_tanh / torch.rnn_relu (and the *_cell functions) with the same
+flat parameter list; torch needs an explicit zero state and no unbatched input, which the
+wrappers add.
 """
 
 from __future__ import annotations
@@ -15,25 +17,27 @@ T, N, IN, H = 3, 2, 3, 4
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
-def _seq_inputs(op, layers, directions, bias, hx, batch_first, batched=True):
-    """inputs(rng, dtype) -> [x, (h_0, (c_0)), w_ih, w_hh, (b_ih, b_hh), ...]."""
-    G = GATES[op] * H
+def _seq_inputs(op, layers, directions, bias, hx, batch_first, batched=True, sizes=None):
+    """inputs(rng, dtype) -> [x, (h_0, (c_0)), w_ih, w_hh, (b_ih, b_hh), ...]; ``sizes`` =
+    (T, N, IN, H) replaces the module's sizes (a smaller case)."""
+    t, n, i, h = sizes or (T, N, IN, H)
+    g = GATES[op] * h
 
     def make(rng, dtype):
         if not batched:
-            shape = (T, IN)
+            shape = (t, i)
         else:
-            shape = (N, T, IN) if batch_first else (T, N, IN)
+            shape = (n, t, i) if batch_first else (t, n, i)
         out = [rng.standard_normal(shape)]
-        state_shape = (layers * directions, N, H) if batched else (layers * directions, H)
+        state_shape = (layers * directions, n, h) if batched else (layers * directions, h)
         if hx:
             out += [rng.standard_normal(state_shape) for _ in range(2 if op == "lstm" else 1)]
         for layer in range(layers):
             for _ in range(directions):
-                in_size = IN if layer == 0 else directions * H
-                out += [0.5 * rng.standard_normal((G, in_size)), 0.5 * rng.standard_normal((G, H))]
+                in_size = i if layer == 0 else directions * h
+                out += [0.5 * rng.standard_normal((g, in_size)), 0.5 * rng.standard_normal((g, h))]
                 if bias:
-                    out += [0.5 * rng.standard_normal(G), 0.5 * rng.standard_normal(G)]
+                    out += [0.5 * rng.standard_normal(g), 0.5 * rng.standard_normal(g)]
         return [a.astype(dtype) for a in out]
 
     return make
@@ -81,6 +85,11 @@ def _seq_spec(
         theirs,
         _seq_inputs(op, layers, directions, bias, hx, batch_first, batched),
         fast_gradcheck=fast,
+        gradcheck_inputs=(
+            _seq_inputs(op, layers, directions, bias, hx, batch_first, batched, (2, 1, 2, 2))
+            if fast
+            else None
+        ),
         rtol32=1e-4,
         atol32=1e-5,
     )

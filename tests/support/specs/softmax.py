@@ -53,7 +53,14 @@ def _specs(name):
         OpSpec(name, call(0), theirs(0), _normal(())),
         OpSpec(name, call(1), theirs(1), _extreme),
         OpSpec(name, call(-1), theirs(-1), _huge),
-        OpSpec(name, call(1), theirs(1), _normal((16, 64), 3.0), fast_gradcheck=True),
+        OpSpec(
+            name,
+            call(1),
+            theirs(1),
+            _normal((16, 64), 3.0),
+            fast_gradcheck=True,
+            gradcheck_inputs=_normal((4, 6), 3.0),
+        ),
     ]
 
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-from neuronet.ops._fastmath import FASTMATH, exp_nonpositive
+from neuronet.ops.fast.fastmath import FASTMATH, exp_nonpositive
+from neuronet.ops.fast.jit import kernel
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True, "fastmath": FASTMATH}
 _INV_SQRT_2PI = 0.3989422804014327
 _SQRT_HALF = 0.7071067811865476
 
 
-@njit(fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _cdf_f32(x):
     """(Phi(x), exp(-x**2 / 2)) in float32, Phi the standard normal CDF (A&S 7.1.26)."""
     T = np.float32
@@ -45,7 +44,7 @@ def _cdf_f32(x):
     return cdf, gauss
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def gelu_forward_f32(x, y):
     """y = x * Phi(x), float32."""
     for i in range(x.size):
@@ -54,7 +53,7 @@ def gelu_forward_f32(x, y):
         y[i] = xi * cdf
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def gelu_backward_f32(x, grad_y, grad_x):
     """dL/dx = dL/dy * (Phi(x) + x * phi(x)), float32."""
     for i in range(x.size):
@@ -63,7 +62,7 @@ def gelu_backward_f32(x, grad_y, grad_x):
         grad_x[i] = grad_y[i] * (cdf + xi * gauss * np.float32(_INV_SQRT_2PI))
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def gelu_forward_f64(x, y):
     """y = x * Phi(x), float64 (libm erf)."""
     for i in range(x.size):
@@ -71,7 +70,7 @@ def gelu_forward_f64(x, y):
         y[i] = xi * (0.5 + 0.5 * math.erf(xi * _SQRT_HALF))
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def gelu_backward_f64(x, grad_y, grad_x):
     """dL/dx = dL/dy * (Phi(x) + x * phi(x)), float64 (libm erf)."""
     for i in range(x.size):
@@ -81,7 +80,7 @@ def gelu_backward_f64(x, grad_y, grad_x):
         grad_x[i] = grad_y[i] * (cdf + xi * pdf)
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def relu_backward(y, grad_y, grad_x):
     """dL/dx = dL/dy where y > 0, else 0 (a branch-free select; NumPy's ``where`` mispredicts
     a branch per element on a random sign pattern and is ~10x slower)."""

@@ -5,10 +5,10 @@ Compiled on first use and cached on disk; imported lazily through ``neuronet.ops
 
 from __future__ import annotations
 
-from numba import njit
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@kernel()
 def scatter_add_rows(out, index, rows):
     """out[index[i]] += rows[i] for every i (duplicates accumulate), in index order."""
     n, d = rows.shape

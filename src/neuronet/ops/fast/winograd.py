@@ -18,40 +18,41 @@ products become 36 independent matrix products,
     M[k] = U[k] · V[k]     U[k]: (O, C) kernel transforms,  V[k]: (C, tiles) input transforms
 
 so a convolution costs 36 GEMMs with 4x fewer multiply-adds than the direct (im2col) one, plus
-the two transforms (numba kernels in ``_winograd_kernels.py``). neuronet first used
-F(2x2, 3x3) (16 GEMMs, 2.25x fewer multiply-adds; its transforms write 4 values per output
-pixel, where F(4x4, 3x3) writes 2.25): the resnet benchmark's step was 1.42x PyTorch's then,
-and about 1.0-1.1x with F(4x4, 3x3) and the vectorised transforms (single runs in the same
-session; the further changes in docs/performance.md brought it under 1.0).
-Rounding: the transforms scale by up to 8 and 1/24, so float32 results agree with the direct
-sum to about 1e-5 of the output's largest magnitude (F(2x2, 3x3): 1e-6); float64 to ~1e-14.
+the two transforms (numba kernels in ``winograd_kernels.py``). F(4x4, 3x3) rather than the
+smaller F(2x2, 3x3): its transforms write 2.25 values per output pixel instead of 4, and its
+GEMMs do 4x rather than 2.25x fewer multiply-adds. Rounding: the transforms scale by up to 8
+and 1/24, so float32 results agree with the direct sum to about 1e-5 of the output's largest
+magnitude; float64 to ~1e-14.
 
 The same routine gives the input gradient of such a convolution: dL/dx is the correlation of
 dL/dy, zero padded by 2 - pad on each side, with the kernel rotated by 180 degrees and its
 in/out channels swapped (``rotated``). The zero padding is never materialised: the input
-transform reads the unpadded array at an offset.
+transform reads the unpadded array at an offset. The weight gradient reuses the input
+transforms that forward computed (``weight_grad``).
 
-Used by ``conv.py`` when numba is available, for 3x3 convolutions with stride 1, dilation 1,
-one group, at least ``MIN_CHANNELS`` channels in and out and the same padding 0, 1 or 2 on every
-side: the ResNet/VGG layer ('same') and small 'valid' ones (the cnn benchmark's 32 -> 64
-channels on 13x13 images: forward + backward 16.4 ms on im2col, 9.1 ms here). The im2col path
-does everything else.
+``WinogradConvolution`` is ``conv.Convolution`` with these routines; ``ops/conv.py`` takes it
+when numba is on and ``applies``: 3x3 kernels, stride 1, dilation 1, one group, at least
+``MIN_CHANNELS`` channels in and out, and the same padding 0, 1 or 2 on every side (the
+ResNet/VGG layer 'same', and small 'valid' ones). Measured speeds are in docs/performance.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from neuronet.ops._jit import kernels
+from neuronet.autograd.grad_mode import is_grad_enabled
+from neuronet.ops._util import shaped
+from neuronet.ops.conv import Convolution, from4d, to4d
 
-MIN_CHANNELS = 3  # 3 -> 32 channels: 1.3x faster than im2col; 1 -> 32: 2.4x slower (measured)
+MIN_CHANNELS = 3  # with fewer input channels im2col is faster (docs/performance.md)
 CHUNK_BYTES = 1 << 21  # one chunk's V (36, C, columns) and M (36, O, columns): cache-sized
 ALPHA = 6  # the tile side: 4 outputs + 3 - 1
 MIN_COLUMNS = 256  # ... but at least this many tiles: narrower GEMMs run slowly
 
 
-def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool:
-    """Whether a convolution with these settings takes the Winograd path."""
+def applies(kernel, channels: int, dtype, stride, pads, dilation, groups) -> bool:
+    """Whether a 2-d convolution with these settings can take the Winograd path (``channels``:
+    the smaller of its input and output channel counts)."""
     return (
         tuple(kernel) == (3, 3)
         and tuple(stride) == (1, 1)
@@ -61,7 +62,6 @@ def usable(kernel, stride, dilation, groups, pads, channels: int, dtype) -> bool
         and pads[0] <= 2
         and channels >= MIN_CHANNELS
         and dtype in (np.float32, np.float64)
-        and kernels("_winograd_kernels") is not None
     )
 
 
@@ -107,8 +107,7 @@ def _tiling(out_hw: tuple) -> tuple:
 
 def _images_per_chunk(n: int, channels: int, tiles: int, itemsize: int) -> int:
     """Images per chunk: V and M (36 x channels x columns) near CHUNK_BYTES, and at least
-    MIN_COLUMNS tiles wide (8x8 images with 128 channels: 14 images, 56 columns, would make the
-    36 GEMMs 1.2-1.3x slower than 64 images, measured)."""
+    MIN_COLUMNS tiles wide (narrower GEMMs run markedly slower)."""
     nb = CHUNK_BYTES // (ALPHA * ALPHA * channels * tiles * itemsize)
     return max(1, min(n, max(nb, -(-MIN_COLUMNS // tiles))))
 
@@ -121,7 +120,8 @@ def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
     The batch runs in chunks whose V and M fit in the cache (``CHUNK_BYTES``). With
     ``keep_input`` the input transforms of the whole batch, V (36, C, n*TH*TW), are kept and
     returned too, as ``(y, V)``: the weight gradient needs them (2.25 values per input pixel)."""
-    k = kernels("_winograd_kernels")
+    from neuronet.ops.fast import winograd_kernels as k
+
     x = np.ascontiguousarray(x)  # the kernel picks rows of x or of zeros: one array type
     n, C = x.shape[:2]
     O = U.shape[1]
@@ -152,7 +152,8 @@ def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
     Y = Aᵀ (U ⊙ V) A is linear in U, so per tile dL/dU = (A dY Aᵀ) ⊙ V; summed over tiles this
     is again 36 GEMMs, dL/dU[k] = dM[k] · V[k]ᵀ with dM = A dY Aᵀ (``output_tiles_adjoint``),
     and dL/dg = Gᵀ (dL/dU) G for every (o, c)."""
-    k = kernels("_winograd_kernels")
+    from neuronet.ops.fast import winograd_kernels as k
+
     n, O = grad_y.shape[:2]
     C = V.shape[1]
     TH, TW = _tiling(grad_y.shape[2:])
@@ -170,3 +171,48 @@ def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
         dU += np.matmul(dM[:, :, :cols], V_part.transpose(0, 2, 1), out=part)
     grad_w = _kron_g(dtype).T @ dU.reshape(ALPHA * ALPHA, O * C)  # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
     return np.ascontiguousarray(grad_w.T).reshape(O, C, 3, 3)
+
+
+class WinogradConvolution(Convolution):
+    """``Convolution`` (same formulas and arguments) by Winograd's F(4x4, 3x3), for the 3x3
+    stride-1 convolutions of ``applies``:
+
+        y     = correlate(x, G w Gᵀ) + b                  (36 GEMMs, module docstring)
+        dL/dx = correlate(dL/dy padded by 2 - pad, rotated(w))
+        dL/dw = Gᵀ (sum over tiles of (A dY Aᵀ) ⊙ V) G    (``weight_grad``)
+        dL/db = sum over n, oh, ow of dL/dy
+
+    Saves: the input transforms V (only when the weight needs a gradient), the weight.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, pads, dilation, groups):
+        x4, w4 = to4d(x, weight)
+        pad = pads[0]  # the same on all four sides
+        out_hw = (x4.shape[2] + 2 * pad - 2, x4.shape[3] + 2 * pad - 2)
+        keep = ctx.needs_input_grad[1] and is_grad_enabled()
+        y = correlate(x4, transform_kernel(w4), out_hw, bias, keep_input=keep, offset=(pad, pad))
+        V = None
+        if keep:  # the weight gradient reuses the input transforms
+            y, V = y
+        ctx.save_for_backward(V, w4)
+        ctx.pad = pad
+        ctx.shapes = (x.shape, x4.shape, weight.shape)
+        return from4d(y, x.ndim, weight.ndim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        V, w4 = ctx.saved
+        in_shape, x_shape, w_shape = ctx.shapes
+        n, o = x_shape[0], w4.shape[0]
+        grad_y = grad_out.reshape((n, o) + tuple(s + 2 * ctx.pad - 2 for s in x_shape[2:]))
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            rim = 2 - ctx.pad
+            U = transform_kernel(rotated(w4))
+            grad_x = shaped(correlate(grad_y, U, x_shape[2:], offset=(rim, rim)), in_shape)
+        if ctx.needs_input_grad[1]:
+            grad_w = weight_grad(V, grad_y).reshape(w_shape)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad_y.sum(axis=(0, 2, 3))
+        return grad_x, grad_w, grad_b

@@ -14,14 +14,12 @@ softmax). Compiled on first use and cached on disk; imported lazily through
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from neuronet.ops._fastmath import FASTMATH, exp_nonpositive
-
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True, "fastmath": FASTMATH}
+from neuronet.ops.fast.fastmath import FASTMATH, exp_nonpositive
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel(fastmath=FASTMATH)
 def softmax_columns(scores_t, causal, zero_empty, offset):
     """scores_t (B, S, L) in place: softmax over axis 1; with ``causal``, entries s > l + offset
     (key after query; column l is query l + offset of the sequence) are masked first."""

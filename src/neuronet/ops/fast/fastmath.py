@@ -24,13 +24,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.extending import overload
+
+from neuronet.ops.fast.jit import kernel
 
 FASTMATH = {"contract", "arcp", "nsz"}  # fused multiply-add, x/y as x*(1/y), ignore -0's sign
 
 
-@njit(fastmath=FASTMATH)
+@kernel(fastmath=FASTMATH)
 def _exp_nonpositive_f32(v):
     T = np.float32
     tiny = v < T(-87.0)

@@ -20,12 +20,11 @@ Compiled on first use and cached on disk (``cache=True``); imported lazily by
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True, "fastmath": {"reassoc", "nsz"}}
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def rows_forward(x, w, b, has_w, has_b, center, eps, x_hat, y, inv_std):
     """layer_norm (center) / rms_norm (not center) over each row of x (M, D)."""
     m, d = x.shape
@@ -53,7 +52,7 @@ def rows_forward(x, w, b, has_w, has_b, center, eps, x_hat, y, inv_std):
             y[i, j] = h
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def rows_backward(grad_y, x_hat, inv_std, w, has_w, center, need_x, grad_x, grad_w, grad_b):
     """dL/dx (if need_x) and the column sums dL/dweight += g * x_hat, dL/dbias += g."""
     m, d = grad_y.shape
@@ -81,7 +80,7 @@ def rows_backward(grad_y, x_hat, inv_std, w, has_w, center, need_x, grad_x, grad
             grad_x[i, j] = r * (g - mean_g - x_hat[i, j] * mean_gx)
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def channels_forward(x, w, b, has_w, has_b, eps, y, mean, var, inv_std):
     """batch_norm with batch statistics over (N, S) per channel of x (N, C, S). No x_hat is
     written: ``channels_backward`` recomputes it from x, one pass less over the activations
@@ -120,7 +119,7 @@ def channels_forward(x, w, b, has_w, has_b, eps, y, mean, var, inv_std):
                 y[n, c, k] = (x[n, c, k] - mu) * r * wc + bc
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def channels_backward(grad_y, x, mean, inv_std, w, has_w, need_x, grad_x, grad_w, grad_b):
     """batch_norm backward, x (N, C, S), x_hat = (x - mean) * inv_std recomputed on the fly:
     grad_w = sum(dL/dy * x_hat), grad_b = sum(dL/dy) per channel, then
@@ -156,7 +155,7 @@ def channels_backward(grad_y, x, mean, inv_std, w, has_w, need_x, grad_x, grad_w
                 grad_x[n, c, k] = scale * (grad_y[n, c, k] - mean_g - h * mean_gx)
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def columns_forward(x, w, b, has_w, has_b, eps, x_hat, y, mean, var, inv_std):
     """batch_norm for x (N, C) (no spatial axes; inner loops over C), writing x_hat too."""
     n_, c_ = x.shape
@@ -187,7 +186,7 @@ def columns_forward(x, w, b, has_w, has_b, eps, x_hat, y, mean, var, inv_std):
             y[n, c] = h
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def columns_backward(grad_y, x_hat, inv_std, w, has_w, need_x, grad_x, grad_w, grad_b):
     """batch_norm backward for (N, C) from the saved x_hat (inner loops over C)."""
     n_, c_ = grad_y.shape
@@ -209,7 +208,7 @@ def columns_backward(grad_y, x_hat, inv_std, w, has_w, need_x, grad_x, grad_w, g
             grad_x[n, c] = scale * dev
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def fixed_channels_backward(grad_y, x, mean, inv_std, scale, need_x, grad_x, grad_w, grad_b):
     """batch_norm backward with fixed statistics, x (N, C, S): dL/dx = dL/dy * scale,
     grad_w = sum(dL/dy * (x - mean)) * inv_std, grad_b = sum(dL/dy), per channel."""
@@ -235,7 +234,7 @@ def fixed_channels_backward(grad_y, x, mean, inv_std, scale, need_x, grad_x, gra
         grad_w[c] = grad_w[c] * inv_std[c]
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def groups_forward(x, w, b, has_w, has_b, eps, x_hat, y, inv_std):
     """group_norm: statistics per (n, g) over (K, S) of x (N, G, K, S); affine per channel."""
     n_, g_, k_, s_ = x.shape
@@ -265,7 +264,7 @@ def groups_forward(x, w, b, has_w, has_b, eps, x_hat, y, inv_std):
                     y[n, g, k, q] = h * wc + bc
 
 
-@njit(**_JIT)
+@kernel(fastmath={"reassoc", "nsz"})
 def groups_backward(grad_y, x_hat, inv_std, w, has_w, need_x, grad_x, grad_w, grad_b):
     """group_norm backward; grad_w, grad_b (C,) accumulate over (N, S)."""
     n_, g_, k_, s_ = grad_y.shape

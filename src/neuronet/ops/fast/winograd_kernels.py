@@ -32,12 +32,11 @@ Compiled on first use and cached on disk; imported lazily through ``neuronet.ops
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel()
 def input_tiles(x, top, left, TH, TW, V, col0):
     """V[6a + e, c, col0 + (b, th, tw)] = (Bᵀ d B)[a, e] for the tile d = xp[b, c, 4th:4th+6,
     4tw:4tw+6] of xp, the input x (n, C, H, W) zero padded by ``top`` rows and ``left``
@@ -122,7 +121,7 @@ def input_tiles(x, top, left, TH, TW, V, col0):
                 v[j] = m5[j] + n1[j]
 
 
-@njit(**_JIT)
+@kernel()
 def output_tiles(M, TH, TW, bias, has_bias, y):
     """y[b, o, 4th:4th+4, 4tw:4tw+4] = Aᵀ m A (+ bias[o]) for m = M[:, o, (b, th, tw)] as 6x6;
     the last tile row/column is cut at the edge.
@@ -170,7 +169,7 @@ def output_tiles(M, TH, TW, bias, has_bias, y):
                         dst[w] = src[w] + add
 
 
-@njit(**_JIT)
+@kernel()
 def output_tiles_adjoint(grad_y, TH, TW, dM):
     """The adjoint of ``output_tiles``: dM[6a + e, o, (b, th, tw)] = (A dy Aᵀ)[a, e] for the 4x4
     tile dy = grad_y[b, o, 4th:4th+4, 4tw:4tw+4] (zero past the edge).

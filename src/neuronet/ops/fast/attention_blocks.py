@@ -1,4 +1,4 @@
-"""Causal attention block by block: the fast path of ``attention.py`` for ``is_causal=True``.
+"""Causal attention block by block: ``BlockCausalAttention`` in ``attention.py``.
 
 A causal query i only sees keys 0..i, so of the (L, L) score matrix only the lower triangle is
 ever used. Cutting the queries into blocks [q0, q1) and giving each block only keys 0..q1-1,
@@ -9,16 +9,13 @@ ever used. Cutting the queries into blocks [q0, q1) and giving each block only k
 computes (and stores for backward) about (n + 1) / 2n of the full matrix for n blocks of
 ``BLOCK`` queries: 9/16 at 512 tokens. The heads run in chunks so that one block's scores stay
 near ``CHUNK_BYTES``. The backward walks the same blocks; per block, with the same formulas as the
-full op (``ScaledDotProductAttention``):
+reference op (``ops/attention.py``):
 
     dL/dV[:q1] += P_block · dL/dout[q0:q1]        (P_block stored transposed, keys first)
     dL/dscoresᵀ = Pᵀ · (V[:q1] dL/dout[q0:q1]ᵀ - rowdot),  rowdot = Σ dL/dout · out
     dL/dQ[q0:q1] = dL/dscores K[:q1] · scale,   dL/dK[:q1] += dL/dscoresᵀ (Q[q0:q1] · scale)
 
-Measured on the gpt benchmark's model (4 heads of 32, batch 32, one thread), training step
-against the one-matrix path: context 512 2582 -> 1729 ms, 256 939 -> 732 ms, 128 283 -> 276
-ms; at context 64 the blocks' small GEMMs made the step 13% slower (8 blocks of 8), hence the
-two-block minimum.
+docs/performance.md (Scaling) shows what it saves, and why short sequences keep one matrix.
 
 Used when the causal mask is the only mask, without dropout or returned weights, for square
 attention (L = S) of at least 2 * BLOCK tokens with the same batch dimensions on query, key and
@@ -35,11 +32,10 @@ BLOCK = 64  # queries per block; sequences shorter than 2 blocks take the one-ma
 CHUNK_BYTES = 1 << 21  # one block's scores for a chunk of heads
 
 
-def usable(query, key, value, attn_mask, is_causal, dropout_p, need_weights, k) -> bool:
-    """Whether this call takes the block path."""
+def applies(query, key, value, attn_mask, is_causal, dropout_p, need_weights) -> bool:
+    """Whether a call can take the block path (numba on is the caller's condition)."""
     return (
-        k is not None
-        and is_causal
+        is_causal
         and attn_mask is None
         and dropout_p == 0.0
         and not need_weights
@@ -59,8 +55,10 @@ def _head_chunks(heads: int, L: int, block: int, itemsize: int) -> list:
     return [(h0, min(heads, h0 + size)) for h0 in range(0, heads, size)]
 
 
-def forward(k, query_scaled, key, value):
+def forward(query_scaled, key, value):
     """out (..., L, Ev) and the saved blocks of Pᵀ (a list, in the order backward walks)."""
+    from neuronet.ops.fast import attention_kernels
+
     L, E = query_scaled.shape[-2:]
     q = query_scaled.reshape(-1, L, E)
     kk = key.reshape(-1, L, E)
@@ -71,7 +69,7 @@ def forward(k, query_scaled, key, value):
     for h0, h1 in _head_chunks(q.shape[0], L, blocks[0][1], q.itemsize):
         for q0, q1 in blocks:
             probs_t = np.matmul(kk[h0:h1, :q1], swap_last(q[h0:h1, q0:q1]))  # (heads, q1, q1 - q0)
-            k.softmax_columns(probs_t, True, True, q0)
+            attention_kernels.softmax_columns(probs_t, True, True, q0)
             out[h0:h1, q0:q1] = np.matmul(swap_last(probs_t), v[h0:h1, :q1])
             saved.append(probs_t)
     return out.reshape(query_scaled.shape[:-1] + (v.shape[-1],)), saved

@@ -12,12 +12,10 @@ imported lazily through ``neuronet.ops._jit``.
 
 from __future__ import annotations
 
-from numba import njit
-
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel()
 def col2im(cols, kH, kW, dh, dw, sh, sw, Wp, OH, OW, Wq, planes):
     """planes[b, c, (oh*sh + i*dh)*Wp + j*dw + ow*sw] += cols[(c, i, j), (b, oh, ow)], from
     zero (the adjoint of im2col; wrap-around columns ow >= OW are skipped: they are zero)."""

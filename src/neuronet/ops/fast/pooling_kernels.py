@@ -14,12 +14,11 @@ use and cached on disk; imported lazily through ``neuronet.ops._jit``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+from neuronet.ops.fast.jit import kernel
 
 
-@njit(**_JIT)
+@kernel()
 def max_blocks(x, kH, kW, y, arg):
     """y[n, c, oh, ow] = max of x[n, c, oh*kH : oh*kH+kH, ow*kW : ow*kW+kW]; arg = its tap."""
     N, C, OH, OW = y.shape
@@ -39,7 +38,7 @@ def max_blocks(x, kH, kW, y, arg):
                     arg[n, c, oh, ow] = k
 
 
-@njit(**_JIT)
+@kernel()
 def max_blocks_backward(grad_y, arg, kH, kW, grad_x):
     """grad_x (zeros on entry) [n, c, oh*kH + i, ow*kW + j] = grad_y[n, c, oh, ow] for the
     winning tap (i, j) of each window: one write per window."""

@@ -1,0 +1,28 @@
+"""The fast paths of the ops: alternative implementations with their reference's contract.
+
+Every op family has its reference ``Function`` in ``neuronet/ops/<family>.py`` (NumPy, forward
+and backward side by side, the formula in the docstring). Some have faster implementations here,
+each a subclass of its reference with the same arguments, the same outputs and the same saved
+semantics, chosen in one visible place, the op's public function, by ``neuronet.backend.fast``:
+
+    reference (ops/)                     fast path (ops/fast/)                   when
+    conv.Convolution                     winograd.WinogradConvolution            numba, 3x3 stride 1
+                                         conv.ChunkedConvolution                 fast on
+    conv.TransposedConvolution           conv.ChunkedTransposedConvolution       fast on
+    attention.ScaledDotProductAttention  attention.BlockCausalAttention          numba, causal
+                                         attention.TransposedAttention           fast on
+    activation.ReLU, GELU                activation.CompiledReLU, CompiledGELU   numba
+    normalization.LayerNorm, RMSNorm,    normalization.CompiledLayerNorm, ...    numba
+      GroupNorm
+    batch_norm.BatchNorm,                batch_norm.CompiledBatchNorm,           numba
+      FixedBatchNorm                       CompiledFixedBatchNorm
+    embedding.Embedding                  embedding.CompiledEmbedding             numba
+    pooling.MaxPool                      pooling.CompiledMaxPool                 numba, blocks
+    lstm.LSTMSequence, gru.GRUSequence   recurrent.CompiledLSTMSequence, ...     numba
+
+The ``*_kernels.py`` modules hold the numba kernels (``jit.kernel``: compiled on first use,
+cached on disk); ``fastmath.py`` the vectorisable exp, sigmoid and tanh they use. They import
+numba, so the Functions import them inside the code that calls them: ``import neuronet`` never
+loads numba. The op registry's tests run every op on the reference and on each fast path and
+assert they agree on the same inputs (``tests/ops/test_paths.py``).
+"""
