@@ -3,7 +3,8 @@
 Training-mode dropout cannot match PyTorch value for value (the two random generators differ),
 so those specs have no torch_fn: gradcheck runs with a fresh seeded generator per call (the same
 mask every time), and tests/nn/test_dropout.py checks the semantics (mask statistics, scaling,
-gradient = mask / (1 - p)). Eval mode is the identity and is compared with torch.
+gradient = mask / (1 - p)). Eval mode is the identity and is compared with torch, and so is
+training mode where nothing is random (p = 0 and p = 1).
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ def _seeded(fn, p, **kwargs):
     return call
 
 
-def _eval(name):
+def _eval(name, shape=(2, 3, 4, 5), p=0.4, training=False):
+    """Compared with torch: eval mode (the identity), or training with p = 0 (the identity) or
+    p = 1 (all zeros), where no random draw decides anything."""
+
     def ours(x):
-        return getattr(F, name)(x, 0.4, training=False)
+        return getattr(F, name)(x, p, training=training)
 
     def theirs(x):
         import torch.nn.functional as TF
 
-        return getattr(TF, name)(x, 0.4, training=False)
+        return getattr(TF, name)(x, p, training=training)
 
-    return OpSpec(name, ours, theirs, _normal((2, 3, 4, 5)))
+    return OpSpec(name, ours, theirs, _normal(shape))
 
 
 SPECS = [
@@ -50,5 +54,8 @@ SPECS = [
     _eval("dropout"),
     _eval("dropout2d"),
     _eval("alpha_dropout"),
-    OpSpec("dropout1d", lambda x: F.dropout1d(x, 0.4, training=False), None, _normal((2, 3, 4))),
+    _eval("dropout1d", (2, 3, 4)),
+    _eval("dropout1d", (3, 4)),  # unbatched (C, L)
+    _eval("dropout1d", (2, 3, 4), p=0.0, training=True),
+    _eval("dropout1d", (2, 3, 4), p=1.0, training=True),
 ]

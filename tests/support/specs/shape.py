@@ -84,8 +84,8 @@ SPECS = [
         "transpose", lambda x: nt.transpose(x, 1, 0), _torch("transpose", 1, 0), _normal((2, 3))
     ),  # fmt: skip
     OpSpec("t", nt.t, _torch("t"), _normal((2, 3))),
-    OpSpec("t", *_same(lambda x: x.T), _normal((2, 3)), covers=("T",)),
-    OpSpec("t", *_same(lambda x: x.mT), _normal((4, 2, 3)), covers=("mT",)),
+    OpSpec("Tensor.T", *_same(lambda x: x.T), _normal((2, 3))),
+    OpSpec("Tensor.mT", *_same(lambda x: x.mT), _normal((4, 2, 3))),
     OpSpec("movedim", *_same(lambda x: x.movedim(0, -1)), _normal((2, 3, 4))),
     OpSpec(
         "movedim",

@@ -1,0 +1,127 @@
+"""Specs for the Tensor forms that are not a functional op under another name: reflected
+operators (``2.5 - x``), in-place methods and operators (``add_``, ``x += y``, ``x[i] = v``),
+the ``*_as`` methods, ``where`` as a method, and the dtype conversions.
+
+A method that *is* a functional op (``Tensor.exp is neuronet.exp``) is covered by that op's spec;
+``tests/test_api_coverage.py`` lists the others and requires a spec here for each. The in-place
+forms are not recorded by autograd (they refuse tensors that need a gradient), so their specs
+compare values only (``differentiable=False``); each works on a clone, as a user would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from support.op_specs import OpSpec
+
+
+def _normal(*shapes, away=0.0):
+    """Unit normals of each shape; with ``away``, |value| >= away (for divisors)."""
+
+    def make(rng, dtype):
+        out = []
+        for shape in shapes:
+            x = rng.standard_normal(shape)
+            if away:
+                x = np.where(x < 0, x - away, x + away)
+            out.append(x.astype(dtype))
+        return out
+
+    return make
+
+
+def _same(fn):
+    """The same expression on neuronet and on torch tensors."""
+    return fn, fn
+
+
+def _inplace(name, update, *shapes, away=0.0):
+    """``update(clone, *others)`` mutates a clone of the first input; the spec returns it."""
+
+    def call(x, *others):
+        y = x.clone()
+        update(y, *others)
+        return y
+
+    return OpSpec(f"Tensor.{name}", call, call, _normal(*shapes, away=away), differentiable=False)
+
+
+def _iadd(y, o):
+    y += o
+
+
+def _isub(y, o):
+    y -= o
+
+
+def _imul(y, o):
+    y *= o
+
+
+def _itruediv(y, o):
+    y /= o
+
+
+def _setitem(y, v):
+    y[1:3, ::2] = v
+
+
+def _torch_to64(x):
+    import torch
+
+    return x.to(torch.float64)
+
+
+SPECS = [
+    # reflected operators: a Python scalar on the left
+    OpSpec("Tensor.__radd__", *_same(lambda x: 2.5 + x), _normal((2, 3))),
+    OpSpec("Tensor.__rsub__", *_same(lambda x: 2.5 - x), _normal((2, 3))),
+    OpSpec("Tensor.__rmul__", *_same(lambda x: 2.5 * x), _normal((2, 3))),
+    OpSpec("Tensor.__rtruediv__", *_same(lambda x: 2.5 / x), _normal((2, 3), away=0.5)),
+    OpSpec("Tensor.__rpow__", *_same(lambda x: 2.5**x), _normal((2, 3))),
+    OpSpec("Tensor.__rmatmul__", *_same(lambda x, y: x.__rmatmul__(y)), _normal((3, 2), (4, 3))),
+    # in-place methods and operators
+    _inplace("add_", lambda y, o: y.add_(o, alpha=2), (3, 4), (4,)),
+    _inplace("sub_", lambda y, o: y.sub_(o, alpha=0.5), (3, 4), (3, 4)),
+    _inplace("mul_", lambda y, o: y.mul_(o), (3, 4), (3, 1)),
+    _inplace("div_", lambda y, o: y.div_(o), (3, 4), (4,), away=0.5),
+    _inplace("__iadd__", _iadd, (3, 4), (3, 4)),
+    _inplace("__isub__", _isub, (3, 4), (4,)),
+    _inplace("__imul__", _imul, (3, 4), (3, 4)),
+    _inplace("__itruediv__", _itruediv, (3, 4), (3, 4), away=0.5),
+    _inplace("zero_", lambda y: y.zero_(), (2, 3)),
+    _inplace("fill_", lambda y: y.fill_(1.5), (2, 3)),
+    _inplace("copy_", lambda y, s: y.copy_(s), (3, 4), (4,)),
+    _inplace("__setitem__", _setitem, (4, 4), (2, 2)),
+    # methods with their own body
+    OpSpec("Tensor.contiguous", *_same(lambda x: x.transpose(0, 1).contiguous()), _normal((2, 3))),
+    OpSpec(
+        "Tensor.reshape_as",
+        *_same(lambda x, y: x.reshape_as(y)),
+        _normal((2, 6), (3, 4)),
+        grad_inputs_idx=(0,),
+    ),
+    OpSpec(
+        "Tensor.view_as",
+        *_same(lambda x, y: x.view_as(y)),
+        _normal((2, 6), (4, 3)),
+        grad_inputs_idx=(0,),
+    ),
+    OpSpec(
+        "Tensor.expand_as",
+        *_same(lambda x, y: x.expand_as(y)),
+        _normal((1, 3), (2, 3)),
+        grad_inputs_idx=(0,),
+    ),
+    OpSpec("Tensor.where", *_same(lambda x, y: x.where(x > 0, y)), _normal((3, 4), (3, 4))),
+    # dtype conversions (cast): to float64 keeps the gradient; to float32, ints and bool give
+    # values only here (ops/shape.py's cast spec checks the float32 gradient)
+    OpSpec("Tensor.double", *_same(lambda x: x.double()), _normal((2, 3))),
+    OpSpec("Tensor.to", lambda x: x.to("float64"), _torch_to64, _normal((2, 3))),
+    OpSpec("Tensor.float", *_same(lambda x: x.float()), _normal((2, 3)), differentiable=False),
+    OpSpec("Tensor.long", *_same(lambda x: (x * 3).long()), _normal((2, 3)), differentiable=False),
+    OpSpec("Tensor.int", *_same(lambda x: (x * 3).int()), _normal((2, 3)), differentiable=False),
+    OpSpec(
+        "Tensor.bool", *_same(lambda x: (x > 0.5).bool()), _normal((2, 3)), differentiable=False
+    ),
+]
