@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
 from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
-from neuronet import nn  # noqa: E402
+from neuronet import backend, nn  # noqa: E402
 
 
 def _pair(shape, rng, int_targets=None):
@@ -77,6 +77,7 @@ def _bench_linear(batch, n_in, n_out, torch, repeats):
 
 
 def main(quick: bool = False) -> None:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     torch = torch_or_none()
     F = torch.nn.functional if torch else None
     repeats = 10 if quick else 30

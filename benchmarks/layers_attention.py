@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
 from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
-from neuronet import nn  # noqa: E402
+from neuronet import backend, nn  # noqa: E402
 
 N, L, E, H = 32, 64, 128, 4
 
@@ -70,6 +70,7 @@ def _bench_sdpa(torch, repeats, is_causal):
 
 
 def main(quick: bool = False, single_thread: bool = False) -> dict:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     torch = torch_or_none()
     if torch is not None and single_thread:
         torch.set_num_threads(1)

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
 from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
-from neuronet import nn  # noqa: E402
+from neuronet import backend, nn  # noqa: E402
 
 
 def _bench_layer(label, build, shape, torch, repeats, input_grad=True):
@@ -63,6 +63,7 @@ def _bench_layer(label, build, shape, torch, repeats, input_grad=True):
 
 
 def main(quick: bool = False) -> dict:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     torch = torch_or_none()
     if torch is not None and THREADS is not None:
         torch.set_num_threads(THREADS)

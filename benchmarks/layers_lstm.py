@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import neuronet as nt  # noqa: E402
 from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
-from neuronet import nn  # noqa: E402
+from neuronet import backend, nn  # noqa: E402
 
 BATCH, STEPS, IN, HIDDEN = 32, 50, 64, 256
 
@@ -59,6 +59,7 @@ def _torch_train_step(model, x, cotangent):
 
 
 def main(repeats: int = 30) -> dict:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     torch = torch_or_none()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, STEPS, IN)).astype(np.float32)

@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import neuronet as nt  # noqa: E402
 from benchmarks.harness import compare, main_in_pairs, torch_or_none  # noqa: E402
-from neuronet import nn  # noqa: E402
-from neuronet.ops import _jit  # noqa: E402
+from neuronet import backend, nn  # noqa: E402
 
 
 def _bench_module(label, ours_layer, theirs_layer, x, torch, repeats, grad_input=True):
@@ -55,9 +54,10 @@ def _bench_module(label, ours_layer, theirs_layer, x, torch, repeats, grad_input
 
 
 def main(argv) -> None:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     quick = "--quick" in argv
     if "--numpy" in argv:
-        _jit.use_numba(False)
+        backend.fast.numba = False
     repeats = 5 if quick else 20
     torch = torch_or_none()
     rng = np.random.default_rng(0)

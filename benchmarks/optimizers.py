@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 
 import neuronet as nt  # noqa: E402
-from neuronet import optim  # noqa: E402
+from neuronet import backend, optim  # noqa: E402
 from neuronet.nn import Parameter  # noqa: E402
 
 N_TENSORS = 20
@@ -54,6 +54,7 @@ def _theirs(torch, name, options, foreach):
 
 
 def main(repeats: int = 30) -> list:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     torch = torch_or_none()
     threads = torch.get_num_threads() if torch is not None else "-"
     print(
@@ -62,18 +63,18 @@ def main(repeats: int = 30) -> list:
     )
     results = []
     for name, options in CASES:
-        optim.use_numba(True)
+        backend.fast.numba = True
         ours = _ours(name, options)
         for foreach in (None, True):
             theirs = _theirs(torch, name, options, foreach) if torch is not None else None
             label = f"{name} step, torch {'default (for-loop)' if foreach is None else 'foreach'}"
             results.append((label, compare(label, ours, theirs, repeats=repeats)))
-        optim.use_numba(False)
+        backend.fast.numba = False
         numpy_path = _ours(name, options)
         theirs = _theirs(torch, name, options, None) if torch is not None else None
         label = f"{name} step (NumPy path), torch default"
         results.append((label, compare(label, numpy_path, theirs, repeats=repeats)))
-        optim.use_numba(True)
+        backend.fast.numba = True
     return results
 
 

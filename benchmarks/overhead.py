@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import compare, main_in_pairs, torch_or_none  # noqa: E402
 
 import neuronet as nt  # noqa: E402
+from neuronet import backend  # noqa: E402
 
 N_OPS = 100
 SIZE = 8
@@ -67,6 +68,7 @@ def torch_step(torch, arrays):
 
 
 def main(argv=None) -> dict:
+    backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="cProfile neuronet's step")

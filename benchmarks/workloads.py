@@ -72,6 +72,9 @@ def build(
     x, y = _inputs(name, rng, batch, context)
     if framework == "neuronet":
         from benchmarks import models_neuronet as m
+        from neuronet import backend
+
+        backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
     else:
         from benchmarks import models_torch as m
     step, infer = m.build(name, x, y, context=context)

@@ -128,7 +128,8 @@ def test_kaiming(a, mode, nonlinearity):
 
 
 def test_kaiming_sqrt5_is_pytorch_linear_default():
-    # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))  (SEMANTICS #17)
+    # kaiming_uniform_(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    # (docs/semantics.md, "Default initialization")
     t = init.kaiming_uniform_(nt.empty(500, 400), a=math.sqrt(5), generator=_gen())
     bound = 1 / math.sqrt(400)
     assert np.abs(t.array).max() <= bound * (1 + 1e-6)

@@ -19,7 +19,8 @@ def _t(a, requires_grad=False):
     return nt.Tensor(np.array(a), requires_grad=requires_grad)
 
 
-# ---- batch_norm running statistics (SEMANTICS #1, #2) ----------------------------------------
+# ---- batch_norm running statistics ------------------------------------------------------------
+# docs/semantics.md, "BatchNorm running variance" and "BatchNorm momentum and eps"
 
 
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (2, 3, 4, 5)])

@@ -110,7 +110,7 @@ class GELU(Module):
     approximate='tanh': 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))).
 
     Note: JAX/Flax default to the tanh form, and GPT-2 checkpoints were trained with it; they
-    differ from the exact form by up to ~5e-4 (SEMANTICS #6).
+    differ from the exact form by up to ~5e-4 (docs/semantics.md, "GELU").
 
     Shape: any; output has the input's shape.
     """

@@ -1,9 +1,10 @@
 """Attention layers: MultiheadAttention (Vaswani et al., 2017, https://arxiv.org/abs/1706.03762).
 
-Mask convention (SEMANTICS #18): in this layer, as in PyTorch's ``nn.MultiheadAttention`` and
-``nn.Transformer*``, a **bool** ``attn_mask`` or ``key_padding_mask`` is True where attention is
-**masked out** (not allowed). That is the opposite of ``F.scaled_dot_product_attention``, whose
-bool mask is True where a query MAY attend. Float masks are added to the scores in both.
+Mask convention (docs/semantics.md, "Attention masks"): in this layer, as in PyTorch's
+``nn.MultiheadAttention`` and ``nn.Transformer*``, a **bool** ``attn_mask`` or ``key_padding_mask``
+is True where attention is **masked out** (not allowed). That is the opposite of
+``F.scaled_dot_product_attention``, whose bool mask is True where a query MAY attend. Float masks
+are added to the scores in both.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d.
 
-Each layer holds ``weight`` and ``bias`` with PyTorch's names and shapes (SEMANTICS #16) and
-calls the op in ``neuronet.ops.conv``. The default initialisation is PyTorch's (SEMANTICS #17):
-kaiming_uniform_(a=sqrt(5)), i.e. weight ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with
-fan_in = weight.shape[1] * prod(kernel_size), and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+Each layer holds ``weight`` and ``bias`` with PyTorch's names and shapes (docs/semantics.md,
+"Parameter layouts") and calls the op in ``neuronet.ops.conv``. The default initialisation is
+PyTorch's (docs/semantics.md, "Default initialization"): kaiming_uniform_(a=sqrt(5)), i.e. weight ~
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.shape[1] * prod(kernel_size), and bias ~
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 """
 
 from __future__ import annotations

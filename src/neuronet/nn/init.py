@@ -15,7 +15,8 @@ and computes the same fans from the other axes.)
     gain = calculate_gain(nonlinearity, a)
 
 PyTorch's Linear and Conv default is ``kaiming_uniform_(w, a=sqrt(5))``, which is
-U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (SEMANTICS #17); Keras' default is glorot (xavier) uniform.
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (docs/semantics.md, "Default initialization"); Keras' default is
+glorot (xavier) uniform.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Dense layers and reshaping layers: Identity, Linear (``Dense``), Flatten, Unflatten.
 
 Linear stores its weight as (out_features, in_features) and computes y = x W^T + b, as PyTorch
-(Keras' Dense kernel is (in, out): transpose it when porting weights, SEMANTICS #16).
+(Keras' Dense kernel is (in, out): transpose it when porting weights; docs/semantics.md,
+"Parameter layouts").
 """
 
 from __future__ import annotations

@@ -102,7 +102,8 @@ class HuberLoss(_Loss):
 class SmoothL1Loss(_Loss):
     """Smooth L1: 0.5 * d**2 / beta if |d| < beta, else |d| - 0.5 * beta, d = input - target.
 
-    SmoothL1Loss(beta) = HuberLoss(delta=beta) / beta (SEMANTICS #22); beta = 0 is L1Loss.
+    SmoothL1Loss(beta) = HuberLoss(delta=beta) / beta (docs/semantics.md, "Losses with clamps and
+    variants"); beta = 0 is L1Loss.
 
     Shape: as MSELoss.
     """

@@ -1,12 +1,13 @@
 """Recurrent layers: RNN, LSTM and GRU over whole sequences (the one-step cells RNNCell,
 LSTMCell and GRUCell are in ``recurrent_cells.py``).
 
-Parameter names, shapes, gate order, initialisation and return values are PyTorch's, so a state
-dict moves between the two unchanged (SEMANTICS #4, #5, #17): layer k of direction 0 has
-``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}`` and ``bias_hh_l{k}``
-(G*H,), with G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3 (GRU, gates r, z, n); direction 1 adds
-the suffix ``_reverse``. Every weight and bias starts U(-1/sqrt(H), 1/sqrt(H)) (Keras instead
-uses glorot/orthogonal kernels, zero biases and a forget-gate bias of 1).
+Parameter names, shapes, gate order, initialisation and return values are PyTorch's, so a state dict
+moves between the two unchanged (docs/semantics.md, "LSTM gates", "GRU gates", "Default
+initialization"): layer k of direction 0 has ``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H,
+H), ``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G*H,), with G = 1 (RNN), 4 (LSTM, gates i, f, g, o) or 3
+(GRU, gates r, z, n); direction 1 adds the suffix ``_reverse``. Every weight and bias starts
+U(-1/sqrt(H), 1/sqrt(H)) (Keras instead uses glorot/orthogonal kernels, zero biases and a
+forget-gate bias of 1).
 
 Each layer runs as one fused op per layer over the whole sequence (``neuronet.ops.recurrent``).
 """

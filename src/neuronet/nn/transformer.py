@@ -5,7 +5,7 @@ TransformerDecoder, and the full encoder-decoder Transformer.
 Submodule names and therefore state-dict keys are PyTorch's (``layers.0.self_attn.in_proj_weight``,
 ``layers.0.linear1.weight``, ``layers.0.norm1.bias``, ...), so a PyTorch checkpoint loads unchanged.
 
-Masks follow ``nn.MultiheadAttention`` (SEMANTICS #18): a bool ``*_mask`` or
+Masks follow ``nn.MultiheadAttention`` (docs/semantics.md, "Attention masks"): a bool ``*_mask`` or
 ``*_key_padding_mask`` is True where attention is **masked out** (the opposite of
 ``F.scaled_dot_product_attention``); float masks are added to the attention scores.
 

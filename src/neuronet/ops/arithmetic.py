@@ -1,10 +1,10 @@
 """Arithmetic: add, sub, mul, div, neg, pow, with NumPy broadcasting undone in backward.
 
 A binary op broadcasts its inputs to a common shape; the backward of broadcasting is a sum over
-the broadcast axes (``unbroadcast``). The result's dtype is PyTorch's (``_promotion.py``): a
-Python number never upcasts a float32 tensor (``x * 2.0`` stays float32), ``int64 tensor + 2.5``
-and ``int / int`` are float32. Comparisons (``== != < <= > >=``) return bool tensors and have no
-gradient.
+the broadcast axes (``unbroadcast``). The result's dtype is PyTorch's (``_promotion.py``;
+docs/semantics.md, "Dtype promotion"): a Python number never upcasts a float32 tensor
+(``x * 2.0`` stays float32), ``int64 tensor + 2.5`` and ``int / int`` are float32. Comparisons
+(``== != < <= > >=``) return bool tensors and have no gradient.
 """
 
 from __future__ import annotations

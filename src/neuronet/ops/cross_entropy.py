@@ -4,7 +4,8 @@ The class dimension is dim 1: input (N, C), (N, C, d1, d2, ...) or a single samp
 Class-index targets have the input's shape without dim 1 ((N,), (N, d1, ...), or ()), and
 int dtype; probability targets (cross_entropy only) have the input's shape.
 
-PyTorch's rules (SEMANTICS #12), which Keras and others differ from:
+PyTorch's rules (docs/semantics.md, "Cross-entropy input and label smoothing"), which Keras and
+others differ from:
 - ``cross_entropy`` takes **logits**, never probabilities (Keras' default from_logits=False
   expects probabilities).
 - Label smoothing eps mixes the one-hot target with the uniform distribution:

@@ -3,7 +3,8 @@
 Every loss is one fused ``Function`` with a hand-written backward and PyTorch's signature and
 ``reduction``: ``'mean'`` (default), ``'sum'`` or ``'none'`` (the per-element losses).
 
-Conventions (PyTorch's, SEMANTICS #12, #19, #22):
+Conventions (PyTorch's; docs/semantics.md, "Cross-entropy input and label smoothing", "KL
+divergence", "Losses with clamps and variants"):
 - The prediction and the target must have the same shape. PyTorch only warns and broadcasts;
   neuronet raises, because a (N, 1) prediction against a (N,) target silently gives an (N, N)
   loss.

@@ -45,9 +45,9 @@ class LAMB(Optimizer):
 
     With the trust ratio fixed at 1 (``exclude_from_adaptation``) this is exactly AdamW.
 
-    Note: LAMB variants differ (SEMANTICS #11): bias correction is on here (Keras, tinygrad,
-    apex) but off in cybertronai/pytorch-lamb; weight decay sits inside r before the trust ratio
-    (paper, tinygrad) rather than outside it (Keras); ||w|| is not clamped unless
+    Note: LAMB variants differ (docs/semantics.md, "LAMB"): bias correction is on here (Keras,
+    tinygrad, apex) but off in cybertronai/pytorch-lamb; weight decay sits inside r before the trust
+    ratio (paper, tinygrad) rather than outside it (Keras); ||w|| is not clamped unless
     ``clamp_value`` is given (pytorch-lamb clamps to 10); eps defaults to 1e-6 (Keras 1e-7).
 
     Excluding biases and norm parameters (as BERT does): pass

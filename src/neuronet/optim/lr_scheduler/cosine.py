@@ -47,8 +47,8 @@ class OneCycleLR(LRScheduler):
     anneals to the minimum. Each group keeps ``initial_lr``, ``max_lr``, ``min_lr``,
     ``max_momentum`` and ``base_momentum``, as in PyTorch.
 
-    Note: PyTorch's defaults (SEMANTICS #21): ``pct_start=0.3``, ``div_factor=25``,
-    ``final_div_factor=1e4``, cosine, momentum 0.95 -> 0.85 -> 0.95; fastai's
+    Note: PyTorch's defaults (docs/semantics.md, "One-cycle schedule"): ``pct_start=0.3``,
+    ``div_factor=25``, ``final_div_factor=1e4``, cosine, momentum 0.95 -> 0.85 -> 0.95; fastai's
     ``fit_one_cycle`` uses pct_start 0.25 and final division 1e5.
 
     Args:
