@@ -82,8 +82,8 @@ def _gather_pass(planes, geo, groups, w_groups=None, bias=None, out=None, y=None
 def _keeps_columns(geo: Geometry, x: np.ndarray) -> bool:
     """Whether forward keeps its im2col columns for the weight gradient rather than the padded
     input: when they are at most 3x the input's size (a 3x3 stride-2 convolution: 2.25x),
-    which saves backward a second padding and im2col (a stride-2 read of every tap; measured
-    on the resnet's 32 -> 64 channel stride-2 layer, forward + backward 19.5 -> 16.2 ms)."""
+    which saves backward a second padding and im2col (a stride-2 read of every tap; the gain
+    is in docs/performance.md)."""
     return x.shape[1] * geo.K * geo.L * x.shape[0] <= 3 * x.size
 
 

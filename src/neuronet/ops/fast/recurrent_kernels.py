@@ -26,7 +26,7 @@ def lstm_forward_step(a, rec, c_prev, c, tanh_c, h):
     Each row runs as short loops over one or two arrays each (rather than one loop over all
     seven), so that LLVM vectorises them without giving up on aliasing checks; the sums a + rec
     go through a scratch row first, since activating a in place from a read of a itself did
-    not vectorise as well (76 -> 38 us per step of the lstm benchmark).
+    not vectorise as well (half the time per step on the lstm benchmark).
     """
     n_, g_ = a.shape
     h_ = g_ // 4
