@@ -71,8 +71,9 @@ def _tensor_forms() -> list:
             "__slots__",
         ):
             continue
-        if _static(name) is getattr(object, name, None):
-            continue
+        attr = _static(name)
+        if attr is getattr(object, name, None) or not callable(attr):
+            continue  # object's own, or data (e.g. __slotnames__, set by copy/pickle)
         names.append(name)
     return names
 
