@@ -285,6 +285,8 @@ def _emit(g: Graph, call) -> None:
                 f"{where}; it cannot be exported (see docs/export.md for the ops and layers "
                 "that can)"
             )
+        if call.fn not in registry.FUNCTIONS:  # a fast path (ops/fast/): export its reference
+            call.fn = next(base for base in call.fn.__mro__ if base in registry.FUNCTIONS)
     names = mapper(g, call)
     for tensor, name in zip(call.outputs, names):
         if tensor is not None and name is not None:

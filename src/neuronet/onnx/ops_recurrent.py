@@ -3,7 +3,7 @@
 Each fused op runs one layer (both directions when bidirectional) over the whole sequence,
 exactly what one ONNX node computes. The weights stay the ``state_dict`` initializers
 (``rnn.weight_ih_l0``, ...); the graph reorders their gate rows with a Gather, since the orders
-differ (SEMANTICS #4, #5):
+differ (docs/semantics.md, "LSTM gates" and "GRU gates"):
 
     LSTM  PyTorch/neuronet i, f, g, o   ->  ONNX i, o, f, c
     GRU   PyTorch/neuronet r, z, n      ->  ONNX z, r, h, with linear_before_reset=1
@@ -130,6 +130,6 @@ def _state_out(g, state: str, x_shape, is_cell: bool) -> str:
     return state
 
 
-@maps(R._ConcatStates)
+@maps(R.ConcatStates)
 def _concat_states(g, call):
     return [g.node("Concat", [g.arg(call, i) for i in range(len(call.args))], axis=0)]

@@ -191,8 +191,9 @@ def attention(
     numba = backend.fast.numba and query.dtype in (np.float32, np.float64)
     if numba and fast_attention.blocks_apply(query, key, value, attn_mask, **params):
         return fast_attention.BlockCausalAttention.apply(*args, **params)
-    probs_t = fast_attention.probs_t_compiled if numba else fast_attention.probs_t_numpy
-    return fast_attention.TransposedAttention.apply(*args, **params, probs_t=probs_t)
+    if numba:
+        return fast_attention.CompiledTransposedAttention.apply(*args, **params)
+    return fast_attention.TransposedAttention.apply(*args, **params)
 
 
 def _check_inputs(query, key, value, attn_mask, dropout_p, is_causal) -> None:

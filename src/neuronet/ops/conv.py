@@ -186,9 +186,9 @@ def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups) -
     kernel = (1,) * (2 - spatial) + kernel
     if backend.fast.numba and winograd.applies(kernel, channels, input.dtype, **params):
         return winograd.WinogradConvolution.apply(input, weight, bias, **params)
-    return chunked.ChunkedConvolution.apply(
-        input, weight, bias, **params, col2im=chunked.col2im_for(backend.fast.numba)
-    )
+    if backend.fast.numba:
+        return chunked.CompiledChunkedConvolution.apply(input, weight, bias, **params)
+    return chunked.ChunkedConvolution.apply(input, weight, bias, **params)
 
 
 def _conv_transpose(
@@ -228,9 +228,11 @@ def _conv_transpose(
     params = {"stride": stride, "pads": flat, "dilation": dilation, "groups": int(groups)}
     if not backend.fast.enabled:
         return TransposedConvolution.apply(input, weight, bias, **params, out_hw=out)
-    return chunked.ChunkedTransposedConvolution.apply(
-        input, weight, bias, **params, out_hw=out, col2im=chunked.col2im_for(backend.fast.numba)
-    )
+    if backend.fast.numba:
+        fn = chunked.CompiledChunkedTransposedConvolution
+    else:
+        fn = chunked.ChunkedTransposedConvolution
+    return fn.apply(input, weight, bias, **params, out_hw=out)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:

@@ -27,9 +27,10 @@ has_biases, num_layers, dropout, train, bidirectional, batch_first)`` takes ``pa
 
 from __future__ import annotations
 
-from neuronet.ops.gru import gru, gru_cell
-from neuronet.ops.lstm import lstm, lstm_cell
-from neuronet.ops.rnn import rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell
+from neuronet.ops._recurrent import ConcatStates  # noqa: F401
+from neuronet.ops.gru import GRUSequence, gru, gru_cell  # noqa: F401
+from neuronet.ops.lstm import LSTMSequence, lstm, lstm_cell  # noqa: F401
+from neuronet.ops.rnn import RNNSequence, rnn_relu, rnn_relu_cell, rnn_tanh, rnn_tanh_cell  # noqa: F401
 
 __all__ = [
     "rnn_tanh",

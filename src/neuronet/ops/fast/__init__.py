@@ -2,14 +2,18 @@
 
 Every op family has its reference ``Function`` in ``neuronet/ops/<family>.py`` (NumPy, forward
 and backward side by side, the formula in the docstring). Some have faster implementations here,
-each a subclass of its reference with the same arguments, the same outputs and the same saved
-semantics, chosen in one visible place, the op's public function, by ``neuronet.backend.fast``:
+each a subclass of its reference with the same ``forward`` arguments and the same outputs (so an
+exporter maps it as its reference), chosen in one visible place, the op's public function, by
+``neuronet.backend.fast``:
 
     reference (ops/)                     fast path (ops/fast/)                   when
     conv.Convolution                     winograd.WinogradConvolution            numba, 3x3 stride 1
+                                         conv.CompiledChunkedConvolution         numba
                                          conv.ChunkedConvolution                 fast on
-    conv.TransposedConvolution           conv.ChunkedTransposedConvolution       fast on
+    conv.TransposedConvolution           conv.CompiledChunkedTransposed...       numba
+                                         conv.ChunkedTransposedConvolution       fast on
     attention.ScaledDotProductAttention  attention.BlockCausalAttention          numba, causal
+                                         attention.CompiledTransposedAttention   numba
                                          attention.TransposedAttention           fast on
     activation.ReLU, GELU                activation.CompiledReLU, CompiledGELU   numba
     normalization.LayerNorm, RMSNorm,    normalization.CompiledLayerNorm, ...    numba

@@ -3,8 +3,8 @@
 ``TransposedAttention``: the same formulas with the (L, S) score matrices kept transposed,
 (S, L), so that the softmax reduces over axis -2 (NumPy's max and sum over the last axis of
 short rows are several times slower) and every product is one batched GEMM with free
-transposes. Its softmax comes in as ``probs_t``: ``probs_t_numpy`` (six NumPy passes), or
-``probs_t_compiled``, the numba kernel of ``attention_kernels.py`` that masks, exponentiates
+transposes. Its softmax is ``probs_t_numpy`` (six NumPy passes); ``CompiledTransposedAttention``'s
+is ``probs_t_compiled``, the numba kernel of ``attention_kernels.py`` that masks, exponentiates
 and normalises each (S, L) block in cache.
 
 ``BlockCausalAttention``: causal attention without other masks, dropout or returned weights,
@@ -101,6 +101,8 @@ class TransposedAttention(reference.ScaledDotProductAttention):
     Saves: Q · scale, K, V, Pᵀ, P'ᵀ and keep (when dropout), out.
     """
 
+    probs_t = staticmethod(probs_t_numpy)
+
     @staticmethod
     def forward(
         ctx,
@@ -114,11 +116,10 @@ class TransposedAttention(reference.ScaledDotProductAttention):
         generator=None,
         need_weights=False,
         empty_rows="zero",
-        probs_t=probs_t_numpy,
     ):
         query_scaled = query * query.dtype.type(scale)
         zero_empty = (attn_mask is not None or is_causal) and empty_rows == "zero"
-        probs_t = probs_t(key, query_scaled, attn_mask, is_causal, zero_empty)
+        probs_t = ctx.fn.probs_t(key, query_scaled, attn_mask, is_causal, zero_empty)
         keep_t = None
         dropped_t = probs_t
         if dropout_p > 0.0:
@@ -169,6 +170,12 @@ class TransposedAttention(reference.ScaledDotProductAttention):
         if need_k:
             grad_key = unbroadcast(np.matmul(grad_scores_t, query_scaled), key.shape)
         return grad_query, grad_key, grad_value, grad_mask
+
+
+class CompiledTransposedAttention(TransposedAttention):
+    """``TransposedAttention`` whose softmax (mask, max, exp, sum, scale) is one numba kernel."""
+
+    probs_t = staticmethod(probs_t_compiled)
 
 
 def blocks_apply(query, key, value, attn_mask, is_causal, dropout_p, need_weights, **_) -> bool:

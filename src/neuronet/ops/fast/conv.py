@@ -9,8 +9,9 @@ into preallocated buffers. Backward rebuilds the columns chunk by chunk from the
 input rather than keeping them (they are kH*kW times larger), except where they are small next
 to the input (``_keeps_columns``: strided convolutions).
 
-``col2im`` is passed in by the public function: NumPy's one strided add per tap, or the numba
-loop ``im2col.col2im_compiled`` when ``backend.fast.numba``.
+The two classes use NumPy's col2im (one strided add per tap); their ``Compiled*`` subclasses,
+which the public functions take when ``backend.fast.numba``, the numba loop
+(``im2col.col2im_compiled``). All four take the reference's arguments.
 """
 
 from __future__ import annotations
@@ -32,11 +33,6 @@ from neuronet.ops.fast.im2col import (
     unpad_into,
 )
 from neuronet.ops.fast.im2col import col2im as col2im_numpy
-
-
-def col2im_for(numba: bool):
-    """The col2im the chunked convolutions use: the numba loop or NumPy's strided adds."""
-    return col2im_compiled if numba else col2im_numpy
 
 
 def _weight_layout(grad_w_t: np.ndarray, w_shape: tuple) -> np.ndarray:
@@ -91,7 +87,7 @@ def _scatter_pass(y, geo, groups, col2im, w_groups=None, out=None, planes=None, 
     """The col2im side of a convolution over chunks of images; rows = rows(y).
 
     With ``out``: out (N, C, H, W) = col2im(W^T · rows) per group, padding cut off (the adjoint
-    of a convolution), by the given ``col2im`` (NumPy's or ``col2im_compiled``).
+    of a convolution), by the given ``col2im`` (NumPy's or the compiled one).
     With ``planes`` (or the columns ``cols`` that forward kept): returns the sum over chunks of
     im2col(planes) · rows^T, (G, C/G*K, O/G) (weight gradient).
     """
@@ -135,8 +131,10 @@ class ChunkedConvolution(Convolution):
     (``_keeps_columns``), only when the weight needs a gradient; the weight; the geometry.
     """
 
+    col2im = staticmethod(col2im_numpy)
+
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, pads, dilation, groups, col2im=col2im_numpy):
+    def forward(ctx, x, weight, bias, stride, pads, dilation, groups):
         x4, w4 = to4d(x, weight)
         n = x4.shape[0]
         o = w4.shape[0]
@@ -150,7 +148,6 @@ class ChunkedConvolution(Convolution):
         ctx.save_for_backward(planes if keep and not keep_cols else None, cols, w4)
         ctx.geo = geo
         ctx.groups = groups
-        ctx.col2im = col2im
         ctx.shapes = (x.shape, x4.shape, weight.shape)
         return from4d(y, x.ndim, weight.ndim)
 
@@ -173,7 +170,7 @@ class ChunkedConvolution(Convolution):
                 grad_y,
                 geo,
                 groups,
-                ctx.col2im,
+                ctx.fn.col2im,
                 w_groups=w4.reshape(groups, o // groups, -1),
                 out=grad_x,
                 planes=planes if need_w else None,
@@ -192,15 +189,17 @@ class ChunkedTransposedConvolution(TransposedConvolution):
     Saves: x (only when the weight needs a gradient), the weight, the geometry.
     """
 
+    col2im = staticmethod(col2im_numpy)
+
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, pads, dilation, groups, out_hw, col2im=col2im_numpy):
+    def forward(ctx, x, weight, bias, stride, pads, dilation, groups, out_hw):
         x4, w4 = to4d(x, weight)
         n, c_in = x4.shape[:2]
         c_out = w4.shape[1] * groups
         geo = Geometry(out_hw, w4.shape[2:], stride, dilation, pads, out_hw=x4.shape[2:])
         y = np.empty((n, c_out) + tuple(out_hw), dtype=x.dtype)
         w_groups = w4.reshape(groups, c_in // groups, -1)
-        _scatter_pass(x4, geo, groups, col2im, w_groups=w_groups, out=y)
+        _scatter_pass(x4, geo, groups, ctx.fn.col2im, w_groups=w_groups, out=y)
         if bias is not None:
             y += bias.reshape(1, c_out, 1, 1)
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
@@ -238,3 +237,15 @@ class ChunkedTransposedConvolution(TransposedConvolution):
         if grad_x is not None:
             grad_x = shaped(grad_x, in_shape)
         return grad_x, grad_w, grad_b
+
+
+class CompiledChunkedConvolution(ChunkedConvolution):
+    """``ChunkedConvolution`` whose col2im (in dL/dx = col2im(W^T · dL/dY)) is one numba loop."""
+
+    col2im = staticmethod(col2im_compiled)
+
+
+class CompiledChunkedTransposedConvolution(ChunkedTransposedConvolution):
+    """``ChunkedTransposedConvolution`` whose col2im (its forward) is one numba loop."""
+
+    col2im = staticmethod(col2im_compiled)
