@@ -19,7 +19,7 @@ $(DEV_STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet -e ".[$(DEV_EXTRAS)]"
 	touch $(DEV_STAMP)
 
-# torch==2.13.0 is the parity oracle of ~2,700 tests; `make test` installs it rather than skip them.
+# torch==2.13.0 is the parity oracle of ~3,800 tests; `make test` installs it rather than skip them.
 $(TEST_STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet -e ".[$(TEST_EXTRAS)]"
 	touch $(TEST_STAMP) $(DEV_STAMP)
