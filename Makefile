@@ -37,9 +37,11 @@ lint: $(DEV_STAMP)
 ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
 # The full suite: every op on its reference, NumPy and numba paths (tests/support/paths.py),
-# parity with PyTorch, the models' quality bars, the CLI, and the docstring examples.
+# parity with PyTorch, the models' quality bars, the CLI, and the docstring examples; then the
+# layers and models once more as a pure-NumPy install runs them (--no-numba).
 test: $(TEST_STAMP) lint
 	$(ONE_THREAD) $(PY) -m pytest -n 2 --dist loadgroup tests
+	$(ONE_THREAD) $(PY) -m pytest -n 2 -q --no-numba -m "not slow" tests/nn tests/models
 	$(PY) -m pytest -q --doctest-modules src/neuronet -p no:cacheprovider
 
 # The inner loop: no torch install, no models trained to a quality bar (parity tests run if

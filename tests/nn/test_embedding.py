@@ -11,6 +11,7 @@ import neuronet as nt
 from neuronet import backend
 from neuronet.ops.embedding import _scatter_add_rows
 from support.parity import assert_close
+from support.paths import skip_without_numba
 
 F = nt.functional
 nn = nt.nn
@@ -75,7 +76,7 @@ def test_scatter_add_equals_np_add_at_with_heavy_duplicates(rng, vocab, n):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_numba_kernel_equals_the_numpy_path(rng, dtype):
-    pytest.importorskip("numba", reason="numba not installed; only the NumPy path exists")
+    skip_without_numba()
     index = rng.integers(0, 30, size=(40, 25))
     index[:10] = 4
     weight = rng.standard_normal((30, 6)).astype(dtype)

@@ -10,6 +10,7 @@ import neuronet as nt
 from neuronet import backend
 from support.op_specs import OPS
 from support.parity import assert_close, to_nt
+from support.paths import skip_without_numba
 
 F = nt.functional
 nn = nt.nn
@@ -158,7 +159,7 @@ def _run_spec(spec, dtype, numba: bool, grad_idx=None):
 @pytest.mark.parametrize("spec", NORM_SPECS, ids=lambda s: s.name)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_numba_kernels_equal_the_numpy_path(spec, dtype):
-    pytest.importorskip("numba", reason="numba not installed; only the NumPy path exists")
+    skip_without_numba()
     fused = _run_spec(spec, np.dtype(dtype), True)
     plain = _run_spec(spec, np.dtype(dtype), False)
     tol = 1e-12 if dtype == "float64" else 2e-5
@@ -174,7 +175,7 @@ WITH_PARAMS = [s for s in NORM_SPECS if len(s.grad_inputs_idx) > 1]
 def test_parameter_gradients_alone_on_both_paths(spec):
     """The input needs no gradient (e.g. a frozen feature extractor's output): the kernels skip
     dL/dx and still give the weight and bias gradients of the NumPy path."""
-    pytest.importorskip("numba", reason="numba not installed; only the NumPy path exists")
+    skip_without_numba()
     wanted = spec.grad_inputs_idx[1:]
     fused = _run_spec(spec, np.dtype("float64"), True, grad_idx=wanted)
     plain = _run_spec(spec, np.dtype("float64"), False, grad_idx=wanted)
@@ -185,7 +186,7 @@ def test_parameter_gradients_alone_on_both_paths(spec):
 @pytest.mark.parametrize("numba", [True, False], ids=["numba", "numpy"])
 def test_non_contiguous_input_and_gradient(torch, rng, numba):
     if numba:
-        pytest.importorskip("numba", reason="numba not installed; only the NumPy path exists")
+        skip_without_numba()
     x = rng.standard_normal((5, 3, 4, 6)).transpose(0, 1, 3, 2)  # a strided view (5, 3, 6, 4)
     g = rng.standard_normal((5, 3, 4, 6)).transpose(0, 1, 3, 2)
     TF = torch.nn.functional

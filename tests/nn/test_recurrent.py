@@ -16,6 +16,7 @@ import pytest
 import neuronet as nt
 from neuronet import nn
 from support.parity import assert_close
+from support.paths import skip_without_numba
 
 T, N, IN, H = 6, 3, 5, 4
 TOL = {"float32": (1e-4, 1e-5), "float64": (1e-7, 1e-9)}
@@ -187,7 +188,7 @@ def test_cell_loop_equals_layer(name):
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 def test_numba_and_numpy_backward_steps_agree(name):
     """The fused numba step kernels compute what the NumPy reference steps compute."""
-    pytest.importorskip("numba", reason="numba not installed (the `fast` extra)")
+    skip_without_numba()
     from neuronet import backend
 
     model = getattr(nn, name)(IN, H, num_layers=2, bidirectional=True, dtype="float64")

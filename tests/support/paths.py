@@ -30,6 +30,15 @@ def unavailable(path: str) -> str | None:
     return None
 
 
+def skip_without_numba() -> None:
+    """Skip the calling test, saying why, when the numba path cannot run."""
+    import pytest
+
+    reason = unavailable("numba")
+    if reason:
+        pytest.skip(reason)
+
+
 @contextlib.contextmanager
 def on_path(path: str):
     """Run the block on ``path``."""
