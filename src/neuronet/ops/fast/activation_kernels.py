@@ -1,18 +1,18 @@
-"""Fused numba kernels for GELU (see ``activation.py`` for the NumPy path and the formulas).
+"""Fused numba kernels for GELU (see ``ops/activation.py`` for the reference and the formulas).
 
 NumPy has no erf, so the NumPy GELU evaluates Cody's rational erf with a dozen array passes;
 these kernels read x (and dL/dy) once and write y (or dL/dx) once.
 
 - float32: erf(z) = 1 - t P(t) exp(-z**2), t = 1 / (1 + p |z|) (Abramowitz & Stegun 7.1.26,
   absolute error <= 1.5e-7, the same approximation as PyTorch's vectorised CPU erf), with
-  exp(-z**2) from ``_fastmath.exp_nonpositive`` (branch-free), so LLVM vectorises the loop.
+  exp(-z**2) from ``fastmath.exp_nonpositive`` (branch-free), so LLVM vectorises the loop.
   For x < 0 the kernel keeps Phi(x) = erfc(|z|) / 2 = t P(t) exp(-z**2) / 2 as is, instead of
   1 + erf(z) (no cancellation in the far negative tail).
 - float64: ``math.erf`` from the C library (correctly rounded to about 1 ulp).
 
 Conventions: arrays are 1-D, C-contiguous, one dtype. ``fastmath`` allows only fused
 multiply-adds, reciprocal-multiply for division and ignoring the sign of zero (``FASTMATH``).
-Compiled on first use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+Compiled on first use and cached on disk (``jit.py``); imported by the code that calls it.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
-"""The numba kernel for attention's softmax (see ``attention.py`` for the NumPy path).
+"""The numba kernel for attention's softmax (see ``attention.py`` for the NumPy paths).
 
 The scores are kept transposed, (batch, S, L), so the softmax runs down each column. NumPy
 needs six passes (max, subtract, exp, column sums, reciprocal, scale) plus one more to write a
 causal mask; this kernel does the mask, the maximum, exp and the sum in two sweeps of each
-(S, L) block while it sits in cache, and a third to scale. exp comes from ``_fastmath`` (a
+(S, L) block while it sits in cache, and a third to scale. exp comes from ``fastmath.py`` (a
 vectorisable polynomial in float32, the C library's in float64).
 
 Empty columns (every key masked) become 0 (``zero_empty``, PyTorch's SDPA) or NaN (plain
-softmax). Compiled on first use and cached on disk; imported lazily through
-``neuronet.ops._jit``.
+softmax). Compiled on first use and cached on disk; imported by the Function
+that calls it (``ops/fast/jit.py``).
 """
 
 from __future__ import annotations

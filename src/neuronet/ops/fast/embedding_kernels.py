@@ -1,6 +1,6 @@
-"""The numba kernel for embedding's backward (see ``embedding.py`` for the NumPy path).
+"""The numba kernel for embedding's backward (see ``ops/embedding.py`` for the reference).
 
-Compiled on first use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+Compiled on first use and cached on disk (``jit.py``); imported by the code that calls it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The numba kernel for col2im (see ``_im2col.py`` for the layouts and the NumPy path).
+"""The numba kernel for col2im (see ``im2col.py`` for the layouts and the NumPy path).
 
 NumPy's col2im adds one strided view per kernel tap into the planes, kH*kW passes over them;
 this loop adds all taps of one image plane while the plane sits in the L1 cache, 1.7x faster
@@ -7,7 +7,7 @@ strided copy is faster there, so im2col stays in NumPy.)
 
 Arguments: ``cols`` (C*kH*kW, n*OH*Wq), ``planes`` (n, C, P) (any strides); the geometry as
 plain ints (kH, kW, dh, dw, sh, sw, Wp, OH, OW, Wq). Compiled on first use and cached on disk;
-imported lazily through ``neuronet.ops._jit``.
+imported by the Function that calls it (``ops/fast/jit.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""numba kernels for max pooling over non-overlapping blocks (see ``pooling.py``).
+"""numba kernels for max pooling over non-overlapping blocks (see ``ops/pooling.py``).
 
 For the common case, stride equal to the kernel with no padding or dilation
 (``Windows.blocks()``), the NumPy path stacks the kH*kW taps into one array, takes the maximum
@@ -8,7 +8,7 @@ input cell once (the window's gradient where the cell won, else 0).
 
 Semantics are the NumPy path's (PyTorch's): ties go to the first tap in row-major order; a NaN
 wins over any number and over an earlier NaN (``val > max or isnan(val)``). Compiled on first
-use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+use and cached on disk; imported by the Function that calls it (``ops/fast/jit.py``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Conventions: the input is (n, C, H, W) (C-contiguous) and read as if zero padded
 (36, channels, columns) with column (b, th, tw) at ``(b * TH + th) * TW + tw`` and row 6a + e
 for the Winograd-domain element (a, e).
 
-Compiled on first use and cached on disk; imported lazily through ``neuronet.ops._jit``.
+Compiled on first use and cached on disk (``jit.py``); imported by the code that calls it.
 """
 
 from __future__ import annotations
