@@ -28,6 +28,7 @@ import numpy as np
 
 from neuronet.autograd.anomaly import observe, site_names
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops.fast import reference_of
 
 VANISH = 1e-2
 EXPLODE = 1e2
@@ -131,7 +132,7 @@ def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
         handles.append(module.register_forward_hook(hook))
 
     def observer(fn, raw, site):
-        name = fn.__name__
+        name = reference_of(fn).__name__  # CompiledReLU (ops/fast/) is a ReLU
         if name in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
             stats = _act_stats(name, raw)
             if stats:

@@ -35,6 +35,7 @@ from neuronet.autograd.tensor import Tensor
 from neuronet.doctor import numerics
 from neuronet.doctor.grad_flow import Measurement, _act_stats, _merge
 from neuronet.doctor.watch_report import build_report
+from neuronet.ops.fast import reference_of
 
 _ACTIVE = []
 _ORIGINAL = {}
@@ -257,11 +258,12 @@ class watch:
             handles.append(m.register_forward_hook(hook))
 
         def observer(fn, raw, site):
-            if fn.__name__ in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
-                stats = _act_stats(fn.__name__, raw)
+            name = reference_of(fn).__name__  # CompiledReLU (ops/fast/) is a ReLU
+            if name in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
+                stats = _act_stats(name, raw)
                 if stats:
                     path = site_names(site, root=self.model)[0]
-                    _merge(result.acts, (path or "(model)", fn.__name__), stats)
+                    _merge(result.acts, (path or "(model)", name), stats)
 
         handles.append(self.model.register_forward_hook(self._post_forward))
         mode = observe(observer)

@@ -30,3 +30,13 @@ numba, so the Functions import them inside the code that calls them: ``import ne
 loads numba. The op registry's tests run every op on the reference and on each fast path and
 assert they agree on the same inputs (``tests/ops/test_paths.py``).
 """
+
+
+def reference_of(fn: type) -> type:
+    """The reference Function that ``fn`` implements: ``fn`` itself, or for a fast path (a
+    class defined in ``neuronet.ops.fast``) its nearest base defined elsewhere. Tools that read
+    the graph by op (the doctor, exporters, pictures) ask this instead of ``fn.__name__``."""
+    for cls in fn.__mro__:
+        if not cls.__module__.startswith("neuronet.ops.fast."):
+            return cls
+    return fn

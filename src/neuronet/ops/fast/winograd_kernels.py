@@ -1,4 +1,4 @@
-"""numba kernels for the Winograd F(4x4, 3x3) convolution (see ``_winograd.py`` for the math).
+"""numba kernels for the Winograd F(4x4, 3x3) convolution (see ``winograd.py`` for the math).
 
 ``input_tiles`` computes V = Bᵀ d B for every 6x6 input tile d, ``output_tiles`` the 4x4 output
 tiles Y = Aᵀ M A, ``output_tiles_adjoint`` the transpose of the latter (for the weight
