@@ -10,8 +10,8 @@ exporter maps it as its reference), chosen in one visible place, the op's public
     conv.Convolution                     winograd.WinogradConvolution            numba, 3x3 stride 1
                                          conv.CompiledChunkedConvolution         numba
                                          conv.ChunkedConvolution                 fast on
-    conv.TransposedConvolution           conv.CompiledChunkedTransposed...       numba
-                                         conv.ChunkedTransposedConvolution       fast on
+    conv.TransposedConvolution           conv.ChunkedTransposedConvolution       fast on
+                                         (its Compiled* subclass)                numba
     attention.ScaledDotProductAttention  attention.BlockCausalAttention          numba, causal
                                          attention.CompiledTransposedAttention   numba
                                          attention.TransposedAttention           fast on
