@@ -49,6 +49,9 @@ NOT_OPS = {
     "array", "backward", "data", "detach", "device", "dim", "dtype", "grad", "grad_fn", "is_leaf",
     "item", "ndim", "numel", "numpy", "register_hook", "requires_grad", "requires_grad_",
     "retain_grad", "shape", "size", "tolist", "cpu",
+    "__array__", "__array_function__", "detach_", "element_size", "is_floating_point",
+    "nelement", "retains_grad",
+    "cuda", "half", "bfloat16",  # devices and dtypes neuronet does not have: they raise
 }  # fmt: skip
 
 

@@ -4,8 +4,8 @@ the ``*_as`` methods, ``where`` as a method, and the dtype conversions.
 
 A method that *is* a functional op (``Tensor.exp is neuronet.exp``) is covered by that op's spec;
 ``tests/test_api_coverage.py`` lists the others and requires a spec here for each. The in-place
-forms are not recorded by autograd (they refuse tensors that need a gradient), so their specs
-compare values only (``differentiable=False``); each works on a clone, as a user would.
+forms work on a clone of their input (as a user would on a tensor that needs a gradient), and
+their gradients go through the graph as PyTorch's do.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _inplace(name, update, *shapes, away=0.0):
         update(y, *others)
         return y
 
-    return OpSpec(f"Tensor.{name}", call, call, _normal(*shapes, away=away), differentiable=False)
+    return OpSpec(f"Tensor.{name}", call, call, _normal(*shapes, away=away))
 
 
 def _iadd(y, o):
@@ -72,6 +72,12 @@ def _torch_to64(x):
     return x.to(torch.float64)
 
 
+def _torch_type64(x):
+    import torch
+
+    return x.type(torch.float64)
+
+
 SPECS = [
     # reflected operators: a Python scalar on the left
     OpSpec("Tensor.__radd__", *_same(lambda x: 2.5 + x), _normal((2, 3))),
@@ -93,6 +99,7 @@ SPECS = [
     _inplace("fill_", lambda y: y.fill_(1.5), (2, 3)),
     _inplace("copy_", lambda y, s: y.copy_(s), (3, 4), (4,)),
     _inplace("__setitem__", _setitem, (4, 4), (2, 2)),
+    _inplace("pow_", lambda y: y.abs().add_(0.5).pow_(2.5), (3, 4)),
     # methods with their own body
     OpSpec("Tensor.contiguous", *_same(lambda x: x.transpose(0, 1).contiguous()), _normal((2, 3))),
     OpSpec(
@@ -118,6 +125,7 @@ SPECS = [
     # values only here (ops/shape.py's cast spec checks the float32 gradient)
     OpSpec("Tensor.double", *_same(lambda x: x.double()), _normal((2, 3))),
     OpSpec("Tensor.to", lambda x: x.to("float64"), _torch_to64, _normal((2, 3))),
+    OpSpec("Tensor.type", lambda x: x.type("float64"), _torch_type64, _normal((2, 3))),
     OpSpec("Tensor.float", *_same(lambda x: x.float()), _normal((2, 3)), differentiable=False),
     OpSpec("Tensor.long", *_same(lambda x: (x * 3).long()), _normal((2, 3)), differentiable=False),
     OpSpec("Tensor.int", *_same(lambda x: (x * 3).int()), _normal((2, 3)), differentiable=False),
