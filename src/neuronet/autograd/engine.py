@@ -9,6 +9,11 @@ passed through the leaf's hooks and added to ``leaf.grad``. Before a node's back
 arrays it saved are checked against in-place changes (``version.check_saved``). Unless
 ``retain_graph`` is set, each node drops its saved arrays and inputs as soon as it has run, so
 activation memory is released during the pass and a second backward is a clear error.
+
+A leaf with post-accumulate hooks (``register_post_accumulate_grad_hook``) is finished as soon
+as the last node that feeds it has run, not at the end of the pass: its ``.grad`` is written and
+its hooks called while the rest of the graph is still being differentiated (data-parallel
+training starts sending gradients from there). ``_leaf_waits`` counts those nodes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import threading
 
 import numpy as np
 
-from neuronet.autograd.tensor import Tensor
+from neuronet.autograd.tensor import POST_ACCUMULATE_HOOKS, Tensor
 from neuronet.autograd.version import check_saved
 
 _FREED = (
@@ -180,9 +185,15 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
     anomaly = ANOMALY.enabled
     if anomaly:
         from neuronet.autograd.anomaly import check_gradient
-    for ctx in _topological_order([start]):
+    order = _topological_order([start])
+    waits = _leaf_waits(order) if accumulate and POST_ACCUMULATE_HOOKS[0] else None
+    chosen = None if only is None else {id(t) for t in only}
+    assigned = set()
+    for ctx in order:
         grads = pending.pop(ctx, None)
         if grads is None:
+            if waits:
+                _arrived(ctx, waits, leaf_grads, captures, assigned, chosen)
             continue
         if ctx.freed:
             raise RuntimeError(_FREED)
@@ -229,6 +240,8 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             if slots is None:
                 slots = pending[node] = [None] * node.n_outputs
             slots[k] = g if slots[k] is None else slots[k] + g
+        if waits:
+            _arrived(ctx, waits, leaf_grads, captures, assigned, chosen)
         if not retain_graph:
             ctx.saved = ()
             ctx.inputs = None
@@ -237,29 +250,59 @@ def run_backward(roots, root_grads, retain_graph=False, inputs=None, accumulate=
             ctx.saved_versions = ()
             ctx.freed = True
 
-    return _finish_leaves(leaf_grads, captures, inputs, accumulate, only)
-
-
-def _finish_leaves(leaf_grads, captures, inputs, accumulate, only):
-    assigned = set()
-    chosen = None if only is None else {id(t) for t in only}
     for leaf, g in leaf_grads.values():
-        if leaf._hooks:
-            for hook in leaf._hooks:
-                replaced = hook(Tensor(g))
-                if replaced is not None:
-                    g = replaced.array if isinstance(replaced, Tensor) else replaced
-        if id(leaf) in captures:
-            captures[id(leaf)] = g
-        if not accumulate or (chosen is not None and id(leaf) not in chosen):
-            continue
-        if g.base is not None or id(g) in assigned or not g.flags.writeable:
-            g = g.copy()
-        assigned.add(id(g))
-        if leaf.grad is None:
-            leaf.grad = Tensor(g)
-        else:
-            leaf.grad = Tensor(leaf.grad.array + g)
+        _finish_leaf(leaf, g, captures, accumulate, assigned, chosen)
     if inputs is None:
         return None
     return [captures[id(t)] for t in inputs]
+
+
+def _finish_leaf(leaf, g, captures, accumulate, assigned, chosen) -> None:
+    """Pass ``g`` through the leaf's hooks, add it to ``leaf.grad`` (unless ``accumulate`` is
+    off or ``chosen`` leaves it out), then call its post-accumulate hooks."""
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            replaced = hook(Tensor(g))
+            if replaced is not None:
+                g = replaced.array if isinstance(replaced, Tensor) else replaced
+    if id(leaf) in captures:
+        captures[id(leaf)] = g
+    if not accumulate or (chosen is not None and id(leaf) not in chosen):
+        return
+    if g.base is not None or id(g) in assigned or not g.flags.writeable:
+        g = g.copy()
+    assigned.add(id(g))
+    if leaf.grad is None:
+        leaf.grad = Tensor(g)
+    else:
+        leaf.grad = Tensor(leaf.grad.array + g)
+    if leaf._post_hooks:
+        for hook in list(leaf._post_hooks):
+            hook(leaf)
+
+
+def _leaf_waits(order: list) -> dict | None:
+    """For each leaf with post-accumulate hooks: how many graph edges still feed it."""
+    waits = {}
+    for ctx in order:
+        for t, edge in zip(ctx.inputs or (), ctx.edges or ()):
+            if t is not None and edge is None and t._post_hooks:
+                waits[id(t)] = waits.get(id(t), 0) + 1
+    return waits or None
+
+
+def _arrived(ctx, waits, leaf_grads, captures, assigned, chosen) -> None:
+    """``ctx`` has sent its gradients: finish every hooked leaf that now has them all."""
+    for t, edge in zip(ctx.inputs or (), ctx.edges or ()):
+        if t is None or edge is not None:
+            continue
+        left = waits.get(id(t))
+        if left is None:
+            continue
+        if left > 1:
+            waits[id(t)] = left - 1
+            continue
+        del waits[id(t)]
+        entry = leaf_grads.pop(id(t), None)
+        if entry is not None:
+            _finish_leaf(entry[0], entry[1], captures, True, assigned, chosen)

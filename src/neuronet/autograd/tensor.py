@@ -61,6 +61,7 @@ class Tensor:
         "_vc",
         "_view",
         "_hooks",
+        "_post_hooks",
         "_retain",
         "__weakref__",
     )
@@ -76,6 +77,7 @@ class Tensor:
         self._vc = None  # version counter [version, rebases], made on first use (version.py)
         self._view = None  # (root base tensor, rebases when linked) for views (inplace.py)
         self._hooks = None
+        self._post_hooks = None
         self._retain = False
         if requires_grad and data.dtype.kind != "f":
             self._requires_grad = False
@@ -213,6 +215,27 @@ class Tensor:
             hooks = self._ctx.out_hooks.setdefault(self._out_index, [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf once its ``.grad`` holds the backward pass's
+        gradient, as soon as the engine has it (before the rest of the pass finishes), as
+        PyTorch does. Data-parallel training starts communicating gradients from here.
+        Returns a handle with ``remove()``."""
+        if self._ctx is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors; register "
+                "them on the parameters (leaves), or use register_hook on this tensor"
+            )
+        if not self._requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that does not require grad; "
+                "call .requires_grad_() first"
+            )
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        POST_ACCUMULATE_HOOKS[0] += 1
+        return _HookHandle(self._post_hooks, hook, POST_ACCUMULATE_HOOKS)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
@@ -518,14 +541,22 @@ def _unwrap(obj):
     return obj
 
 
+# How many post-accumulate hooks are registered in the process: while none are, the engine
+# skips the bookkeeping that finds when each leaf's gradient is complete.
+POST_ACCUMULATE_HOOKS = [0]
+
+
 class _HookHandle:
-    def __init__(self, hooks: list, hook):
+    def __init__(self, hooks: list, hook, counter: list | None = None):
         self._hooks = hooks
         self._hook = hook
+        self._counter = counter
 
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+            if self._counter is not None:
+                self._counter[0] -= 1
 
 
 def _weak(obj):
