@@ -46,6 +46,9 @@ class DataLoader:
             one disables the ``get_batch`` fast path).
         generator: a ``neuronet.Generator`` for the order and the per-epoch seed (default: the
             default generator, which ``neuronet.manual_seed`` resets).
+        sampler: where the indices come from instead (anything with ``__iter__`` over ints and
+            ``__len__``, e.g. ``neuronet.distributed.DistributedSampler``); mutually exclusive
+            with ``shuffle``. It is iterated once per epoch, at the epoch's start.
         prefetch: with ``num_workers=0``, load the next batches in a background thread (a
             queue of two) while the caller computes. Errors in the thread are re-raised in the
             caller; abandoning the iteration (``break``) stops the thread.
@@ -64,8 +67,8 @@ class DataLoader:
         persistent_workers: keep the worker processes between epochs (only with workers).
 
     Note:
-        Arguments after ``shuffle`` are keyword-only. PyTorch's ``sampler`` and
-        ``batch_sampler`` have no counterpart; ``prefetch`` is neuronet's.
+        Arguments after ``shuffle`` are keyword-only. PyTorch's ``batch_sampler`` has no
+        counterpart; ``prefetch`` is neuronet's.
 
     Example:
         >>> import numpy as np
@@ -94,6 +97,7 @@ class DataLoader:
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
         pin_memory_device: str = "",
+        sampler=None,
     ):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
             raise TypeError(
@@ -121,6 +125,9 @@ class DataLoader:
         self.prefetch_factor = 2 if prefetch_factor is None and num_workers else prefetch_factor
         self.persistent_workers = bool(persistent_workers)
         self._pool = None
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -137,7 +144,7 @@ class DataLoader:
         self._active = None
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
@@ -168,7 +175,10 @@ class DataLoader:
         state = copy.deepcopy(g.get_state())
         epoch_seed = int(g.integers(0, 2**63 - 1, ()))
         n = len(self.dataset)
-        order = g.permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        else:
+            order = g.permutation(n) if self.shuffle else np.arange(n)
         return state, epoch_seed, order
 
     def __iter__(self):
@@ -188,7 +198,7 @@ class DataLoader:
         self._epoch_start_state = state
         token = object()
         self._active = token
-        n = len(self.dataset)
+        n = len(order)
         slices = [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         if self.drop_last and n % self.batch_size:
             slices.pop()

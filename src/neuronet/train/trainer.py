@@ -14,6 +14,11 @@ One optimizer step is::
 ``fit(..., resume=path)`` restores weights, optimizer, scheduler, every RNG and the position in
 the data, so N epochs straight and N/2 + resume + N/2 give bitwise identical weights.
 Ctrl-C (SIGINT) stops after the current batch, writes a checkpoint and returns the history.
+
+Under MPI (``mpiexec -n N``, or after ``neuronet.distributed.init()``) the same loop runs on
+every rank: ``self._ranks`` (``neuronet.distributed.training``) shards the data, wraps the model
+in DistributedDataParallel, reduces the epoch's loss and metrics across ranks, agrees on
+stopping, and lets only rank 0 print and write. Single-process, every ``_ranks`` call is a no-op.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 from neuronet import backend
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
+from neuronet.distributed import training as distributed
 from neuronet.random import Generator
 from neuronet.train.batches import make_loader, split_batch
 from neuronet.train.callbacks.base import CallbackList
@@ -115,19 +121,22 @@ class Trainer:
         self.batches_this_epoch = None  # what this epoch will run (resume and `steps` cut it)
         self._sigint = False
         self._loader_in_use = None
+        self._ranks = distributed.SINGLE  # fit/evaluate set it (see the module docstring)
 
     # ---- helpers ----------------------------------------------------------------------------
     def _metrics(self) -> list:
         """Fresh metric objects (each fit epoch and evaluation starts from zero)."""
         return [copy.deepcopy(get_metric(m)) for m in self.metric_specs]
 
-    def _loader(self, data, shuffle: bool):
+    def _loader(self, data, shuffle: bool, shard=None):
         # Only training batches draw from the trainer's generator; evaluation order is fixed.
         generator = self.generator if shuffle else Generator(0)
-        return make_loader(data, self.batch_size, shuffle, generator)
+        sharded = self._ranks.loader(data, self.batch_size, shuffle, generator, shard)
+        return sharded or make_loader(data, self.batch_size, shuffle, generator)
 
-    def _forward(self, x):
-        return self.model(*x) if isinstance(x, tuple) else self.model(x)
+    def _forward(self, x, model=None):
+        model = self.model if model is None else model
+        return model(*x) if isinstance(x, tuple) else model(x)
 
     def _step_scheduler(self, per: str, logs: dict) -> None:
         s = self.scheduler
@@ -160,14 +169,18 @@ class Trainer:
             The ``History`` (also ``trainer.history``).
         """
         backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
-        loader = self._loader(train, shuffle=True)
+        self._ranks = distributed.for_trainer()
+        loader = self._loader(train, shuffle=True, shard="train")
         self.steps_per_epoch = len(loader)
         if resume is not None:
             self._restore(resume, loader)
         progress = [] if self.quiet else [ProgressBar(epochs)]
         monitor = [self.monitor] if self.monitor is not None else []
         callbacks = CallbackList(
-            [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress], self
+            self._ranks.callbacks(
+                [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress]
+            ),
+            self,
         )
         self.stop_training = False
         self._install_sigint()
@@ -184,6 +197,7 @@ class Trainer:
                 self._step_scheduler("epoch", logs)
                 self.epoch += 1
                 callbacks.on_epoch_end(self.epoch - 1, logs)
+                (self.stop_training,) = self._ranks.agree(self.stop_training)
                 self.save_checkpoint()
                 if steps is not None and self.global_step >= steps:
                     break
@@ -194,7 +208,7 @@ class Trainer:
                 self.monitor.close()
         if self.interrupted:
             path = self.save_checkpoint(interrupted=True)
-            if not self.quiet:
+            if not self.quiet and self._ranks.is_main:
                 print(
                     f"Interrupted: stopped after step {self.global_step}; checkpoint written "
                     f"to {path}",
@@ -211,20 +225,24 @@ class Trainer:
         loss_sum = 0.0
         count = 0
         batches = len(loader)
+        self._ranks.begin_epoch(loader, self.epoch)  # DistributedSampler.set_epoch
         iterator = iter(loader)  # a resumed loader starts at its saved batch
         self.batches_this_epoch = batches - loader.batch_index
         if steps is not None:
             left = (steps - self.global_step) * self.accumulate
             self.batches_this_epoch = max(0, min(self.batches_this_epoch, left))
         callbacks.on_epoch_begin(self.epoch, {})
+        model = self._ranks.wrap(self.model)  # DistributedDataParallel under MPI
         for index, batch in enumerate(iterator, loader.batch_index):
             x, y = split_batch(batch)
             callbacks.on_train_batch_begin(self.global_step, {})
-            output = self._forward(x)
+            output = self._forward(x, model)
             loss = self.loss_fn(output, y)
-            (loss / self.accumulate if self.accumulate > 1 else loss).backward()
             last = index + 1 == batches
-            if (index + 1) % self.accumulate == 0 or last:
+            step_now = (index + 1) % self.accumulate == 0 or last
+            with self._ranks.sync(self.model, step_now):  # no_sync() inside a group
+                (loss / self.accumulate if self.accumulate > 1 else loss).backward()
+            if step_now:
                 if self.grad_clip is not None:
                     self._clip()
                 self.optimizer.step()
@@ -245,11 +263,13 @@ class Trainer:
             }
             self._step_scheduler("step", logs)
             callbacks.on_train_batch_end(self.global_step, logs)
-            if self._sigint:
+            sigint, self.stop_training = self._ranks.agree(self._sigint, self.stop_training)
+            if sigint:
                 self.interrupted = True
                 break
             if self.stop_training or (steps is not None and self.global_step >= steps):
                 break
+        loss_sum, count = self._ranks.reduce(loss_sum, count, metrics)  # over all ranks
         logs = {"loss": loss_sum / max(count, 1)}
         logs.update({m.name: m.compute() for m in metrics})
         logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
@@ -260,6 +280,8 @@ class Trainer:
         """Mean loss and every metric over ``data``, in eval mode without recording a graph."""
         was_training = self.model.training
         self.model.eval()
+        self._ranks = distributed.for_trainer()
+        self._ranks.sync_buffers(self.model)  # rank 0's running statistics everywhere
         metrics = self._metrics()
         for m in metrics:
             m.reset()
@@ -269,7 +291,7 @@ class Trainer:
             callbacks.on_test_begin({})
         try:
             with no_grad():
-                for index, batch in enumerate(self._loader(data, shuffle=False)):
+                for index, batch in enumerate(self._loader(data, False, shard="eval")):
                     x, y = split_batch(batch)
                     output = self._forward(x)
                     n = len(y) if isinstance(y, Tensor) and y.ndim > 0 else 1
@@ -281,6 +303,7 @@ class Trainer:
                         callbacks.on_test_batch_end(index, {})
         finally:
             self.model.train(was_training)
+        loss_sum, count = self._ranks.reduce(loss_sum, count, metrics)  # over all ranks
         result = {"loss": loss_sum / max(count, 1)}
         result.update({m.name: m.compute() for m in metrics})
         if callbacks is not None:
@@ -312,12 +335,15 @@ class Trainer:
             "history": self.history.state_dict(),
             "callbacks": [cb.state_dict() for cb in self.user_callbacks],
             "config": self.config,
+            **self._ranks.checkpoint_state(),  # the world size under MPI
         }
 
     def save_checkpoint(self, path=None, interrupted: bool = False):
         """Write model, optimizer, scheduler and loop state to one .safetensors file."""
         from neuronet.io import save_checkpoint
 
+        if not self._ranks.is_main:  # under MPI rank 0 writes, the others hold the same state
+            return None
         if path is None:
             if self.out_dir is None:
                 if not interrupted:
@@ -345,6 +371,7 @@ class Trainer:
                 f"{path} is a checkpoint without training-loop state (written by io.save?); "
                 "resume needs a file written by Trainer (out_dir/checkpoint.safetensors)"
             )
+        self._ranks.check_resume(path, state)
         self.epoch = state["epoch"]
         self.global_step = state["global_step"]
         if state.get("loader") is not None:

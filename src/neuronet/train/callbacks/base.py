@@ -18,9 +18,15 @@ from __future__ import annotations
 
 
 class Callback:
-    """Base class: override the hooks you need; the rest do nothing."""
+    """Base class: override the hooks you need; the rest do nothing.
+
+    Under MPI every rank runs the callbacks, on the same (reduced) epoch logs, so callbacks that
+    decide (EarlyStopping, schedulers) agree; a callback with ``rank_zero_only = True`` (one
+    that prints or writes files: ProgressBar, CSVLogger, ModelCheckpoint) runs on rank 0 only.
+    """
 
     trainer = None
+    rank_zero_only = False
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer

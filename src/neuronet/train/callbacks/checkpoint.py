@@ -21,6 +21,8 @@ class ModelCheckpoint(Callback):
         save_last: also write last.safetensors every epoch.
     """
 
+    rank_zero_only = True  # under MPI only rank 0 writes
+
     def __init__(self, directory, monitor="val_loss", mode="auto", save_last=True):
         if mode == "auto":
             higher = any(s in monitor for s in ("acc", "f1", "precision", "recall", "r2"))

@@ -16,6 +16,8 @@ class CSVLogger(Callback):
         append: keep existing rows (for resumed runs) instead of starting a new file.
     """
 
+    rank_zero_only = True  # under MPI only rank 0 writes
+
     def __init__(self, path, append: bool = False):
         self.path = Path(path)
         self.append = append

@@ -29,6 +29,8 @@ class ProgressBar(Callback):
         bar: show the live bar (False still prints the epoch summaries).
     """
 
+    rank_zero_only = True  # under MPI only rank 0 prints
+
     def __init__(self, epochs: int | None = None, bar: bool = True, stream=None):
         self.epochs = epochs
         self.bar = bar
