@@ -6,11 +6,12 @@ holds ``bucket_bytes``; the first one is kept small (1 MiB, PyTorch's
 ``_DEFAULT_FIRST_BUCKET_BYTES``) so that communication starts as early as possible in the
 backward pass.
 
-Each bucket owns one flat buffer: the gradients at fixed offsets, then ``2 * world_size`` tag
-slots. Before the all-reduce, rank r writes its step number and the bucket's index into slots
-``2r`` and ``2r + 1`` (all others zero), so after the sum every rank can read what every other
-rank reduced in this message. A rank that skipped a step, or reduced a different bucket here, is
-named in the error (``check_tags``). With ``find_unused_parameters`` there are also one "used"
+Each bucket owns one flat buffer: the gradients at fixed offsets, then ``3 * world_size`` tag
+slots. Before the all-reduce, rank r writes its step number, its count of forward passes and the
+bucket's index into slots ``3r .. 3r + 2`` (all others zero), so after the sum every rank can
+read what every other rank reduced in this message. A rank that skipped a step, accumulated a
+different number of micro-batches (``no_sync`` on one rank only) or reduced a different bucket
+here is named in the error (``check_tags``). With ``find_unused_parameters`` there are also one "used"
 slot per parameter, summed the same way, so a parameter unused on every rank keeps
 ``grad = None`` as in PyTorch.
 """
@@ -22,7 +23,8 @@ import numpy as np
 from neuronet.distributed.errors import DistributedError
 
 FIRST_BUCKET_BYTES = 1 << 20
-_STEP_MODULUS = 1 << 23  # steps are tagged modulo this (exact even in float32)
+_MODULUS = 1 << 23  # counters are tagged modulo this (exact even in float32)
+_TAGS = 3  # slots per rank: step, forward passes, bucket index
 
 
 class Bucket:
@@ -41,7 +43,7 @@ class Bucket:
         self.numel = offset
         self.world = world
         self.tag_start = offset
-        self.used_start = offset + 2 * world
+        self.used_start = offset + _TAGS * world
         size = self.used_start + (len(params) if used else 0)
         self.buffer = np.zeros(size, self.dtype)
         self.track_used = used
@@ -60,26 +62,30 @@ class Bucket:
         if self.track_used:
             self.buffer[self.used_start :] = 0
 
-    def tag(self, rank: int, step: int) -> None:
+    def tag(self, rank: int, step: int, forwards: int) -> None:
         tags = self.buffer[self.tag_start : self.used_start]
         tags[:] = 0
-        tags[2 * rank] = step % _STEP_MODULUS
-        tags[2 * rank + 1] = self.index
+        tags[_TAGS * rank : _TAGS * rank + _TAGS] = (
+            step % _MODULUS,
+            forwards % _MODULUS,
+            self.index,
+        )
 
-    def check_tags(self, rank: int, step: int) -> None:
-        """After the sum: every rank must have reduced this bucket of this step."""
-        tags = self.buffer[self.tag_start : self.used_start].reshape(self.world, 2)
-        want = (step % _STEP_MODULUS, self.index)
+    def check_tags(self, rank: int, step: int, forwards: int) -> None:
+        """After the sum: every rank must have reduced this bucket of this step, after as many
+        forward passes as this rank."""
+        tags = self.buffer[self.tag_start : self.used_start].reshape(self.world, _TAGS)
+        want = (step % _MODULUS, forwards % _MODULUS, self.index)
         for r in range(self.world):
-            theirs = (int(tags[r, 0]), int(tags[r, 1]))
+            theirs = tuple(int(v) for v in tags[r])
             if theirs != want:
                 raise DistributedError(
-                    f"DistributedDataParallel: gradient buckets were reduced out of order: rank "
-                    f"{rank} reduced bucket {self.index} of step {step} ({self.describe()}) "
-                    f"while rank {r} reduced bucket {theirs[1]} of step {theirs[0]}. Every rank "
-                    "must run the same number of forward/backward steps (same number of "
-                    "batches: use DistributedSampler), use no_sync() on all ranks alike, and "
-                    "build the same model"
+                    f"DistributedDataParallel: ranks reduced different gradients together: rank "
+                    f"{rank} reduced bucket {self.index} of step {step} after {forwards} forward "
+                    f"passes ({self.describe()}) while rank {r} reduced bucket {theirs[2]} of "
+                    f"step {theirs[0]} after {theirs[1]} forward passes. Every rank must run the "
+                    "same number of forward/backward steps (the same number of batches: use "
+                    "DistributedSampler), use no_sync() alike, and build the same model"
                 )
 
     def describe(self, limit: int = 4) -> str:

@@ -106,8 +106,7 @@ class DistributedDataParallel(Module):
         self.timeout = group.timeout if timeout is None else float(timeout)
         comm = group.comm if process_group is None else process_group
         self.world_size = comm.Get_size()
-        # Rank 0's weights everywhere, then the same buckets everywhere (checked).
-        pg.broadcast_parameters(module)
+        # The same buckets on every rank (checked), then rank 0's weights everywhere.
         buckets = assign_buckets(
             list(module.named_parameters()),
             self.bucket_bytes,
@@ -116,6 +115,7 @@ class DistributedDataParallel(Module):
         )
         rows = [row for b in buckets for row in b.layout_rows()]
         pg.check_same_everywhere("DistributedDataParallel: gradient bucket layout", rows, group)
+        pg.broadcast_parameters(module)
         self.buckets = buckets
         self.reducer = Reducer(buckets, comm.Dup(), group, self.progress, self.timeout)
 
@@ -158,6 +158,8 @@ class DistributedDataParallel(Module):
             buffers = [b for b in self.module.buffers() if b.array.size]
             if buffers and self.world_size > 1:
                 _broadcast_buffers(buffers)
+        if is_grad_enabled():
+            reducer.forwards += 1
         out = self.module(*args, **kwargs)
         if self.find_unused_parameters and reducer.sync and is_grad_enabled():
             used = _parameters_reached(out)

@@ -263,12 +263,27 @@ def check_same_everywhere(what: str, rows: list[str], group: _Group) -> None:
         diff = np.nonzero(table[r] != table[0])[0]
         if diff.size:
             i = int(diff[0])
-            here = rows[i] if i < len(rows) else "(nothing)"
+            rank0, theirs = _exchange_row(group, rows, i, r)
             raise DistributedError(
-                f"{what}: rank {r} differs from rank 0 at {i} ({int(counts[r])} vs "
-                f"{int(counts[0])} entries); on rank {group.rank} entry {i} is {here}. Every "
-                "rank must build the same model (same layers, shapes, dtypes and order)"
+                f"{what} differs between ranks: at entry {i} rank {r} has {theirs} where rank 0 "
+                f"has {rank0} ({int(counts[r])} vs {int(counts[0])} entries). Every rank must "
+                "build the same model (same layers, shapes, dtypes and order)"
             )
+
+
+def _exchange_row(group, rows: list[str], i: int, other: int) -> tuple[str, str]:
+    """Row ``i`` as rank 0 and rank ``other`` have it (fixed-size UTF-8, no pickle)."""
+    width = 256
+    mine = np.zeros(width, np.uint8)
+    text = (rows[i] if i < len(rows) else "(nothing)").encode()[:width]
+    mine[: len(text)] = np.frombuffer(text, np.uint8)
+    table = np.empty((group.size, width), np.uint8)
+    _wait_all(group, group.comm.Iallgather(mine, table), "all_reduce")
+
+    def decode(r):
+        return repr(bytes(table[r]).rstrip(b"\0").decode(errors="replace"))
+
+    return decode(0), decode(other)
 
 
 def _wait_all(group, request, kind: str) -> None:

@@ -58,6 +58,7 @@ class Reducer:
         self.arrived: set = set()
         self.next_launch = 0
         self.step = 0
+        self.forwards = 0  # grad-recording forward passes through the wrapper (for the tags)
         self.inflight: collections.deque = collections.deque()
         self.exposed_wait = 0.0  # seconds the last step waited after its last bucket started
         self._thread = None
@@ -134,7 +135,7 @@ class Reducer:
         return Activity("gradient bucket", seq, self.step, bucket.index, bucket.describe())
 
     def _start(self, bucket) -> None:
-        bucket.tag(self.rank, self.step)
+        bucket.tag(self.rank, self.step, self.forwards)
         if self.progress == "test":
             bucket.request = self.comm.Iallreduce(
                 self.MPI.IN_PLACE, bucket.buffer, op=self.MPI.SUM
@@ -153,7 +154,7 @@ class Reducer:
 
     def _complete(self, bucket, step: int) -> None:
         """The sum has arrived: check the tags, write the average into every param.grad."""
-        bucket.check_tags(self.rank, step)
+        bucket.check_tags(self.rank, step, self.forwards)
         world = self.world
         for i, p in enumerate(bucket.params):
             if bucket.track_used and bucket.buffer[bucket.used_start + i] == 0:

@@ -16,6 +16,7 @@ rank that is not to blame is. The uncaught error then aborts the whole job (see 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -68,8 +69,12 @@ class Watch:
         self.next_serve = self.start + _SERVE_EVERY
 
     def tick(self) -> None:
-        """Call often while waiting: answers questions; raises once the timeout has passed."""
+        """Call often while waiting: answers questions; raises once the timeout has passed.
+        Past the first millisecond it also yields the core, so that a rank waiting on an
+        oversubscribed machine does not starve the rank it waits for."""
         now = time.monotonic()
+        if now - self.start > 0.001:
+            os.sched_yield()
         if now < self.next_serve:
             return
         self.next_serve = now + _SERVE_EVERY
@@ -139,10 +144,10 @@ def stall_error(group, activity: Activity, waited: float, timeout: float):
         else:
             stalled.append(r)
             lines.append(f"  rank {r}: waiting in a different collective, {theirs.describe()}")
-    who = ", ".join(f"rank {r}" for r in stalled) or "no rank identified"
+    who = ", ".join(f"rank {r}" for r in stalled) or "none identified"
     return DistributedTimeoutError(
         f"neuronet.distributed: rank {group.rank} waited {waited:.1f} s (timeout {timeout:g} s) "
-        f"for {activity.describe()}; holding it up: {who}.\n" + "\n".join(lines) + "\n"
+        f"for {activity.describe()}; ranks that have not reached it: {who}.\n" + "\n".join(lines) + "\n"
         "A rank that skipped a step, ran a different number of batches or built a different "
         "model stalls the others. If a step legitimately takes longer, raise the timeout: "
         "neuronet.distributed.init(timeout=...) or DistributedDataParallel(..., timeout=...)"
