@@ -11,8 +11,8 @@ slots. Before the all-reduce, rank r writes its step number, its count of forwar
 bucket's index into slots ``3r .. 3r + 2`` (all others zero), so after the sum every rank can
 read what every other rank reduced in this message. A rank that skipped a step, accumulated a
 different number of micro-batches (``no_sync`` on one rank only) or reduced a different bucket
-here is named in the error (``check_tags``). With ``find_unused_parameters`` there are also one "used"
-slot per parameter, summed the same way, so a parameter unused on every rank keeps
+here is named in the error (``check_tags``). With ``find_unused_parameters`` there is also one
+"used" slot per parameter, summed the same way, so a parameter unused on every rank keeps
 ``grad = None`` as in PyTorch.
 """
 

@@ -64,9 +64,7 @@ class Reducer:
         self._thread = None
         self._queue = None
         self._handles = [
-            p.register_post_accumulate_grad_hook(self._on_grad)
-            for b in buckets
-            for p in b.params
+            p.register_post_accumulate_grad_hook(self._on_grad) for b in buckets for p in b.params
         ]
 
     # ---- the step, as backward drives it -----------------------------------------------
@@ -110,8 +108,7 @@ class Reducer:
         bucket.pending -= 1
         if bucket.pending == 0:
             while (
-                self.next_launch < len(self.buckets)
-                and self.buckets[self.next_launch].pending == 0
+                self.next_launch < len(self.buckets) and self.buckets[self.next_launch].pending == 0
             ):
                 self._start(self.buckets[self.next_launch])
                 self.next_launch += 1
@@ -137,9 +134,7 @@ class Reducer:
     def _start(self, bucket) -> None:
         bucket.tag(self.rank, self.step, self.forwards)
         if self.progress == "test":
-            bucket.request = self.comm.Iallreduce(
-                self.MPI.IN_PLACE, bucket.buffer, op=self.MPI.SUM
-            )
+            bucket.request = self.comm.Iallreduce(self.MPI.IN_PLACE, bucket.buffer, op=self.MPI.SUM)
             self.inflight.append(bucket)
             return
         if self._thread is None:

@@ -147,7 +147,9 @@ def stall_error(group, activity: Activity, waited: float, timeout: float):
     who = ", ".join(f"rank {r}" for r in stalled) or "none identified"
     return DistributedTimeoutError(
         f"neuronet.distributed: rank {group.rank} waited {waited:.1f} s (timeout {timeout:g} s) "
-        f"for {activity.describe()}; ranks that have not reached it: {who}.\n" + "\n".join(lines) + "\n"
+        f"for {activity.describe()}; ranks that have not reached it: {who}.\n"
+        + "\n".join(lines)
+        + "\n"
         "A rank that skipped a step, ran a different number of batches or built a different "
         "model stalls the others. If a step legitimately takes longer, raise the timeout: "
         "neuronet.distributed.init(timeout=...) or DistributedDataParallel(..., timeout=...)"

@@ -17,7 +17,11 @@ BATCH = 8  # the whole step's batch; each of the 2 ranks takes half
 def build(dtype):
     nt.manual_seed(0)
     model = nn.Sequential(
-        nn.Linear(6, 32), nn.Tanh(), nn.Linear(32, 32), nn.LayerNorm(32), nn.GELU(),
+        nn.Linear(6, 32),
+        nn.Tanh(),
+        nn.Linear(32, 32),
+        nn.LayerNorm(32),
+        nn.GELU(),
         nn.Linear(32, 3),
     )
     return model.to(dtype)

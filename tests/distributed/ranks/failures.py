@@ -41,7 +41,7 @@ def fail(param):
 model[0].weight.register_hook(lambda grad: fail(model[0].weight))
 rng = np.random.default_rng(rank)
 steps = 6 if not (mode == "uneven" and rank == 1) else FAIL_STEP
-for step in range(steps):
+for _ in range(steps):
     opt.zero_grad()
     x = nt.tensor(rng.standard_normal((8, 4)).astype(np.float32))
     F.cross_entropy(ddp(x), nt.tensor(rng.integers(0, 3, 8))).backward()
