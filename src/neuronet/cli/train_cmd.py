@@ -10,6 +10,8 @@ and ``metrics.json``.
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -58,9 +60,16 @@ def _resume_target(resume, out):
 
 def train(flags: dict) -> int:
     from neuronet import io
+    from neuronet.distributed import training as distributed
     from neuronet.optim import make_optimizer
     from neuronet.random import manual_seed
     from neuronet.train import Trainer
+
+    if flags.get("nproc") is not None:
+        code = _launch_ranks(flags["nproc"], flags.get("argv", []))
+        if code is not None:  # this process started mpiexec, which has finished
+            return code
+    ranks = distributed.for_trainer()  # under mpiexec: one rank of the job; rank 0 writes
 
     resume_ckpt = None
     if flags.get("resume") is not None:
@@ -73,7 +82,7 @@ def train(flags: dict) -> int:
     quiet = bool(flags.get("quiet"))
     manual_seed(config["seed"])
     task = prepare(config)
-    for note in task.notes:
+    for note in task.notes if ranks.is_main else ():
         print(note)
     model = task.model
     optimizer = make_optimizer(
@@ -82,12 +91,14 @@ def train(flags: dict) -> int:
         lr=config["lr"],
         weight_decay=config["weight_decay"],
     )
-    epochs, total, note = run_outputs.run_length(config, len(task.train), flags)
-    if note:
+    rank_share = math.ceil(len(task.train) / ranks.world_size)  # DistributedSampler's share
+    epochs, total, note = run_outputs.run_length(config, rank_share, flags)
+    if note and ranks.is_main:
         print(note)
     scheduler = make_scheduler(config["schedule"], optimizer, total, epochs, config["lr"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_toml(config, run_dir / "config.toml")
+    if ranks.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        dump_toml(config, run_dir / "config.toml")
     trainer = Trainer(
         model,
         task.loss,
@@ -102,17 +113,23 @@ def train(flags: dict) -> int:
         config={"model": model.config, "run": config},
         callbacks=run_outputs.extra_callbacks(config, task, total, flags),
     )
-    if not quiet:
+    if not quiet and ranks.is_main:
         n_params = sum(p.numel() for p in model.parameters())
+        parallel = ""
+        if ranks.world_size > 1:
+            parallel = f", {ranks.world_size} ranks x batch {config['batch_size']}"
         print(
             f"training {type(model).__name__} ({n_params:,} parameters) on {config['data']}: "
             f"{len(task.train)} train / {len(task.test)} test samples, {epochs} epoch(s)"
+            f"{parallel}"
             f"{f', {total} steps' if config['steps'] else ''} -> {run_dir}"
         )
     start = time.perf_counter()
     history = trainer.fit(task.train, val=task.test, epochs=epochs, resume=resume_ckpt, steps=total)
     seconds = time.perf_counter() - start
     results = trainer.evaluate(task.test)
+    if not ranks.is_main:  # rank 0 writes the run folder and reports
+        return 130 if trainer.interrupted else 0
     metadata = {
         "model_config": json.dumps(model.config),
         "run_config": json.dumps(config),
@@ -150,6 +167,42 @@ def serving_preprocessing(task) -> dict:
     x = task.train[0][0]
     x = x.array if hasattr(x, "array") else x
     return task.preprocessing.model_json(list(x.shape), str(x.dtype))
+
+
+def _launch_ranks(nproc: int, argv: list):
+    """``--nproc N``: run this command as N MPI ranks and return the job's exit code; None when
+    this process should train itself (N == 1, or it is already one of N ranks)."""
+    from neuronet.distributed import launched_world_size
+    from neuronet.distributed._mpi import mpi_available
+    from neuronet.distributed.launch import LaunchError, launch, strip_option
+
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be a positive integer, got {nproc}")
+    running = launched_world_size()
+    if running > 1:
+        if running != nproc:
+            raise ConfigError(
+                f"--nproc {nproc} given inside an mpiexec job of {running} ranks; leave out "
+                "--nproc when you start mpiexec yourself"
+            )
+        return None
+    if nproc == 1:
+        return None
+    if not mpi_available():
+        raise ConfigError(
+            "--nproc needs mpi4py and MPI: install the `mpi` extra (pip install 'neuronet[mpi]')"
+        )
+    try:
+        code = launch(nproc, strip_option(argv, "--nproc"))
+    except LaunchError as error:
+        raise ConfigError(str(error)) from None
+    if code != 0:
+        print(
+            f"neuronet train: the job of {nproc} MPI ranks failed (exit code {code}); the "
+            "failing rank's message is above",
+            file=sys.stderr,
+        )
+    return code
 
 
 def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:

@@ -9,14 +9,14 @@ import re
 
 import numpy as np
 import pytest
+from mpi_runner import need_mpi, run_ranks  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("mpi")
 
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
-    pytest.importorskip("mpi4py", reason="mpi4py not installed; install the `mpi` extra")
-    from conftest import run_ranks
+    need_mpi()
 
     out = tmp_path_factory.mktemp("straight")
     proc = run_ranks("trainer.py", out, 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mpi_runner import need_mpi, run_ranks  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("mpi")
 
@@ -17,8 +18,7 @@ def _relative_error(ours, reference):
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    pytest.importorskip("mpi4py", reason="mpi4py not installed; install the `mpi` extra")
-    from conftest import run_ranks
+    need_mpi()
 
     folder = tmp_path_factory.mktemp("equivalence")
     runs = []

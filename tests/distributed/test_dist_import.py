@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from mpi_runner import need_mpi
 
 
 def test_import_never_imports_mpi4py():
@@ -55,7 +56,7 @@ def test_bad_init_arguments():
 
 def test_single_process_group(tmp_path):
     """Without mpiexec, init() makes a group of one: DDP is then an identity on gradients."""
-    pytest.importorskip("mpi4py", reason="mpi4py not installed; install the `mpi` extra")
+    need_mpi()
     code = (
         "import numpy as np, neuronet as nt, neuronet.distributed as dist\n"
         "from neuronet import nn\n"
