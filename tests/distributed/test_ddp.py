@@ -19,6 +19,7 @@ CHECKS = [
     "unused_parameter_error",
     "gradient_twice_error",
     "broadcast_buffers",
+    "sync_batchnorm",
     "layout_mismatch",
     "order_mismatch",
     "done",

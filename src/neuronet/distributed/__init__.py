@@ -39,6 +39,7 @@ from neuronet.distributed.process_group import (
     world_size,
 )
 from neuronet.distributed.sampler import DistributedSampler
+from neuronet.distributed.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "DistributedDataParallel",
@@ -46,6 +47,7 @@ __all__ = [
     "DistributedSampler",
     "DistributedTimeoutError",
     "ReduceOp",
+    "SyncBatchNorm",
     "all_reduce",
     "barrier",
     "broadcast",

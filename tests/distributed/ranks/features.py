@@ -160,6 +160,33 @@ ddp(nt.randn(6, 3))
 assert seen[0].tolist() == [5.0] * 4  # rank 0's, on both ranks
 ok("broadcast_buffers")
 
+# ---- SyncBatchNorm: 2 ranks x 3 samples normalise as 1 process x 6 -------------------------
+rng6 = np.random.default_rng(7)
+X6 = nt.tensor(rng6.standard_normal((6, 3, 4)))
+Y6 = nt.tensor(rng6.integers(0, 2, 6))
+mine = slice(3 * rank, 3 * rank + 3)
+nt.manual_seed(0)
+reference = nn.Sequential(
+    nn.Conv1d(3, 3, 1), nn.BatchNorm1d(3), nn.Tanh(), nn.Flatten(), nn.Linear(12, 2)
+).double()
+synced = nn.Sequential(
+    nn.Conv1d(3, 3, 1), nn.BatchNorm1d(3), nn.Tanh(), nn.Flatten(), nn.Linear(12, 2)
+).double()
+synced.load_state_dict(reference.state_dict())
+synced = dist.SyncBatchNorm.convert_sync_batchnorm(synced)
+assert isinstance(synced[1], dist.SyncBatchNorm)
+ddp = DDP(synced)
+out = ddp(nt.tensor(X6.array[mine]))
+F.cross_entropy(out, nt.tensor(Y6.array[mine])).backward()
+ref_out = reference(X6)
+F.cross_entropy(ref_out, Y6).backward()
+np.testing.assert_allclose(out.array, ref_out.array[mine], rtol=1e-12, atol=1e-14)
+for (name, p), q in zip(synced.named_parameters(), reference.parameters()):
+    np.testing.assert_allclose(p.grad.array, q.grad.array, rtol=1e-10, atol=1e-14, err_msg=name)
+for key in ("running_mean", "running_var"):
+    np.testing.assert_allclose(getattr(synced[1], key).array, getattr(reference[1], key).array)
+ok("sync_batchnorm")
+
 # ---- ranks that disagree -----------------------------------------------------------------------
 width = 2 if rank == 0 else 3
 text = expect_error(
