@@ -14,6 +14,7 @@ CHECKS = [
     "broadcast_parameters",
     "ddp_broadcasts_rank0_weights",
     "gradients_averaged",
+    "overlap_during_backward",
     "no_sync",
     "find_unused_parameters",
     "unused_parameter_error",

@@ -86,6 +86,39 @@ for p, q in zip(model.parameters(), local.parameters()):
     assert same_on_all_ranks(p.grad.array)
 ok("gradients_averaged")
 
+# ---- overlap: the first bucket is averaged while backward still runs ------------------------
+for progress in ("test", "thread"):
+    nt.manual_seed(0)
+    deep = nn.Sequential(
+        nn.Linear(3, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2)
+    )
+    ddp_o = DDP(deep.double(), bucket_cap_mb=0.5 / 1024, progress=progress)
+    first = ddp_o.buckets[0]
+    assert len(ddp_o.buckets) >= 3 and "0.weight" not in first.names
+    seen = []
+
+    def first_bucket_done(grad, ddp_o=ddp_o, first=first, seen=seen):
+        """Runs when backward reaches the first layer (its bucket is the last one)."""
+        import time
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if ddp_o.progress == "test":
+                ddp_o.reducer._poll()  # what every gradient hook does
+                done = first.request is not None and first not in ddp_o.reducer.inflight
+            else:
+                done = first.request is not None and first.request.is_set()
+            if done:
+                break
+            time.sleep(0.001)
+        seen.append(done)
+
+    deep[0].weight.register_hook(first_bucket_done)
+    F.cross_entropy(ddp_o(xb), yb).backward()
+    assert seen == [True], f"rank {rank} {progress}: bucket 0 not averaged during backward"
+    assert same_on_all_ranks(deep[4].weight.grad.array)
+ok("overlap_during_backward")
+
 # ---- no_sync: accumulate locally, average the sum on the last micro-batch ----------------------
 model.zero_grad()
 local.zero_grad()
