@@ -5,7 +5,7 @@ PIP := $(PY) -m pip
 
 # The extras each target installs into $(VENV). A new extra is one more word on one of these lines.
 DEV_EXTRAS := dev,plot,fast
-TEST_EXTRAS := $(DEV_EXTRAS),torch,onnx
+TEST_EXTRAS := $(DEV_EXTRAS),torch,onnx,mpi
 DEV_STAMP := $(VENV)/.installed-dev
 TEST_STAMP := $(VENV)/.installed-test
 
