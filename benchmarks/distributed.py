@@ -95,6 +95,23 @@ def efficiency(step_s: float, hidden: float, p: int, grad_bytes, bandwidth, late
     return step_s / (step_s + exposed)
 
 
+def half_efficiency_machines(step_s, hidden, grad_bytes, bandwidth, latency) -> int:
+    """The smallest p at which the predicted efficiency falls below 50% -- where exposed
+    communication exceeds the compute per step (efficiency falls as p grows: bisection)."""
+    low, high = 1, 2
+    while efficiency(step_s, hidden, high, grad_bytes, bandwidth, latency) >= 0.5:
+        low, high = high, high * 2
+        if high > 2**30:
+            return high
+    while high - low > 1:
+        mid = (low + high) // 2
+        if efficiency(step_s, hidden, mid, grad_bytes, bandwidth, latency) >= 0.5:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def print_allreduce(rows: list) -> None:
     print("\nAllreduce on loopback, 2 ranks, float32 in place (median of the slower rank)")
     print(f"{'bytes':>10}{'latency us':>12}{'algbw GB/s':>12}{'busbw GB/s':>12}")
@@ -120,6 +137,20 @@ def print_overlap(ranks: dict, bucket_mb: float) -> None:
             f"{name:<12}{r['grad_bytes'] / 2**20:>8.2f}{r['buckets']:>8}{r['local']:>8.1f}"
             f"{r['comm']:>8.1f}{r['test']:>8.1f}{r['thread']:>8.1f}{test:>14}{thread:>15}"
         )
+
+
+def print_capability(r: dict) -> None:
+    print(
+        f"\nOverlap when backward leaves the cores free: {r['layers']} layers of 1 MiB gradient "
+        f"(one bucket each), backward {r['sleep_ms']:g} ms per layer done elsewhere (a sleep)"
+    )
+    print(
+        f"{'local':>8}{'comm':>8}{'test':>8}{'thread':>8}{'hidden test':>13}{'hidden thread':>15}"
+    )
+    print(
+        f"{r['local']:>8.1f}{r['comm']:>8.1f}{r['test']:>8.1f}{r['thread']:>8.1f}"
+        f"{r['hidden_test']:>13.0%}{r['hidden_thread']:>15.0%}"
+    )
 
 
 def print_throughput(one: dict, two_threads: dict, ranks: dict) -> None:
@@ -156,16 +187,19 @@ def scaling(one: dict, ranks: dict) -> dict:
         print(
             f"{'workload':<12}{'step ms':>8}{'grad MB':>8}{'h':>5}"
             + "".join(f"{p:>7}" for p in MACHINES)
+            + f"{'50% at p':>10}"
         )
         for name in ranks:
             step_s = one[name]["step_ms"] / 1e3
             grad = one[name]["grad_bytes"]
             hidden = ranks[name][f"hidden_{DEFAULT_PROGRESS}"]
             row = [efficiency(step_s, hidden, p, grad, bandwidth, latency) for p in MACHINES]
-            table.setdefault(net, {})[name] = row
+            half = half_efficiency_machines(step_s, hidden, grad, bandwidth, latency)
+            table.setdefault(net, {})[name] = {"efficiency": row, "half_at": half}
             print(
                 f"{name:<12}{step_s * 1e3:>8.1f}{grad / 2**20:>8.2f}{hidden:>5.0%}"
                 + "".join(f"{e:>7.0%}" for e in row)
+                + f"{half:>10}"
             )
     return table
 
@@ -199,9 +233,12 @@ def main(argv=None) -> dict:
     one = _part("single", 1, 1, extra)
     two_threads = _part("single", 1, 2, extra)
     ranks = _part("workloads", 2, 1, extra)
+    results["capability"] = ranks.pop("_capability")
     print_overlap(ranks, 25)
     small = _part("workloads", 2, 1, [*extra, "--bucket-mb", str(args.small_buckets)])
+    small.pop("_capability")
     print_overlap(small, args.small_buckets)
+    print_capability(results["capability"])
     print_throughput(one, two_threads, ranks)
     results.update(one_by_one=one, one_by_two=two_threads, two_by_one=ranks, small_buckets=small)
     results["scaling"] = scaling(one, ranks)

@@ -15,6 +15,7 @@ CHECKS = [
     "ddp_broadcasts_rank0_weights",
     "gradients_averaged",
     "overlap_during_backward",
+    "gradient_as_bucket_view",
     "no_sync",
     "find_unused_parameters",
     "unused_parameter_error",

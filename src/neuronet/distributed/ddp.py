@@ -37,6 +37,9 @@ class DistributedDataParallel(Module):
         find_unused_parameters: after each forward, find the parameters it did not use and
             mark them ready, so models whose graph changes between steps do not stall (costs
             one walk over the graph per step).
+        gradient_as_bucket_view: after each step ``param.grad`` is a view of its bucket (no
+            copy back, and no second copy of the gradients in memory); the view is overwritten
+            by the next synchronised backward, so copy a gradient you want to keep.
         progress: 'thread' (a communication thread) or 'test' (polling from the gradient
             hooks); see ``reducer.py``.
         timeout: seconds a gradient bucket may wait for the other ranks before the watchdog
@@ -74,6 +77,7 @@ class DistributedDataParallel(Module):
         bucket_cap_mb=25,
         find_unused_parameters=False,
         *,
+        gradient_as_bucket_view=False,
         bucket_mb=None,
         progress=None,
         timeout=None,
@@ -117,7 +121,10 @@ class DistributedDataParallel(Module):
         pg.check_same_everywhere("DistributedDataParallel: gradient bucket layout", rows, group)
         pg.broadcast_parameters(module)
         self.buckets = buckets
-        self.reducer = Reducer(buckets, comm.Dup(), group, self.progress, self.timeout)
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.reducer = Reducer(
+            buckets, comm.Dup(), group, self.progress, self.timeout, gradient_as_bucket_view
+        )
 
     @property
     def require_backward_grad_sync(self) -> bool:

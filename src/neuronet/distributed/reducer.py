@@ -1,12 +1,14 @@
 """The reducer: from gradient hooks to averaged gradients, overlapping backward.
 
 Each parameter's post-accumulate hook (run by the engine as soon as that gradient is complete)
-copies the gradient into its bucket. When a bucket is full, it is started -- buckets strictly in
-index order, so every rank issues the same sequence of all-reduces -- as a non-blocking sum over
-the bucket's own communicator while backward carries on with earlier layers. When the last
-bucket has started, the reducer waits for all of them, checks the tags (``buckets.py``), and
-writes gradient / world_size back into every ``param.grad``: by the time ``loss.backward()``
-returns, every rank holds the same averaged gradients, ready for ``optimizer.step()``.
+writes gradient / world_size into its bucket (one pass; PyTorch's default hook also divides
+first). When a bucket is full, it is started -- buckets strictly in index order, so every rank
+issues the same sequence of all-reduces -- as a sum over the bucket's own communicator while
+backward carries on with earlier layers. When the last bucket has started, the reducer waits for
+all of them, checks the tags (``buckets.py``), and gives every ``param.grad`` its average (copied
+back, or as a view of the bucket with ``gradient_as_bucket_view``): by the time
+``loss.backward()`` returns, every rank holds the same averaged gradients, ready for
+``optimizer.step()``.
 
 MPI moves data only while something drives its progress engine. Two strategies:
 
@@ -37,7 +39,9 @@ PROGRESS = ("test", "thread")
 class Reducer:
     """Averages the gradients of ``buckets`` over ``comm`` (see the module docstring)."""
 
-    def __init__(self, buckets: list, comm, group, progress: str, timeout: float):
+    def __init__(
+        self, buckets: list, comm, group, progress: str, timeout: float, as_view: bool = False
+    ):
         if progress not in PROGRESS:
             raise ValueError(
                 f"DistributedDataParallel: progress must be one of {PROGRESS}, got {progress!r}"
@@ -50,6 +54,8 @@ class Reducer:
         self.timeout = timeout
         self.world = comm.Get_size()
         self.rank = comm.Get_rank()
+        self.scale = 1.0 / self.world  # exact for 2, 4, 8, ... ranks
+        self.as_view = as_view  # param.grad becomes a view of its bucket (no copy back)
         self.where = {}
         for b in buckets:
             for i, p in enumerate(b.params):
@@ -85,7 +91,7 @@ class Reducer:
                 "all but the last backward"
             )
         self.arrived.add(id(param))
-        np.copyto(bucket.view(i), param.grad.array)
+        np.multiply(param.grad.array, self.scale, out=bucket.view(i))
         if bucket.track_used:
             bucket.buffer[bucket.used_start + i] = 1
         self._arrive(bucket)
@@ -100,7 +106,7 @@ class Reducer:
         if param.grad is None:
             bucket.view(i)[...] = 0
         else:
-            np.copyto(bucket.view(i), param.grad.array)
+            np.multiply(param.grad.array, self.scale, out=bucket.view(i))
             bucket.buffer[bucket.used_start + i] = 1
         self._arrive(bucket)
 
@@ -148,18 +154,20 @@ class Reducer:
             self._complete(self.inflight.popleft(), self.step)
 
     def _complete(self, bucket, step: int) -> None:
-        """The sum has arrived: check the tags, write the average into every param.grad."""
+        """The sum (of gradients already divided by the world size) has arrived: check the tags,
+        and give every parameter its average -- as a view of the bucket, or copied back."""
         bucket.check_tags(self.rank, step, self.forwards)
-        world = self.world
         for i, p in enumerate(bucket.params):
             if bucket.track_used and bucket.buffer[bucket.used_start + i] == 0:
                 continue  # unused on every rank: grad stays as it is (None), as in PyTorch
             average = bucket.view(i)
             g = p.grad
-            if g is not None and g.array.shape == average.shape and g.array.flags.writeable:
-                np.divide(average, world, out=g.array)
+            if self.as_view:
+                p.grad = Tensor(average)
+            elif g is not None and g.array.shape == average.shape and g.array.flags.writeable:
+                np.copyto(g.array, average)
             else:
-                p.grad = Tensor(average / world)
+                p.grad = Tensor(average.copy())
 
     def _finish(self) -> None:
         """Every bucket has started: wait for the rest, then reset for the next step."""

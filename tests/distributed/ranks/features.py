@@ -119,6 +119,19 @@ for progress in ("test", "thread"):
     assert same_on_all_ranks(deep[4].weight.grad.array)
 ok("overlap_during_backward")
 
+# ---- gradient_as_bucket_view: the averages stay in the buckets ---------------------------------
+view_model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+view_model.load_state_dict(model.state_dict())
+ddp_v = DDP(view_model, gradient_as_bucket_view=True)
+model.zero_grad()
+F.cross_entropy(ddp(xb), yb).backward()
+F.cross_entropy(ddp_v(xb), yb).backward()
+buffers = [b.buffer for b in ddp_v.buckets]
+for p, q in zip(view_model.parameters(), model.parameters()):
+    assert any(np.shares_memory(p.grad.array, buf) for buf in buffers)
+    np.testing.assert_array_equal(p.grad.array, q.grad.array)
+ok("gradient_as_bucket_view")
+
 # ---- no_sync: accumulate locally, average the sum on the last micro-batch ----------------------
 model.zero_grad()
 local.zero_grad()
