@@ -26,7 +26,7 @@ from neuronet.distributed.errors import DistributedTimeoutError
 _QUERY = 7301
 _REPLY = 7302
 _SERVE_EVERY = 0.01  # seconds between looks for questions from other ranks
-_SPIN = 0.02  # seconds of busy polling before a wait starts sleeping between polls
+_SPIN = 1.0  # seconds of busy polling before a wait starts sleeping between polls
 KINDS = ("nothing", "barrier", "all_reduce", "broadcast", "gradient bucket")
 
 
@@ -70,12 +70,12 @@ class Watch:
 
     def tick(self) -> None:
         """Call often while waiting: answers questions; raises once the timeout has passed.
-        The first 20 ms it only polls (as MPI's own waits spin); after that it sleeps 0.2 ms
-        between polls, so a rank that waits long for a slow or stuck peer leaves the core to
-        it (and to the rest of the machine)."""
+        The first second it only polls (as MPI's own waits spin: with progress='test' the
+        polling is what moves the data); after that it sleeps 1 ms between polls, so a rank
+        that waits long for a slow or stuck peer leaves the core to it and to the machine."""
         now = time.monotonic()
         if now - self.start > _SPIN:
-            time.sleep(0.0002)
+            time.sleep(0.001)
         if now < self.next_serve:
             return
         self.next_serve = now + _SERVE_EVERY
