@@ -15,7 +15,9 @@ MPI moves data only while something drives its progress engine. Two strategies:
 ``progress="test"``  each hook call tests the oldest in-flight all-reduce (``MPI_Test``), so the
                      transfer advances between the gradients of backward;
 ``progress="thread"`` a communication thread runs each bucket's all-reduce (a blocking call
-                     that releases the GIL) as it is handed over, fully in parallel.
+                     that releases the GIL) as it is handed over, fully in parallel; the last
+                     bucket, which nothing can overlap, is reduced by the main thread itself
+                     once the thread is done (no hand-over on the critical path).
 
 ``benchmarks/distributed.py`` measures which hides more; the default is the winner there.
 """
@@ -143,6 +145,8 @@ class Reducer:
             bucket.request = self.comm.Iallreduce(self.MPI.IN_PLACE, bucket.buffer, op=self.MPI.SUM)
             self.inflight.append(bucket)
             return
+        if bucket.index == len(self.buckets) - 1:
+            return  # the last bucket: nothing left to overlap with; _finish reduces it directly
         if self._thread is None:
             self._start_thread()
         bucket.request = threading.Event()
@@ -180,12 +184,19 @@ class Reducer:
                     watch.tick()
                 self._complete(self.inflight.popleft(), self.step)
         else:
-            for bucket in self.buckets:
+            for bucket in self.buckets[:-1]:
                 watch = Watch(self.group, self._activity(bucket), self.timeout)
                 while not bucket.request.wait(0.002):
                     watch.tick()
                 if bucket.error is not None:
                     raise bucket.error
+            # The thread is done with the communicator: the last bucket, from here.
+            last = self.buckets[-1]
+            last.request = self.comm.Iallreduce(self.MPI.IN_PLACE, last.buffer, op=self.MPI.SUM)
+            watch = Watch(self.group, self._activity(last), self.timeout)
+            while not last.request.Test():
+                watch.tick()
+            self._complete(last, self.step)
         self.exposed_wait = time.perf_counter() - start
         for bucket in self.buckets:
             bucket.reset()
