@@ -20,26 +20,50 @@ Importing this package does not import mpi4py; ``init()`` does.
 
 from __future__ import annotations
 
-from neuronet.distributed.ddp import DistributedDataParallel
-from neuronet.distributed.errors import DistributedError, DistributedTimeoutError
-from neuronet.distributed.process_group import (
-    ReduceOp,
-    all_reduce,
-    barrier,
-    broadcast,
-    broadcast_parameters,
-    get_rank,
-    get_world_size,
-    init,
-    init_process_group,
-    is_initialized,
-    is_main_process,
-    launched_world_size,
-    rank,
-    world_size,
-)
-from neuronet.distributed.sampler import DistributedSampler
-from neuronet.distributed.sync_batchnorm import SyncBatchNorm
+import importlib
+
+# Public name -> the module that defines it. Loaded on first use, so that the Trainer's
+# ``from neuronet.distributed import training`` costs only what it needs.
+_HOME = {
+    "DistributedDataParallel": "ddp",
+    "DistributedError": "errors",
+    "DistributedTimeoutError": "errors",
+    "DistributedSampler": "sampler",
+    "SyncBatchNorm": "sync_batchnorm",
+    **{
+        name: "process_group"
+        for name in (
+            "ReduceOp",
+            "all_reduce",
+            "barrier",
+            "broadcast",
+            "broadcast_parameters",
+            "get_rank",
+            "get_world_size",
+            "init",
+            "init_process_group",
+            "is_initialized",
+            "is_main_process",
+            "launched_world_size",
+            "rank",
+            "world_size",
+        )
+    },
+}
+
+
+def __getattr__(name):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'neuronet.distributed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"neuronet.distributed.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_HOME))
+
 
 __all__ = [
     "DistributedDataParallel",

@@ -18,9 +18,7 @@ are aliases), and work the same way: ``rank()`` before ``init()`` is an error.
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import zlib
 
 import numpy as np
 
@@ -134,6 +132,8 @@ def _abort_on_uncaught_exception(MPI) -> None:
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb):
+        import socket
+
         previous(exc_type, exc, tb)
         print(
             f"neuronet.distributed: rank {GROUP.rank} of {GROUP.size} (host "
@@ -245,6 +245,8 @@ def broadcast(tensor, src: int = 0):
 
 def layout_signature(rows: list[str]) -> np.ndarray:
     """One int64 per description row (crc32), for comparing layouts across ranks."""
+    import zlib
+
     return np.array([zlib.crc32(r.encode()) for r in rows], np.int64)
 
 
