@@ -196,7 +196,7 @@ def _launch_ranks(nproc: int, argv: list):
         code = launch(nproc, strip_option(argv, "--nproc"))
     except LaunchError as error:
         raise ConfigError(str(error)) from None
-    if code != 0:
+    if code not in (0, 130):  # 130: interrupted (Ctrl-C), rank 0 saved a checkpoint
         print(
             f"neuronet train: the job of {nproc} MPI ranks failed (exit code {code}); the "
             "failing rank's message is above",
