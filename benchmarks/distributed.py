@@ -13,7 +13,8 @@ Four measurements, each in its own processes (benchmarks/distributed_ranks.py do
    forward + backward under DistributedDataParallel with each progress strategy. The fraction of
    the all-reduce hidden behind backward is 1 - (ddp - local) / comm, and, from the reducer's
    own clock, 1 - wait / comm, where wait runs from the last gradient to the end of the
-   reduction (it also counts waiting for the slower rank); both clipped to [0, 1]. A third
+   reduction (it also counts waiting for the slower rank); both clipped to [0, 1]; and, robust
+   to a noisy machine, how many buckets were averaged before backward ended ("early"). A third
    table repeats this for a backward that leaves the cores free (a sleep per layer standing for
    compute done elsewhere), which is what an accelerator or a spare core gives communication.
 3. The six workloads at the benchmark batch: a full training step on 1 rank x 1 thread,
@@ -132,7 +133,7 @@ def print_overlap(ranks: dict, bucket_mb: float) -> None:
     )
     print(
         f"{'workload':<12}{'grad MB':>8}{'buckets':>8}{'local':>8}{'comm':>8}{'test':>8}"
-        f"{'thread':>8}{'hidden test':>14}{'hidden thread':>15}"
+        f"{'thread':>8}{'hidden test':>14}{'hidden thread':>15}{'early t/th':>11}"
     )
     for name, r in ranks.items():
         test = f"{r['hidden_test']:.0%} / {r['hidden_wait_test']:.0%}"
@@ -140,7 +141,13 @@ def print_overlap(ranks: dict, bucket_mb: float) -> None:
         print(
             f"{name:<12}{r['grad_bytes'] / 2**20:>8.2f}{r['buckets']:>8}{r['local']:>8.1f}"
             f"{r['comm']:>8.1f}{r['test']:>8.1f}{r['thread']:>8.1f}{test:>14}{thread:>15}"
+            f"{_early(r):>11}"
         )
+
+
+def _early(r: dict) -> str:
+    """Buckets averaged before backward ended, test / thread, of the buckets - 1 that can be."""
+    return f"{r['early']['test']:g}/{r['early']['thread']:g} of {r['buckets'] - 1}"
 
 
 def print_capability(r: dict) -> None:
@@ -150,12 +157,13 @@ def print_capability(r: dict) -> None:
     )
     print(
         f"{'local':>8}{'comm':>8}{'test':>8}{'thread':>8}{'hidden test':>14}{'hidden thread':>15}"
+        f"{'early t/th':>11}"
     )
     test = f"{r['hidden_test']:.0%} / {r['hidden_wait_test']:.0%}"
     thread = f"{r['hidden_thread']:.0%} / {r['hidden_wait_thread']:.0%}"
     print(
         f"{r['local']:>8.1f}{r['comm']:>8.1f}{r['test']:>8.1f}{r['thread']:>8.1f}"
-        f"{test:>14}{thread:>15}"
+        f"{test:>14}{thread:>15}{_early(r):>11}"
     )
 
 

@@ -151,6 +151,7 @@ def workload(name, steps, warmup, comm, MPI, bucket_mb) -> dict:
     }
     times = {k: [] for k in variants}
     waits = {"test": [], "thread": []}
+    early = {"test": [], "thread": []}
     for i in range(warmup + steps):
         for key, fn in variants.items():  # interleaved: machine noise hits every variant
             seconds = _timed(comm, MPI, fn)
@@ -158,8 +159,11 @@ def workload(name, steps, warmup, comm, MPI, bucket_mb) -> dict:
                 times[key].append(seconds)
                 if key in waits:
                     waits[key].append(ddp.reducer.exposed_wait)
+                    early[key].append(ddp.reducer.done_in_backward)
     result = {k: _median_ms(v) for k, v in times.items()}
     result["wait_ms"] = {k: _median_ms(v) for k, v in waits.items()}
+    # buckets averaged before backward ended (the last one never can be), median over steps
+    result["early"] = {k: statistics.median(v) for k, v in early.items()}
     result["buckets"] = len(ddp.buckets)
     result["grad_bytes"] = sum(b.numel * b.dtype.itemsize for b in ddp.buckets)
     result["half_batch"] = half
@@ -237,6 +241,7 @@ def capability(steps, warmup, comm, MPI, layers=8, width=512, ms=5.0) -> dict:
     variants["thread"] = synced("thread")
     times = {k: [] for k in variants}
     waits = {"test": [], "thread": []}
+    early = {"test": [], "thread": []}
     for i in range(warmup + steps):
         for key, fn in variants.items():
             seconds = _timed(comm, MPI, fn)
@@ -244,8 +249,11 @@ def capability(steps, warmup, comm, MPI, layers=8, width=512, ms=5.0) -> dict:
                 times[key].append(seconds)
                 if key in waits:
                     waits[key].append(ddp.reducer.exposed_wait)
+                    early[key].append(ddp.reducer.done_in_backward)
     result = {k: _median_ms(v) for k, v in times.items()}
     result["wait_ms"] = {k: _median_ms(v) for k, v in waits.items()}
+    # buckets averaged before backward ended (the last one never can be), median over steps
+    result["early"] = {k: statistics.median(v) for k, v in early.items()}
     result.update(buckets=len(ddp.buckets), layers=layers, sleep_ms=ms)
     _hidden(result)
     return result
@@ -274,7 +282,7 @@ def main():
         result = {"rows": allreduce(comm, MPI), "library": MPI.Get_library_version()}
     else:
         result = {n: workload(n, args.steps, args.warmup, comm, MPI, args.bucket_mb) for n in names}
-        result["_capability"] = capability(args.steps, args.warmup, comm, MPI)
+        result["_capability"] = capability(3 * args.steps, args.warmup, comm, MPI)
     if comm.Get_rank() == 0:
         Path(args.out).write_text(json.dumps(result))
 

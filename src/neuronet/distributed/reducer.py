@@ -69,6 +69,9 @@ class Reducer:
         self.forwards = 0  # grad-recording forward passes through the wrapper (for the tags)
         self.inflight: collections.deque = collections.deque()
         self.exposed_wait = 0.0  # seconds the last step waited after its last bucket started
+        self.done_in_backward = 0  # buckets of the last step averaged before backward ended
+        self._early = 0
+        self._finishing = False
         self._thread = None
         self._queue = None
         self._handles = [
@@ -161,6 +164,8 @@ class Reducer:
         """The sum (of gradients already divided by the world size) has arrived: check the tags,
         and give every parameter its average -- as a view of the bucket, or copied back."""
         bucket.check_tags(self.rank, step, self.forwards)
+        if not self._finishing:
+            self._early += 1
         for i, p in enumerate(bucket.params):
             if bucket.track_used and bucket.buffer[bucket.used_start + i] == 0:
                 continue  # unused on every rank: grad stays as it is (None), as in PyTorch
@@ -176,6 +181,7 @@ class Reducer:
     def _finish(self) -> None:
         """Every bucket has started: wait for the rest, then reset for the next step."""
         start = time.perf_counter()
+        self._finishing = True
         if self.progress == "test":
             while self.inflight:
                 bucket = self.inflight[0]
@@ -198,6 +204,9 @@ class Reducer:
                 watch.tick()
             self._complete(last, self.step)
         self.exposed_wait = time.perf_counter() - start
+        self.done_in_backward = self._early
+        self._early = 0
+        self._finishing = False
         for bucket in self.buckets:
             bucket.reset()
         self.arrived.clear()

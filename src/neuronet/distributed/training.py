@@ -151,15 +151,17 @@ class Ranks(_Single):
             )
 
     def wrap(self, model):
+        """The model's DistributedDataParallel wrapper, made once per model (its gradient
+        hooks stay on the parameters, so a second fit reuses it)."""
         from neuronet.distributed.ddp import DistributedDataParallel
 
-        wrapped = getattr(model, "_neuronet_ddp", None)
         if isinstance(model, DistributedDataParallel):
             return model
-        if wrapped is None:
-            wrapped = DistributedDataParallel(model)
-            object.__setattr__(model, "_neuronet_ddp", wrapped)
-        return wrapped
+        attached = model.__dict__.get("_neuronet_ddp")
+        if attached is None:
+            attached = _Attached(DistributedDataParallel(model))
+            object.__setattr__(model, "_neuronet_ddp", attached)
+        return attached.ddp
 
     def sync(self, model, step_now: bool):
         if step_now:
@@ -203,6 +205,22 @@ class Ranks(_Single):
 
 
 _RANKS = Ranks()
+
+
+class _Attached:
+    """Holds a model's wrapper on the model; a deep copy of the model gets none (its
+    parameters are new, so it needs a wrapper of its own), and neither does a pickle."""
+
+    __slots__ = ("ddp",)
+
+    def __init__(self, ddp):
+        self.ddp = ddp
+
+    def __deepcopy__(self, memo):
+        return None
+
+    def __reduce__(self):
+        return (type(None), ())
 
 
 def _state_names(metric) -> list[str]:

@@ -1,6 +1,7 @@
 """Trainer.fit under MPI (argv: out_dir, epochs, [resume checkpoint]). Every rank writes
 history_rank<r>.json and, on rank 0, weights.npz and eval.json, for test_trainer.py."""
 
+import copy
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ import neuronet.distributed as dist
 import neuronet.io
 from neuronet import nn, optim
 from neuronet.data import TensorDataset
+from neuronet.distributed import training as distributed_training
 from neuronet.optim.lr_scheduler import ReduceLROnPlateau
 from neuronet.train import CSVLogger, EarlyStopping, Trainer
 
@@ -51,6 +53,12 @@ if os.environ.get("PMI_RANK", "0") != "0":
     neuronet.io.save_checkpoint = refuse
 history = trainer.fit(train_set, val=val_set, epochs=epochs, resume=resume)
 rank = dist.rank() if dist.is_initialized() else 0
+# the wrapper is made once per model (one gradient hook per parameter), and a deep copy of the
+# model is a plain model
+wrap = distributed_training.for_trainer().wrap
+assert wrap(model) is wrap(model)
+assert all(len(p._post_hooks) == 1 for p in model.parameters())
+assert copy.deepcopy(model).__dict__.get("_neuronet_ddp") is None
 final_lr = optimizer.param_groups[0]["lr"]
 (out / f"history_rank{rank}.json").write_text(json.dumps([*history.epochs, final_lr]))
 evaluation = trainer.evaluate(val_set)
