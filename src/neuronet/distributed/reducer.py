@@ -38,6 +38,34 @@ from neuronet.distributed.watchdog import Activity, Watch
 PROGRESS = ("test", "thread")
 
 
+def _ignore(param) -> None:
+    """What a copied parameter calls instead of the reducer's hook."""
+
+
+class _GradHook:
+    """The post-accumulate hook on every synchronised parameter. A deep copy (or pickle) of a
+    parameter -- of a model copied after training -- gets ``_ignore`` instead: the copy is not
+    part of this reducer's buckets."""
+
+    __slots__ = ("reducer",)
+
+    def __init__(self, reducer):
+        self.reducer = reducer
+
+    def __call__(self, param) -> None:
+        self.reducer._on_grad(param)
+
+    def __deepcopy__(self, memo):
+        return _ignore
+
+    def __reduce__(self):
+        return (_ignored, ())
+
+
+def _ignored():
+    return _ignore
+
+
 class Reducer:
     """Averages the gradients of ``buckets`` over ``comm`` (see the module docstring)."""
 
@@ -74,8 +102,9 @@ class Reducer:
         self._finishing = False
         self._thread = None
         self._queue = None
+        hook = _GradHook(self)
         self._handles = [
-            p.register_post_accumulate_grad_hook(self._on_grad) for b in buckets for p in b.params
+            p.register_post_accumulate_grad_hook(hook) for b in buckets for p in b.params
         ]
 
     # ---- the step, as backward drives it -----------------------------------------------
