@@ -111,7 +111,10 @@ def train(flags: dict) -> int:
         quiet=quiet,
         out_dir=run_dir,
         config={"model": model.config, "run": config},
-        callbacks=run_outputs.extra_callbacks(config, task, total, flags),
+        # under MPI only rank 0 opens TensorBoard event files
+        callbacks=run_outputs.extra_callbacks(
+            config, task, total, flags if ranks.is_main else {**flags, "tensorboard": None}
+        ),
     )
     if not quiet and ranks.is_main:
         n_params = sum(p.numel() for p in model.parameters())

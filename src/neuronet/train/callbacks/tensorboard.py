@@ -58,6 +58,8 @@ class TensorBoardLogger(Callback):
     also read at each epoch's end and at the end of training, and its new entries written.
     """
 
+    rank_zero_only = True  # under MPI only rank 0 writes
+
     def __init__(self, log_dir, histograms: bool = True, histogram_every: int | None = None):
         if histogram_every is not None and (
             not isinstance(histogram_every, int) or histogram_every < 1
