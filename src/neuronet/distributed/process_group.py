@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -142,6 +143,9 @@ def _abort_on_uncaught_exception(MPI) -> None:
             flush=True,
         )
         sys.stdout.flush()
+        # The launcher forwards our output asynchronously and MPI_Abort tears the job down at
+        # once: give it a moment, or the traceback above is lost on the way to the terminal.
+        time.sleep(0.5)
         MPI.COMM_WORLD.Abort(1)
 
     sys.excepthook = hook
