@@ -30,8 +30,12 @@ _WINDOW = 2000  # the loss curve is read over at most this many recent steps
 
 
 def say(message: str) -> None:
-    """Print one Monitor message (stderr). The single place Monitor output goes through."""
-    print(message, file=sys.stderr, flush=True)
+    """Print one Monitor message (stderr). The single place Monitor output goes through; under
+    MPI only rank 0 prints (every rank runs the Monitor and agrees on stopping)."""
+    from neuronet.distributed.process_group import is_main_process
+
+    if is_main_process():
+        print(message, file=sys.stderr, flush=True)
 
 
 class Monitor(Callback):
