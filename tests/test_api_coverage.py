@@ -48,6 +48,7 @@ NOT_OPS = {
     "__repr__", "__init__", "__init_subclass__", "__subclasshook__", "__class__",
     "array", "backward", "data", "detach", "device", "dim", "dtype", "grad", "grad_fn", "is_leaf",
     "item", "ndim", "numel", "numpy", "register_hook", "requires_grad", "requires_grad_",
+    "register_post_accumulate_grad_hook",
     "retain_grad", "shape", "size", "tolist", "cpu",
     "__array__", "__array_function__", "detach_", "element_size", "is_floating_point",
     "nelement", "retains_grad",
