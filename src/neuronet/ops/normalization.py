@@ -45,6 +45,7 @@ import numpy as np
 
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._empty import EmptyResult
 from neuronet.ops._jit import kernels
 from neuronet.ops._normalization_util import (
     as_shape,
@@ -349,6 +350,8 @@ def group_norm(
         )
     check_param(op, "weight", weight, (c,), input)
     check_param(op, "bias", bias, (c,), input)
+    if input.array.size == 0:  # an empty batch: an empty result, zero gradients (as torch)
+        return EmptyResult.apply(input, weight, bias, shape=input.shape)
     return GroupNorm.apply(input, weight, bias, num_groups=int(num_groups), eps=float(eps))
 
 

@@ -38,7 +38,8 @@ def _dims(input: Tensor, dim, op: str):
         return None
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer, list, tuple)):
         raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
-    return normalize_dims(dim, input.array.ndim, op)
+    dims = normalize_dims(dim, input.array.ndim, op)
+    return None if input.array.ndim == 0 else dims  # a 0-d tensor takes dim 0 or -1, as torch
 
 
 def _count(shape: tuple, dims) -> int:
