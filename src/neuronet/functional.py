@@ -23,3 +23,15 @@ from neuronet.ops.reduction import *  # noqa: F403
 from neuronet.ops.shape import *  # noqa: F403
 from neuronet.ops.softmax import *  # noqa: F403
 from neuronet.ops.unary import *  # noqa: F403
+
+# The op families added for PyTorch's op surface (issue 19), one family per file.
+from neuronet.ops.division import *  # noqa: F403,E402
+from neuronet.ops.exp_log import *  # noqa: F403,E402
+from neuronet.ops.logical import *  # noqa: F403,E402
+from neuronet.ops.pointwise import *  # noqa: F403,E402
+from neuronet.ops.rounding import *  # noqa: F403,E402
+from neuronet.ops.trigonometry import *  # noqa: F403,E402
+from neuronet.ops.diagonal import *  # noqa: F403,E402
+from neuronet.ops.distance import *  # noqa: F403,E402
+from neuronet.ops.einsum import *  # noqa: F403,E402
+from neuronet.ops.linalg import *  # noqa: F403,E402

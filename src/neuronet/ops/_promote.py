@@ -91,3 +91,27 @@ def promote(*values, op: str, floating: bool = False) -> list:
                 "neuronet.tensor(...)"
             )
     return out
+
+
+def broadcastable(op: str, *tensors) -> tuple:
+    """The common broadcast shape of ``tensors``, or a ValueError naming ``op`` and the shapes."""
+    shapes = [t.shape for t in tensors if t is not None]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(
+            f"{op}: shapes {listed} cannot be broadcast together (NumPy/PyTorch rules: trailing "
+            "dimensions must be equal or 1); reshape or unsqueeze an operand so they line up"
+        ) from None
+
+
+def pair(op: str, input, other, floating: bool = False) -> list:
+    """Two operands of a binary element-wise op, promoted as torch does and broadcast-checked."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(
+            f"{op}: expected a Tensor, got {type(input).__name__} and {type(other).__name__}"
+        )
+    a, b = promote(input, other, op=op, floating=floating)
+    broadcastable(op, a, b)
+    return [a, b]
