@@ -151,9 +151,9 @@ class Xlogy(Function):
 
 
 class LogAddExp(Function):
-    """z = log(base**a + base**b) / log(base) (base e or 2), computed as m + log(...)(1 + base**-|a-b|)
-    with m = max(a, b);  dL/da = dL/dz * w,  dL/db = dL/dz * (1 - w),  w = 1 / (1 + base**(b-a)).
-    Saves: a, b."""
+    """z = log_base(base**a + base**b) (base e or 2), computed as m + log_base(1 + base**-|a - b|)
+    with m = max(a, b);  dL/da = dL/dz * w,  dL/db = dL/dz * (1 - w),
+    w = 1 / (1 + base**(b - a)).  Saves: a, b."""
 
     @staticmethod
     def forward(ctx, a, b, base2=False):
