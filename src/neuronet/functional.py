@@ -35,3 +35,8 @@ from neuronet.ops.diagonal import *  # noqa: F403,E402
 from neuronet.ops.distance import *  # noqa: F403,E402
 from neuronet.ops.einsum import *  # noqa: F403,E402
 from neuronet.ops.linalg import *  # noqa: F403,E402
+from neuronet.ops.counting import *  # noqa: F403,E402
+from neuronet.ops.joining import *  # noqa: F403,E402
+from neuronet.ops.rearranging import *  # noqa: F403,E402
+from neuronet.ops.scatter import *  # noqa: F403,E402
+from neuronet.ops.selection import *  # noqa: F403,E402

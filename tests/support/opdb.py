@@ -318,9 +318,7 @@ def describe(sample) -> str:
 
 # ---- comparing ----------------------------------------------------------------------------
 def _flat(value) -> list:
-    import torch
-
-    if isinstance(value, (tuple, list)) and not isinstance(value, torch.Size):
+    if isinstance(value, (tuple, list)):  # torch.Size too: compared entry by entry
         out = []
         for v in value:
             out.extend(_flat(v))
@@ -428,7 +426,12 @@ def run_sample(info, fn, sample, dtype: str, seed: int = 0) -> None:
             raise AssertionError("output does not require grad (torch's does)")
     rng = np.random.default_rng(seed)
     cots = [rng.standard_normal(t.shape).astype(_dtype_name(t.dtype)) for _, t in outs]
-    theirs_grads = _torch_grads([t for _, t in outs], pairs, cots)
+    try:
+        theirs_grads = _torch_grads([t for _, t in outs], pairs, cots)
+    except RuntimeError as err:
+        if "not implemented" in str(err):
+            return  # torch has no backward for this form: only the outputs are compared
+        raise
     ours_grads = nt.autograd.grad(
         [o for o, _ in outs], [o for _, o in pairs], [nt.Tensor(c) for c in cots], allow_unused=True
     )

@@ -160,3 +160,13 @@ def bind() -> None:
 
 
 bind()
+
+
+# ---- issue 19: the op families added for PyTorch's op surface (an appended block) -------------
+def _bind_issue19() -> None:
+    from neuronet.ops import rearranging
+
+    Tensor.unfold = rearranging.unfold_dimension
+
+
+_bind_issue19()
