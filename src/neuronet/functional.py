@@ -40,3 +40,7 @@ from neuronet.ops.joining import *  # noqa: F403,E402
 from neuronet.ops.rearranging import *  # noqa: F403,E402
 from neuronet.ops.scatter import *  # noqa: F403,E402
 from neuronet.ops.selection import *  # noqa: F403,E402
+from neuronet.ops.cumulative import *  # noqa: F403,E402
+from neuronet.ops.quantile import *  # noqa: F403,E402
+from neuronet.ops.sorting import *  # noqa: F403,E402
+from neuronet.ops.statistics import *  # noqa: F403,E402
