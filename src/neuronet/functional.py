@@ -44,3 +44,7 @@ from neuronet.ops.cumulative import *  # noqa: F403,E402
 from neuronet.ops.quantile import *  # noqa: F403,E402
 from neuronet.ops.sorting import *  # noqa: F403,E402
 from neuronet.ops.statistics import *  # noqa: F403,E402
+from neuronet.ops.hard_activations import *  # noqa: F403,E402
+from neuronet.ops.parametric_relu import *  # noqa: F403,E402
+from neuronet.ops.shrinkage import *  # noqa: F403,E402
+from neuronet.ops.smooth_activations import *  # noqa: F403,E402
