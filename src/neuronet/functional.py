@@ -48,3 +48,6 @@ from neuronet.ops.hard_activations import *  # noqa: F403,E402
 from neuronet.ops.parametric_relu import *  # noqa: F403,E402
 from neuronet.ops.shrinkage import *  # noqa: F403,E402
 from neuronet.ops.smooth_activations import *  # noqa: F403,E402
+from neuronet.ops.interpolation import *  # noqa: F403,E402
+from neuronet.ops.folding import *  # noqa: F403,E402
+from neuronet.ops.pixel_shuffle import *  # noqa: F403,E402
