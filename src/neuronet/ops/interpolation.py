@@ -109,7 +109,8 @@ def _taps(mode: str, n_in: int, n_out: int, factor, align_corners: bool) -> tupl
 
 
 class Resample(Function):
-    """y = x resampled along each spatial axis d by its taps: y[..., o] = sum_k w_k(o) x[..., i_k(o)];
+    """y = x resampled along each spatial axis by its taps:
+    y[..., o] = sum_k w_k(o) x[..., i_k(o)];
     dL/dx = the transpose: each w_k(o) * dL/dy[..., o] added at i_k(o), axis by axis in
     reverse order.  Saves: the taps (indices and weights) of each axis."""
 
