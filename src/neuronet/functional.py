@@ -51,3 +51,8 @@ from neuronet.ops.smooth_activations import *  # noqa: F403,E402
 from neuronet.ops.interpolation import *  # noqa: F403,E402
 from neuronet.ops.folding import *  # noqa: F403,E402
 from neuronet.ops.pixel_shuffle import *  # noqa: F403,E402
+from neuronet.ops.bilinear import *  # noqa: F403,E402
+from neuronet.ops.embedding_bag import *  # noqa: F403,E402
+from neuronet.ops.instance_norm import *  # noqa: F403,E402
+from neuronet.ops.local_response_norm import *  # noqa: F403,E402
+from neuronet.ops.unpooling import *  # noqa: F403,E402

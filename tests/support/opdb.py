@@ -332,7 +332,8 @@ def _as_array(value):
     if isinstance(value, nt.Tensor):
         return value.array
     if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+        value = value.detach()
+        return (value.to_dense() if value.layout != torch.strided else value).numpy()
     return value
 
 
@@ -351,7 +352,7 @@ def compare(ours, theirs, dtype: str, what: str) -> None:
             if not isinstance(o, nt.Tensor):
                 raise AssertionError(f"{label}: got {type(o).__name__}, torch gives a Tensor")
             a = o.array
-            b = t.detach().numpy()
+            b = _as_array(t)
             if a.shape != b.shape:
                 raise AssertionError(f"{label}: shape {a.shape}, torch {b.shape}")
             if str(a.dtype) != _dtype_name(t.dtype):

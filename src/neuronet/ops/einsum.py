@@ -137,7 +137,8 @@ def einsum(equation: str, *operands) -> Tensor:
                     f"einsum: subscript {c!r} has size {sizes[c]} in one operand and {n} in "
                     f"another (equation {equation!r}); sizes must match or be 1"
                 )
-            sizes[c] = max(sizes.get(c, 1), n)
+            if c not in sizes or sizes[c] == 1:
+                sizes[c] = n
     operands = [_broadcast(t, sub, sizes) for sub, t in zip(subs, operands)]
     return Einsum.apply(*operands, subs=tuple(subs), out=out)
 
