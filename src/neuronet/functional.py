@@ -56,3 +56,5 @@ from neuronet.ops.embedding_bag import *  # noqa: F403,E402
 from neuronet.ops.instance_norm import *  # noqa: F403,E402
 from neuronet.ops.local_response_norm import *  # noqa: F403,E402
 from neuronet.ops.unpooling import *  # noqa: F403,E402
+from neuronet.ops.conv3d import *  # noqa: F403,E402
+from neuronet.ops.pooling3d import *  # noqa: F403,E402
