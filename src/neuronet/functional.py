@@ -58,3 +58,7 @@ from neuronet.ops.local_response_norm import *  # noqa: F403,E402
 from neuronet.ops.unpooling import *  # noqa: F403,E402
 from neuronet.ops.conv3d import *  # noqa: F403,E402
 from neuronet.ops.pooling3d import *  # noqa: F403,E402
+from neuronet.ops.ctc_loss import *  # noqa: F403,E402
+from neuronet.ops.embedding_loss import *  # noqa: F403,E402
+from neuronet.ops.likelihood_loss import *  # noqa: F403,E402
+from neuronet.ops.margin_loss import *  # noqa: F403,E402

@@ -282,6 +282,8 @@ class _Converter:
             return str(value)
         if isinstance(value, torch.Generator):
             raise Unsupported("torch.Generator argument")
+        if isinstance(value, torch.nn.Module):  # a module argument (a distance function)
+            return _module_counterpart(value)
         if isinstance(value, torch.memory_format):
             return value  # passed through: neuronet must accept and ignore it, or fail
         if isinstance(value, (list, tuple)):
@@ -292,6 +294,14 @@ class _Converter:
 
     def grad_pairs(self):
         return [(t, o) for t, o in self.pairs.values() if t.requires_grad]
+
+
+def _module_counterpart(module):
+    """neuronet's twin of a torch module passed as an argument (same hyperparameters)."""
+    name = type(module).__name__
+    if name == "PairwiseDistance":
+        return nt.nn.PairwiseDistance(module.norm, module.eps, module.keepdim)
+    raise Unsupported(f"module argument {name}")
 
 
 def describe(sample) -> str:
