@@ -9,7 +9,8 @@ y in {1, -1} (a label or a preferred ordering) and per-element losses l:
     multi_margin       l_n = sum over j != y_n of max(0, margin - x[y_n] + x[j])**p * w[y_n] / C
     multilabel_margin  l_n = sum over targets j and non-targets i of max(0, 1 - (x[j] - x[i])) / C
                        (the targets of a row are its entries up to the first -1)
-    multilabel_soft    l_n = -sum over c of w_c (t_c log sigmoid(x_c) + (1 - t_c) log sigmoid(-x_c)) / C
+    multilabel_soft    l_n = -sum over c of w_c (t_c log sigmoid(x_c)
+                                             + (1 - t_c) log sigmoid(-x_c)) / C
 then 'mean' (the default), 'sum' or 'none' over the samples. Kinks as PyTorch: the clamps of
 hinge_embedding and margin_ranking pass the gradient at 0, the sums of multi_margin and
 multilabel_margin count only z > 0. Inputs and targets must have the same shape: losses never
