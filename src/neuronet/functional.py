@@ -62,3 +62,4 @@ from neuronet.ops.ctc_loss import *  # noqa: F403,E402
 from neuronet.ops.embedding_loss import *  # noqa: F403,E402
 from neuronet.ops.likelihood_loss import *  # noqa: F403,E402
 from neuronet.ops.margin_loss import *  # noqa: F403,E402
+from neuronet.ops.grid_sample import *  # noqa: F403,E402
