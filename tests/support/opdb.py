@@ -41,7 +41,7 @@ TOLERANCES = {  # (rtol, atol) for outputs and gradients
 }
 MAX_SAMPLES = 48  # per op and dtype, spread evenly over op_db's list (deterministic)
 DROPPED_KWARGS = ("device",)  # ``device=`` belongs to the device work (neuronet is CPU-only)
-NAMESPACES = ("linalg.", "fft.", "special.", "masked.", "signal.", "sparse.", "torch.", "_")
+NAMESPACES = ("linalg.", "fft.", "special.", "masked.", "signal.", "sparse.", "torch.")
 
 # Random ops: compared by distribution, never by value.
 RANDOM_OPS = {
@@ -162,7 +162,7 @@ def _lambda_names(fn) -> list:
 def _exists(dotted: str) -> bool:
     parts = dotted.split(".")
     if parts[0] == "Tensor":
-        return hasattr(nt.Tensor, parts[1])
+        return _tensor_has(parts[1])
     obj = _TorchShim(nt)
     try:
         for p in parts[1:]:
@@ -186,16 +186,20 @@ def resolve(info):
     if name.startswith("nn.functional."):
         fn = getattr(F, name[len("nn.functional.") :], None)
         return fn if callable(fn) else None
-    if name.startswith(NAMESPACES):
-        return None
+    if name.startswith(NAMESPACES) or (name.startswith("_") and not name.startswith("__")):
+        return None  # namespaces neuronet does not have, and PyTorch's private aten ops
     if getattr(torch, name, None) is info.op or getattr(torch.Tensor, name, None) is not info.op:
         fn = getattr(nt, name, None)
         if callable(fn) and not isinstance(fn, (np.dtype, type)):
             return fn
-    method = getattr(nt.Tensor, name, None)
-    if callable(method):
-        return method
+    if _tensor_has(name):
+        return getattr(nt.Tensor, name)
     return None
+
+
+def _tensor_has(name: str) -> bool:
+    """Whether Tensor instances have the attribute (not its metaclass: ``type.__ror__``)."""
+    return any(name in vars(k) for k in nt.Tensor.__mro__ if k is not object)
 
 
 def load_op_db() -> list:
@@ -347,7 +351,7 @@ def _as_array(value):
     return value
 
 
-def compare(ours, theirs, dtype: str, what: str) -> None:
+def compare(ours, theirs, dtype: str, what: str, check_dtype: bool = True) -> None:
     """Assert that ``ours`` (neuronet) equals ``theirs`` (torch): structure, dtypes and values."""
     import torch
 
@@ -365,7 +369,7 @@ def compare(ours, theirs, dtype: str, what: str) -> None:
             b = _as_array(t)
             if a.shape != b.shape:
                 raise AssertionError(f"{label}: shape {a.shape}, torch {b.shape}")
-            if str(a.dtype) != _dtype_name(t.dtype):
+            if check_dtype and str(a.dtype) != _dtype_name(t.dtype):
                 raise AssertionError(f"{label}: dtype {a.dtype}, torch {t.dtype}")
             if a.dtype.kind == "f":
                 ok = np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
@@ -407,27 +411,63 @@ def _differentiable_outputs(ours_flat, theirs_flat) -> list:
     ]
 
 
-def run_sample(info, fn, sample, dtype: str, seed: int = 0) -> None:
+def _double(value, memo: dict):
+    """torch floating tensors as float64 leaves (same requires_grad), memoised by identity."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if id(value) not in memo:
+            d = value.detach().double() if value.is_floating_point() else value
+            memo[id(value)] = d.requires_grad_(value.requires_grad) if d is not value else value
+        return memo[id(value)]
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(_double(v, memo) for v in value)
+    if isinstance(value, dict):
+        return {k: _double(v, memo) for k, v in value.items()}
+    return value
+
+
+def run_sample(info, fn, sample, dtype: str, seed: int = 0, reference: str | None = None):
     """Run one sample through both frameworks; raise AssertionError (or the op's error) on a
-    difference, ``Unsupported`` when neuronet cannot represent the sample."""
+    difference, ``Unsupported`` when neuronet cannot represent the sample.
+
+    ``reference='float64'`` runs PyTorch in float64 on the same values (for ops whose float32
+    PyTorch kernel is less accurate than neuronet's): neuronet's float32 results are compared
+    with those, at float32 tolerances."""
     import torch
 
     convert = _Converter()
     inp = convert(sample.input)
     args = convert(list(sample.args))
     kwargs = convert(dict(sample.kwargs))
+    t_inp, t_args, t_kwargs = sample.input, sample.args, sample.kwargs
+    if reference == "float64":
+        memo = {}
+        t_inp = _double(t_inp, memo)
+        t_args = _double(list(t_args), memo)
+        t_kwargs = _double(dict(t_kwargs), memo)
+        convert.pairs = {k: (memo.get(k, t), o) for k, (t, o) in convert.pairs.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nt.manual_seed(seed)
         ours = fn(inp, *args, **kwargs)
         torch.manual_seed(seed)
-        theirs = torch_callable(info)(sample.input, *sample.args, **sample.kwargs)
+        theirs = torch_callable(info)(t_inp, *t_args, **t_kwargs)
     if info.name in UNINITIALISED:
         ours = [o.shape if isinstance(o, nt.Tensor) else o for o in _flat(ours)]
         theirs = [tuple(t.shape) if isinstance(t, torch.Tensor) else t for t in _flat(theirs)]
-    compare(ours, theirs, dtype, "output")
+    check = reference is None
+    compare(ours, theirs, dtype, "output", check_dtype=check)
     if info.name in UNINITIALISED:
         return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _compare_grads(ours, theirs, convert, dtype, seed, check)
+
+
+def _compare_grads(ours, theirs, convert, dtype: str, seed: int, check_dtype=True) -> None:
+    import torch
+
     pairs = convert.grad_pairs()
     outs = _differentiable_outputs(_flat(ours), _flat(theirs))
     if not pairs or not outs:
@@ -436,9 +476,10 @@ def run_sample(info, fn, sample, dtype: str, seed: int = 0) -> None:
         if not (isinstance(o, nt.Tensor) and o.requires_grad):
             raise AssertionError("output does not require grad (torch's does)")
     rng = np.random.default_rng(seed)
-    cots = [rng.standard_normal(t.shape).astype(_dtype_name(t.dtype)) for _, t in outs]
+    cots = [rng.standard_normal(t.shape).astype(str(o.dtype)) for o, t in outs]
+    theirs_cots = [c.astype(_dtype_name(t.dtype)) for c, (_, t) in zip(cots, outs)]
     try:
-        theirs_grads = _torch_grads([t for _, t in outs], pairs, cots)
+        theirs_grads = _torch_grads([t for _, t in outs], pairs, theirs_cots)
     except RuntimeError as err:
         if "not implemented" in str(err):
             return  # torch has no backward for this form: only the outputs are compared
@@ -451,7 +492,7 @@ def run_sample(info, fn, sample, dtype: str, seed: int = 0) -> None:
             g_theirs = torch.zeros_like(t)
         if g_ours is None:
             g_ours = nt.Tensor(np.zeros(t.shape, dtype=_dtype_name(t.dtype)))
-        compare(g_ours, g_theirs, dtype, f"grad of tensor input {k}")
+        compare(g_ours, g_theirs, dtype, f"grad of tensor input {k}", check_dtype)
 
 
 # ---- random ops: compared by distribution --------------------------------------------------

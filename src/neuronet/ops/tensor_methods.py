@@ -211,6 +211,7 @@ def _issue19_table() -> dict:
         "floor_divide_": _inplace_from(dv.floor_divide, "floor_divide_", "x.floor_divide(y)"),
         "remainder_": _inplace_from(dv.remainder, "remainder_", "x.remainder(y)"),
         "fmod_": _inplace_from(dv.fmod, "fmod_", "x.fmod(y)"),
+        "__rdiv__": _reflected(A.div),  # PyTorch keeps Python 2's name of __rtruediv__
         "unfold": ra.unfold_dimension,
         "arcsin": tr.asin,
         "arccos": tr.acos,
