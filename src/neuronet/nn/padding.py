@@ -45,7 +45,9 @@ class _PadNd(Module):
             raise ValueError(f"{self.describe()}: {err}") from None
 
     def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self._mode == "constant" else "")
+        if type(self).__name__.startswith("ConstantPad"):
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 class ZeroPad1d(_PadNd):

@@ -5,16 +5,21 @@ from __future__ import annotations
 from neuronet.autograd.tensor import Tensor
 from neuronet.nn.module import Module
 from neuronet.ops import unpooling as U
+from neuronet.ops._im2col import as_tuple
 
 
 class _MaxUnpoolNd(Module):
     _fn = None
+    _dims = 1
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
+        name = type(self).__name__
+        self.kernel_size = as_tuple(kernel_size, self._dims, "kernel_size", name)
+        self.stride = as_tuple(
+            stride if stride is not None else kernel_size, self._dims, "stride", name
+        )
+        self.padding = as_tuple(padding, self._dims, "padding", name)
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
         return type(self)._fn(
@@ -30,6 +35,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     L_out = (L_in - 1) * stride - 2 * padding + kernel_size (or output_size)."""
 
     _fn = staticmethod(U.max_unpool1d)
+    _dims = 1
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -44,12 +50,14 @@ class MaxUnpool2d(_MaxUnpoolNd):
     """
 
     _fn = staticmethod(U.max_unpool2d)
+    _dims = 2
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """The partial inverse of MaxPool3d."""
 
     _fn = staticmethod(U.max_unpool3d)
+    _dims = 3
 
 
 __all__ = ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
