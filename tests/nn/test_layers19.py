@@ -224,7 +224,7 @@ def test_reprs_match_torch(torch):
         assert repr(ours) == repr(theirs), name
 
 
-def test_max_unpool_layers_invert_max_pool(torch):
+def test_max_unpool_layers_invert_max_pool(torch):  # MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
     for d in (1, 2, 3):
         shape = (2, 2) + (4,) * d
         x = R.permutation(int(np.prod(shape))).reshape(shape).astype(np.float32)

@@ -35,8 +35,11 @@ _UFUNC = {
 
 class ScatterReduce(Function):
     """y = x with src[i][j] combined into y[index[i][j]][j] (dim 0) by ``reduce`` (or written
-    over it, reduce=None); see the module docstring for the gradients.
-    Saves: x, index, src, y (what the reduction's gradient needs)."""
+    over it, reduce=None).
+    dL/dx = dL/dy at untouched positions (and, with include_self, its share at combined ones);
+    dL/dsrc[i][j] = the share of dL/dy[index[i][j]][j] due to src[i][j]: all of it ('sum',
+    overwrite), / count ('mean'), * the product of the other contributors ('prod'), / the
+    number of tied maxima ('amax', 'amin').  Saves: x, index, src, y."""
 
     @staticmethod
     def forward(ctx, x, index, src, dim=0, reduce=None, include_self=True):
