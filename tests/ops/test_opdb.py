@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import TORCH_REASON
+TORCH_REASON = "torch not installed; install the `torch` extra (torch==2.13.0) to run parity tests"
 
 pytest.importorskip("torch", reason=TORCH_REASON)
 pytest.importorskip("expecttest", reason="op_db needs the expecttest package (the torch extra)")
