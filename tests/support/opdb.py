@@ -40,7 +40,7 @@ TOLERANCES = {  # (rtol, atol) for outputs and gradients
     "bool": (0, 0),
 }
 MAX_SAMPLES = 48  # per op and dtype, spread evenly over op_db's list (deterministic)
-DROPPED_KWARGS = ("device",)  # ``device=`` belongs to the device work (neuronet is CPU-only)
+DROPPED_KWARGS = ()  # keyword arguments the harness drops (none: device= is supported)
 NAMESPACES = ("linalg.", "fft.", "special.", "masked.", "signal.", "sparse.", "torch.")
 
 # Random ops: compared by distribution, never by value.

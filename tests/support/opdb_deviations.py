@@ -43,7 +43,7 @@ def _target_broadcasts(sample) -> bool:
 _MEMORY_FORMAT = (
     "memory_format= is a layout hint neuronet (row-major NumPy storage) does not need; the "
     "dtype conversion methods in autograd/tensor.py (owned by the autograd branch, issue 13) do "
-    "not accept the keyword yet"
+    "not accept the keyword"
 )
 
 DEVIATIONS = [
@@ -54,9 +54,19 @@ DEVIATIONS = [
     Deviation(
         "to",
         "pending",
-        "Tensor.to(device, dtype, non_blocking, copy, memory_format=...) with a device first: the "
-        "device forms of .to belong to the autograd branch (issue 13)",
+        "Tensor.to(other, non_blocking, copy, memory_format=...) (a tensor giving the dtype, then "
+        "flags): .to belongs to the autograd branch (issue 13), which takes dtype and device forms",
+        lambda sample: bool(sample.args) and hasattr(sample.args[0], "shape"),
     ),
+    *[
+        Deviation(
+            name,
+            "deliberate",
+            "float16 and bfloat16 are not neuronet dtypes: .half() and .bfloat16() raise a "
+            "TypeError that says so (autograd branch, issue 13; docs/pytorch.md)",
+        )
+        for name in ("half", "bfloat16")
+    ],
     Deviation(
         "nn.functional.gaussian_nll_loss",
         "deliberate",
@@ -118,8 +128,8 @@ ABSENT = {
     "complex numbers: neuronet tensors are real (float32/float64, int32/int64, bool)": """complex
         polar angle real imag view_as_real view_as_complex cfloat cdouble chalf conj_physical
         isreal sgn""",
-    "dtypes neuronet does not have (float16, bfloat16, uint8, int8, int16)": """half bfloat16
-        byte char short""",
+    "dtypes neuronet does not have (uint8, int8, int16; float16 and bfloat16 are shared names "
+    "that raise, see DEVIATIONS)": """byte char short""",
     "sparse and masked tensors are out of scope (issue 19)": """sparse.mm sparse.sampled_addmm
         to_sparse masked.amax masked.amin masked.argmax masked.argmin masked.cumprod
         masked.cumsum masked.log_softmax masked.logaddexp masked.logsumexp masked.mean
@@ -144,9 +154,8 @@ ABSENT = {
     "bit-level and integer number theory (neuronet's integers index and count)": """bitwise_and
         bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor gcd lcm
         __rand__ __ror__ __rxor__ ldexp frexp nextafter""",
-    "creation functions and factory methods belong to the device work (autograd branch, issue "
-    "13: device= on every creation function)": """empty_like logspace new_empty new_full
-        new_ones new_zeros""",
+    "creation functions and factory methods (the autograd branch's creation.py, issue 13); "
+    "not in issue 19's list": """logspace new_empty new_full new_ones new_zeros""",
     "random sampling beyond rand/randn/randint/randperm/dropout/rrelu (in-place samplers and "
     "distributions belong to a random-number family not in issue 19's list)": """bernoulli
         normal uniform multinomial exponential cauchy geometric log_normal

@@ -182,23 +182,29 @@ def unique_consecutive(
     return _unique_result(x, dim, True, return_inverse, return_counts, "unique_consecutive")
 
 
-def _tri_indices(fn, row: int, col: int, offset: int, dtype, op: str) -> Tensor:
+def _tri_indices(fn, row: int, col: int, offset: int, dtype, device, layout, op: str) -> Tensor:
+    from neuronet.creation import _made  # the device= and layout= checks of every factory
+
     if row < 0 or col < 0:
         raise ValueError(f"{op}: row and col must be non-negative, got {row}, {col}")
     dtype = as_dtype(dtype) or np.dtype(np.int64)
     i, j = fn(row, offset, col)
-    return Tensor(np.stack([i, j]).astype(dtype).reshape(2, -1))
+    return _made(np.stack([i, j]).astype(dtype).reshape(2, -1), False, device, layout)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None) -> Tensor:
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
+) -> Tensor:
     """The (2, n) row and column indices of the lower triangle of a row x col matrix (from the
     ``offset`` diagonal), in row-major order."""
-    return _tri_indices(np.tril_indices, row, col, offset, dtype, "tril_indices")
+    return _tri_indices(np.tril_indices, row, col, offset, dtype, device, layout, "tril_indices")
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None) -> Tensor:
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None
+) -> Tensor:
     """The (2, n) row and column indices of the upper triangle of a row x col matrix."""
-    return _tri_indices(np.triu_indices, row, col, offset, dtype, "triu_indices")
+    return _tri_indices(np.triu_indices, row, col, offset, dtype, device, layout, "triu_indices")
 
 
 __all__ = [
