@@ -108,6 +108,8 @@ def arange(
 def linspace(
     start, end, steps, dtype=None, requires_grad=False, *, device=None, layout=None
 ) -> Tensor:
+    start = start.item() if isinstance(start, Tensor) else start  # 0-d tensors, as torch
+    end = end.item() if isinstance(end, Tensor) else end
     array = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
     return _made(array, requires_grad, device, layout)
 

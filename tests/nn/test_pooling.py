@@ -188,7 +188,7 @@ def test_indices_are_int64_and_carry_no_gradient(rng):
         (lambda x: F.max_pool2d(x, 7), r"max_pool2d: input of shape \(2, 4, 5, 5\) is too small"),
         (lambda x: F.max_pool2d(x, 0), r"kernel_size must be positive"),
         (lambda x: F.avg_pool2d(x, 2, stride=0), r"stride must be positive"),
-        (lambda x: F.max_pool1d(x, 2), r"max_pool1d: expected a non-empty 2-d or 3-d input"),
+        (lambda x: F.max_pool1d(x, 2), r"max_pool1d: expected a 2-d or 3-d input"),
         (lambda x: F.adaptive_avg_pool2d(x, (2, 0)), r"output_size must be positive"),
         (lambda x: F.adaptive_max_pool2d(x, (2, 2, 2)), r"output_size must have 2 entries"),
         (lambda x: F.avg_pool2d(x, 2, divisor_override=0), r"divisor_override must be a non-zero"),

@@ -118,10 +118,13 @@ def test_maximum_broadcast_error_names_shapes():
         nt.maximum(nt.ones(2, 3), nt.ones(4))
 
 
-def test_sign_has_no_gradient():
+def test_sign_has_a_zero_gradient():
+    # as torch: backward through sign works and contributes nothing
     x = nt.tensor([-2.0, 0.0, 3.0], requires_grad=True)
     y = nt.sign(x)
-    assert not y.requires_grad and y.tolist() == [-1.0, 0.0, 1.0]
+    assert y.requires_grad and y.tolist() == [-1.0, 0.0, 1.0]
+    (y * 5.0 + x).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0]
 
 
 def test_non_tensor_input_is_a_clear_error():

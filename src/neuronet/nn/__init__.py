@@ -24,6 +24,21 @@ from neuronet.nn.recurrent_cells import *  # noqa: F403
 from neuronet.nn.transformer import *  # noqa: F403
 from neuronet.nn import utils  # noqa: F401,E402
 
+# The layers added for PyTorch's op surface (issue 19), one family per file.
+from neuronet.nn.activation_piecewise import *  # noqa: F403,E402
+from neuronet.nn.activation_smooth import *  # noqa: F403,E402
+from neuronet.nn.bilinear import *  # noqa: F403,E402
+from neuronet.nn.conv3d import *  # noqa: F403,E402
+from neuronet.nn.distance import *  # noqa: F403,E402
+from neuronet.nn.embedding_bag import *  # noqa: F403,E402
+from neuronet.nn.instancenorm import *  # noqa: F403,E402
+from neuronet.nn.likelihood_loss import *  # noqa: F403,E402
+from neuronet.nn.margin_loss import *  # noqa: F403,E402
+from neuronet.nn.padding import *  # noqa: F403,E402
+from neuronet.nn.pooling3d import *  # noqa: F403,E402
+from neuronet.nn.resampling import *  # noqa: F403,E402
+from neuronet.nn.unpooling import *  # noqa: F403,E402
+
 # ``neuronet.nn.functional`` is ``neuronet.functional`` (the same module), as PyTorch code
 # imports it: ``import neuronet.nn.functional as F``.
 import sys as _sys  # noqa: E402

@@ -66,9 +66,11 @@ def normalize_dims(dim, ndim: int, op: str):
 
 
 def as_tuple(value, n: int, name: str, op: str) -> tuple:
-    """``value`` (an int or a sequence of n ints) as a tuple of n Python ints."""
+    """``value`` (an int, or a sequence of 1 or n ints) as a tuple of n Python ints."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == 1 and n > 1:
+        value = tuple(value) * n  # (p,) means p for every spatial dim, as torch
     if isinstance(value, (tuple, list)) and len(value) == n:
         if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
             return tuple(int(v) for v in value)

@@ -191,8 +191,14 @@ def mul(input, other) -> Tensor:
     return _binary(Mul, "mul", input, other)
 
 
-def div(input, other) -> Tensor:
-    """input / other (true division), element-wise with broadcasting."""
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """input / other, element-wise with broadcasting: true division, or rounded toward zero
+    (``rounding_mode='trunc'``) or toward -inf (``'floor'``, Python's ``//``; see
+    ``ops/division.py``)."""
+    if rounding_mode is not None:
+        from neuronet.ops.division import div_rounded
+
+        return div_rounded(input, other, rounding_mode)
     return _binary(Div, "div", input, other)
 
 

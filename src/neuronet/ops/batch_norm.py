@@ -138,6 +138,10 @@ def batch_norm(
     """
     op = "batch_norm"
     check_input(op, input)
+    if input.array.size == 0:  # nothing to normalise: an empty result, zero gradients (torch)
+        from neuronet.ops._empty import EmptyResult
+
+        return EmptyResult.apply(input, weight, bias, shape=input.shape)
     if input.ndim < 2:
         raise ValueError(
             f"{op}: expected an input of shape (N, C) or (N, C, *), got {tuple(input.shape)}"

@@ -274,6 +274,11 @@ def gather(input: Tensor, dim: int, index) -> Tensor:
     shape = _check(input, "gather").array.shape
     index = _int_index(index, "gather")
     axis = normalize_dims(dim, len(shape), "gather")[0]
+    if not shape and index.ndim <= 1:  # a 0-d input acts as shape (1,), as torch
+        from neuronet.ops.shape import reshape
+
+        out = gather(reshape(input, 1), 0, index.reshape(-1))
+        return reshape(out, index.shape)
     if index.ndim != len(shape):
         raise ValueError(
             f"gather: index must have the same number of dims as input, got index shape "
@@ -294,6 +299,11 @@ def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
     shape = _check(input, "scatter_add").array.shape
     _check(src, "scatter_add")
     index = _int_index(index, "scatter_add")
+    if not shape and index.ndim <= 1 and src.array.ndim <= 1:  # 0-d acts as (1,), as torch
+        from neuronet.ops.shape import reshape
+
+        out = scatter_add(reshape(input, 1), 0, index.reshape(-1), reshape(src, -1))
+        return reshape(out, ())
     axis = normalize_dims(dim, len(shape), "scatter_add")[0]
     if index.ndim != len(shape) or src.array.ndim != len(shape):
         raise ValueError(
@@ -325,21 +335,23 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
 
 
 def masked_fill(input: Tensor, mask, value) -> Tensor:
-    """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts to input's shape;
+    """``value`` where ``mask`` is True, ``input`` elsewhere (mask and input broadcast together;
     value is a number or a 0-d tensor, which then receives a gradient)."""
     _check(input, "masked_fill")
     mask_array = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if mask_array.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask_array.dtype}")
     try:
-        fits = np.broadcast_shapes(mask_array.shape, input.shape) == input.shape
+        target = np.broadcast_shapes(mask_array.shape, input.shape)
     except ValueError:
-        fits = False
-    if not fits:
         raise ValueError(
-            f"masked_fill: mask of shape {mask_array.shape} cannot be broadcast to the input's "
-            f"shape {input.shape}"
-        )
+            f"masked_fill: mask of shape {mask_array.shape} and input of shape {input.shape} "
+            "cannot be broadcast together"
+        ) from None
+    if target != input.shape:  # the out-of-place form broadcasts the input too, as torch
+        from neuronet.ops.shape import expand
+
+        input = expand(input, target)
     if isinstance(value, Tensor):
         if value.array.ndim != 0:
             raise ValueError(

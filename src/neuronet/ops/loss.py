@@ -210,7 +210,7 @@ class BinaryCrossEntropy(Function):
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100)
             log_1mx = np.maximum(np.log1p(-x), -100)
-        loss = log_x - log_1mx
+        loss = np.subtract(log_x, log_1mx, out=np.empty_like(x))  # an array even when 0-d
         loss *= t
         loss += log_1mx
         np.negative(loss, out=loss)
@@ -250,7 +250,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def forward(ctx, x, t, reduction, weight=None, pos_weight=None):
-        sp = np.abs(x)
+        sp = np.abs(x, out=np.empty_like(x))  # an array even when 0-d
         np.negative(sp, out=sp)
         np.exp(sp, out=sp)
         np.log1p(sp, out=sp)

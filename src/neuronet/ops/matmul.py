@@ -23,7 +23,8 @@ from neuronet.ops._util import unbroadcast
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b, as one 2-D GEMM when b is a matrix and a has batch dims."""
     if b.ndim == 2 and a.ndim > 2:
-        return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
+        rows = a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1])  # (no -1: k may be 0)
+        return (rows @ b).reshape(a.shape[:-1] + (b.shape[1],))
     return np.asarray(np.matmul(a, b))
 
 
@@ -63,7 +64,8 @@ class MatMul(Function):
             grad_a = grad_a.reshape(a.shape)
         if ctx.needs_input_grad[1]:
             if b2.ndim == 2 and a2.ndim > 2:  # sum over the batch inside one GEMM
-                grad_b = a2.reshape(-1, a2.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
+                rows = int(np.prod(a2.shape[:-1]))
+                grad_b = a2.reshape(rows, a2.shape[-1]).T @ grad.reshape(rows, grad.shape[-1])
             else:
                 grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), grad), b2.shape)
             grad_b = grad_b.reshape(b.shape)

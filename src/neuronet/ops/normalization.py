@@ -46,6 +46,7 @@ import numpy as np
 from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
+from neuronet.ops._empty import EmptyResult
 from neuronet.ops._normalization_util import (
     as_shape,
     check_input,
@@ -316,6 +317,8 @@ def group_norm(
         )
     check_param(op, "weight", weight, (c,), input)
     check_param(op, "bias", bias, (c,), input)
+    if input.array.size == 0:  # an empty batch: an empty result, zero gradients (as torch)
+        return EmptyResult.apply(input, weight, bias, shape=input.shape)
     params = {"num_groups": int(num_groups), "eps": float(eps)}
     if backend.fast.numba:
         return fast_norm.CompiledGroupNorm.apply(input, weight, bias, **params)

@@ -7,9 +7,11 @@ lists dims first to last): ``(1, 2)`` pads the last dim with 1 element before an
 Modes, for the row [1 2 3] padded by (2, 2):
 - ``'constant'``: ``value`` (default 0) -> [0 0 1 2 3 0 0]; negative amounts crop.
 - ``'reflect'``: mirror without repeating the edge -> [3 2 1 2 3 2 1] (needs pad < size).
-- ``'replicate'``: repeat the edge -> [1 1 1 2 3 3 3].
+- ``'replicate'``: repeat the edge -> [1 1 1 2 3 3 3] (any amount).
 - ``'circular'``: wrap around -> [2 3 1 2 3 1 2] (needs pad <= size).
 The non-constant modes pad the last 1, 2 or 3 dims of a batched input, as PyTorch requires.
+Negative amounts crop, in every mode, as PyTorch: 'circular' crops first and wraps what is left
+(pad (-1, 1) of [1 2 3 4] is [2 3 4 2]); the others pad first and then crop.
 """
 
 from __future__ import annotations
@@ -118,10 +120,15 @@ def _check_edge_pad(pairs: tuple, pad: tuple, shape: tuple, mode: str) -> None:
             "(left, right) for 2-D/3-D inputs, 4 amounts for 3-D/4-D, 6 for 4-D/5-D"
         )
     for d, (lo, hi) in enumerate(pairs):
-        if lo < 0 or hi < 0:
-            raise ValueError(f"pad: mode '{mode}' does not accept negative padding, got {pad}")
+        if shape[d] + lo + hi < 0:
+            raise ValueError(
+                f"pad: negative padding ({lo}, {hi}) at dim {d} would leave a negative size "
+                f"(input shape {shape}); negative amounts can crop at most the whole dim"
+            )
+        if mode == "replicate":
+            continue  # any amount: the edge repeats
         limit = shape[d] - 1 if mode == "reflect" else shape[d]
-        if max(lo, hi) > limit:
+        if max(lo, hi) > max(limit, 0):
             rule = "less than" if mode == "reflect" else "at most"
             raise ValueError(
                 f"pad: in mode '{mode}' the padding must be {rule} the size of the dim it pads, "
@@ -156,7 +163,18 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     if value is not None and value != 0:
         raise ValueError(f"pad: mode '{mode}' does not take a value argument (got {value})")
     _check_edge_pad(pairs, tuple(pad), shape, mode)
-    return EdgePad.apply(input, pairs=pairs, mode=mode)
+    # Negative amounts crop, as in torch: 'circular' crops first and wraps what is left; the
+    # other modes pad by the positive amounts first and crop the result.
+    grow = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pairs)
+    crop = tuple((min(lo, 0), min(hi, 0)) for lo, hi in pairs)
+    out = input
+    if mode == "circular" and any(map(any, crop)):
+        out = ConstantPad.apply(out, pairs=crop, value=0)
+    if any(map(any, grow)):
+        out = EdgePad.apply(out, pairs=grow, mode=mode)
+    if mode != "circular" and any(map(any, crop)):
+        out = ConstantPad.apply(out, pairs=crop, value=0)
+    return out
 
 
 __all__ = ["pad"]

@@ -248,11 +248,12 @@ class AdaptiveMaxPool(Function):
 def _check_input(op: str, input, spatial: int) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a neuronet Tensor, got {type(input).__name__}")
-    if input.ndim not in (spatial + 1, spatial + 2) or input.array.size == 0:
+    # only the batch may be empty (N = 0 gives an empty result, as torch)
+    if input.ndim not in (spatial + 1, spatial + 2) or 0 in input.shape[-spatial - 1 :]:
         dims = "(N, C, L) or (C, L)" if spatial == 1 else "(N, C, H, W) or (C, H, W)"
         raise ValueError(
-            f"{op}: expected a non-empty {spatial + 1}-d or {spatial + 2}-d input {dims}, got "
-            f"shape {tuple(input.shape)}"
+            f"{op}: expected a {spatial + 1}-d or {spatial + 2}-d input {dims} with non-zero "
+            f"channel and spatial sizes, got shape {tuple(input.shape)}"
         )
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got {input.dtype}; use .float()")
@@ -431,10 +432,21 @@ def avg_pool2d(
     )
 
 
+def _empty_batch(input, out: tuple, spatial: int, return_indices=None):
+    """The result for a batch of zero samples: empty outputs (and indices), zero gradients."""
+    from neuronet.ops._empty import EmptyResult
+
+    shape = tuple(input.shape[: input.ndim - spatial]) + tuple(out)[2 - spatial :]
+    y = EmptyResult.apply(input, shape=shape)
+    return (y, Tensor(np.zeros(shape, dtype=np.int64))) if return_indices else y
+
+
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
     """Average over ``output_size`` adaptive bins of (N, C, L) or (C, L)."""
     _check_input("adaptive_avg_pool1d", input, 1)
     out = _adaptive_size("adaptive_avg_pool1d", input, output_size, 1)
+    if input.array.size == 0:
+        return _empty_batch(input, out, 1)
     return AdaptiveAvgPool.apply(input, spatial=1, out_hw=out)
 
 
@@ -447,6 +459,8 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     """
     _check_input("adaptive_avg_pool2d", input, 2)
     out = _adaptive_size("adaptive_avg_pool2d", input, output_size, 2)
+    if input.array.size == 0:
+        return _empty_batch(input, out, 2)
     return AdaptiveAvgPool.apply(input, spatial=2, out_hw=out)
 
 
@@ -454,6 +468,8 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Maximum over ``output_size`` adaptive bins of (N, C, L) or (C, L)."""
     _check_input("adaptive_max_pool1d", input, 1)
     out = _adaptive_size("adaptive_max_pool1d", input, output_size, 1)
+    if input.array.size == 0:
+        return _empty_batch(input, out, 1, return_indices)
     return AdaptiveMaxPool.apply(input, spatial=1, out_hw=out, return_indices=return_indices)
 
 
@@ -461,6 +477,8 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Maximum over adaptive bins (see ``adaptive_avg_pool2d``); indices are h*W + w (int64)."""
     _check_input("adaptive_max_pool2d", input, 2)
     out = _adaptive_size("adaptive_max_pool2d", input, output_size, 2)
+    if input.array.size == 0:
+        return _empty_batch(input, out, 2, return_indices)
     return AdaptiveMaxPool.apply(input, spatial=2, out_hw=out, return_indices=return_indices)
 
 

@@ -38,7 +38,8 @@ def _dims(input: Tensor, dim, op: str):
         return None
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer, list, tuple)):
         raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
-    return normalize_dims(dim, input.array.ndim, op)
+    dims = normalize_dims(dim, input.array.ndim, op)
+    return None if input.array.ndim == 0 else dims  # a 0-d tensor takes dim 0 or -1, as torch
 
 
 def _count(shape: tuple, dims) -> int:
@@ -406,17 +407,18 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default).
 
-    ``p`` may be 'fro' (same as 2), a float (1, 2, 3.5, 0.5 ...), inf or -inf, or 0 (count of
-    non-zeros). Matrix norms ('nuc', spectral) are not provided.
+    ``p`` may be 'fro' (same as 2), a float (1, 2, 3.5, 0.5 ...), inf or -inf, 0 (count of
+    non-zeros), or 'nuc' (the nuclear norm, the sum of singular values over two dims).
     """
     x = _floating(_cast(_check(input, "norm"), dtype), "norm")
+    if isinstance(p, str) and p == "nuc":  # a matrix norm: the sum of singular values
+        from neuronet.ops.linalg import nuclear_norm
+
+        return nuclear_norm(x, (-2, -1) if dim is None else tuple(dim), keepdim)
     if p == "fro" or p is None:
         p = 2.0
     if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
-        raise ValueError(
-            f"norm: p must be 'fro' or a number (1, 2, inf, ...), got {p!r}; matrix norms such "
-            "as 'nuc' are not supported"
-        )
+        raise ValueError(f"norm: p must be 'fro', 'nuc' or a number (1, 2, inf, ...), got {p!r}")
     return Norm.apply(x, p=float(p), dims=_dims(x, dim, "norm"), keepdim=keepdim)
 
 

@@ -343,6 +343,8 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     ndim = _check(input, "transpose").array.ndim
     a = _axis(dim0, ndim, "transpose")
     b = _axis(dim1, ndim, "transpose")
+    if ndim == 0:  # dims 0 and -1 of a 0-d tensor, as torch
+        return Permute.apply(input, perm=())
     perm = list(range(ndim))
     perm[a], perm[b] = perm[b], perm[a]
     return Permute.apply(input, perm=tuple(perm))
@@ -430,6 +432,9 @@ def _tensors(tensors, op: str) -> list:
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim; all other sizes must match."""
     tensors = _tensors(tensors, "cat")
+    if len(tensors) > 1 and any(t.shape != (0,) for t in tensors):
+        # torch's legacy rule: 1-D empty tensors are skipped, whatever the other shapes
+        tensors = [t for t in tensors if t.shape != (0,)]
     first = tensors[0].shape
     axis = _axis(dim, len(first), "cat")
     for i, t in enumerate(tensors):
@@ -495,9 +500,15 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return Unbind.apply(input, dim=_axis(dim, len(shape), "unbind"))
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """Reverse the order of elements along ``dims``."""
+def flip(input: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (``flip(x, 0, 1)``, ``flip(x, (0, 1))`` or
+    ``flip(x, dims=(0, 1))``)."""
     ndim = _check(input, "flip").array.ndim
+    if dims is not None:
+        if args:
+            raise TypeError("flip: give the dims either as arguments or as dims=, not both")
+        args = (dims,)
+    dims = args
     dims = normalize_dims(_sizes(dims, "flip"), ndim, "flip")
     return Flip.apply(input, dims=dims)
 

@@ -18,6 +18,8 @@ from neuronet.ops.shape import cast
 
 def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     """x - max(x, axis): a new array whose largest entry along ``axis`` is 0."""
+    if x.size == 0:  # an empty slice: nothing to shift (torch returns an empty result)
+        return x.copy()
     m = x.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)

@@ -8,6 +8,8 @@ function and add one line to the table of its family.
 
 from __future__ import annotations
 
+import numpy as np
+
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops import activation as _activation
 from neuronet.ops import arithmetic as A
@@ -161,3 +163,98 @@ def bind() -> None:
 
 
 bind()
+
+
+# ---- issue 19: the op families added for PyTorch's op surface (an appended block) -------------
+def _inplace_from(fn, name: str, form: str):
+    """An in-place method (``x //= y``, ``x.remainder_(y)``): the out-of-place result written
+    into self's storage, if its dtype can be cast to self's (PyTorch's rule)."""
+
+    def method(self, *args, **kwargs):
+        result = fn(self, *args, **kwargs)
+        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"{name}: result type {result.dtype} can't be cast to the desired output type "
+                f"{self.dtype}; use the out-of-place form ({form})"
+            )
+        return self.copy_(result)
+
+    method.__name__ = name
+    return method
+
+
+def _issue19_table() -> dict:
+    from neuronet.ops import counting as cnt
+    from neuronet.ops import cumulative as cum
+    from neuronet.ops import diagonal as dg
+    from neuronet.ops import division as dv
+    from neuronet.ops import exp_log as el
+    from neuronet.ops import joining as jn
+    from neuronet.ops import linalg as la
+    from neuronet.ops import logical as lg
+    from neuronet.ops import pointwise as pw
+    from neuronet.ops import quantile as qt
+    from neuronet.ops import rearranging as ra
+    from neuronet.ops import rounding as rd
+    from neuronet.ops import scatter as sc
+    from neuronet.ops import selection as sel
+    from neuronet.ops import sorting as srt
+    from neuronet.ops import statistics as st
+    from neuronet.ops import trigonometry as tr
+
+    table = {
+        "__floordiv__": dv.floor_divide,
+        "__rfloordiv__": _reflected(dv.floor_divide),
+        "__mod__": dv.remainder,
+        "__rmod__": _reflected(dv.remainder),
+        "__ifloordiv__": _inplace_from(dv.floor_divide, "//=", "x = x // y"),
+        "__imod__": _inplace_from(dv.remainder, "%=", "x = x % y"),
+        "floor_divide_": _inplace_from(dv.floor_divide, "floor_divide_", "x.floor_divide(y)"),
+        "remainder_": _inplace_from(dv.remainder, "remainder_", "x.remainder(y)"),
+        "fmod_": _inplace_from(dv.fmod, "fmod_", "x.fmod(y)"),
+        "__rdiv__": _reflected(A.div),  # PyTorch keeps Python 2's name of __rtruediv__
+        "unfold": ra.unfold_dimension,
+        "arcsin": tr.asin,
+        "arccos": tr.acos,
+        "arctan": tr.atan,
+        "arctan2": tr.atan2,
+        "clamp_min": pw.clamp_min,
+        "clamp_max": pw.clamp_max,
+        "divide": A.div,
+        "multiply": A.mul,
+        "subtract": A.sub,
+        "H": property(lambda self: _shape.permute(self, tuple(reversed(range(self.ndim))))),
+        "mH": property(_mT),
+        "adjoint": _mT,
+        "positive": lambda self: self,
+        "conj": lambda self: self,
+        "resolve_conj": lambda self: self,
+        "resolve_neg": lambda self: self,
+    }
+    modules = (dv, rd, tr, el, lg, pw, la, dg, ra, sc, sel, cnt, srt, qt, cum, st, jn)
+    for module in modules:  # every public function whose torch.Tensor twin is a method
+        for name in module.__all__:
+            if name in _TENSOR_METHODS and name not in table:
+                table[name] = getattr(module, name)
+    return table
+
+
+# The torch.Tensor methods among the new functions (the others are functions only, as in torch:
+# tensordot, einsum, cdist, meshgrid, hstack, block_diag, tril_indices, ...).
+_TENSOR_METHODS = set(
+    """floor ceil round trunc frac floor_divide remainder fmod true_divide tan asin acos atan atan2
+    sinh cosh asinh acosh atanh log2 log10 exp2 expm1 reciprocal logit xlogy logaddexp logaddexp2
+    isnan isinf isposinf isneginf isfinite signbit logical_and logical_or logical_xor logical_not
+    isclose allclose equal lerp hypot copysign heaviside nan_to_num addcmul addcdiv inner kron
+    trace addmm addmv addr baddbmm addbmm mv vdot diag diagonal diag_embed diagflat roll tile
+    repeat_interleave narrow select rot90 fliplr flipud ravel scatter scatter_reduce index_add
+    index_copy index_fill index_put put masked_scatter take take_along_dim masked_select
+    nonzero argwhere count_nonzero bincount histc unique unique_consecutive tensor_split hsplit
+    vsplit dsplit sort argsort msort topk kthvalue median nanmedian mode quantile nanquantile
+    cumprod cummax cummin logcumsumexp diff std_mean var_mean aminmax nansum nanmean""".split()
+)
+
+_ISSUE19 = _issue19_table()
+TABLES.append(_ISSUE19)
+for _name, _fn in _ISSUE19.items():
+    setattr(Tensor, _name, _fn)

@@ -6,7 +6,7 @@ transcendental ops (exp, log, sqrt, sin, erf, ...) are promoted to float32 first
 abs, square, sign and clamp keep integer dtypes.
 
 Conventions at kinks (all as PyTorch):
-- abs'(0) = 0 (the sign function), sign has no gradient.
+- abs'(0) = 0 (the sign function); sign's gradient is 0 everywhere.
 - clamp passes the gradient where min <= x <= max (both bounds inclusive).
 - maximum/minimum give each input half the gradient where the two are equal.
 """
@@ -18,6 +18,7 @@ import numpy as np
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._erf import ONE_OVER_SQRT_PI, erf_array
+from neuronet.ops._promote import promote
 from neuronet.ops._util import broadcast_error, operand, unbroadcast
 
 
@@ -185,6 +186,19 @@ class Square(Function):
         return (grad_out * 2 * x,)
 
 
+class Sign(Function):
+    """y = sign(x) in {-1, 0, 1};  dL/dx = 0 (piecewise constant; PyTorch returns 0 too, so
+    backward through sign works and contributes nothing).  Saves: nothing."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (np.zeros_like(grad_out),)
+
+
 class Clamp(Function):
     """y = min(max(x, lo), hi) with number bounds (either may be None);
     dL/dx = dL/dy where lo <= x <= hi (bounds inclusive, as PyTorch), else 0.  Saves: x.
@@ -350,8 +364,8 @@ def square(input: Tensor) -> Tensor:
 
 
 def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of each element (0 for 0; no gradient)."""
-    return Tensor(np.sign(_check(input, "sign").array))
+    """-1, 0 or 1 by the sign of each element (0 for 0); its gradient is 0."""
+    return Sign.apply(_check(input, "sign"))
 
 
 def _bound(value, x: np.ndarray, which: str):
@@ -385,6 +399,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
         return Clamp.apply(input, lo=lo, hi=hi)
     lo = None if lo is None else operand(lo, input)
     hi = None if hi is None else operand(hi, input)
+    input, lo, hi = promote(input, lo, hi, op="clamp")  # torch's promotion (int bounds, ...)
     try:
         return ClampTensor.apply(input, lo, hi)
     except ValueError as err:

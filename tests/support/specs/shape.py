@@ -134,7 +134,7 @@ SPECS = [
     OpSpec("unbind", nt.unbind, _torch("unbind"), _normal((3, 4))),
     OpSpec("unbind", *_same(lambda x: x.unbind(-1)[1]), _normal((2, 3))),
     OpSpec("flip", lambda x: nt.flip(x, (0, 2)), _torch("flip", (0, 2)), _normal((2, 3, 4))),
-    OpSpec("clone", *_same(lambda x: (x.clone() * 2.0)), _normal((2, 3))),
+    OpSpec("clone", *_same(lambda x: x.clone() * 2.0), _normal((2, 3))),
     OpSpec("flip", *_same(lambda x: x.flip(-1)), _normal((2, 3))),
     OpSpec("repeat", *_same(lambda x: x.repeat(2, 3)), _normal((2, 3))),
     OpSpec("repeat", *_same(lambda x: x.repeat(2, 1, 3)), _normal((3, 2))),

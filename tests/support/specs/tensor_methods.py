@@ -66,6 +66,14 @@ def _setitem(y, v):
     y[1:3, ::2] = v
 
 
+def _ifloordiv(y, o):
+    y //= o
+
+
+def _imod(y, o):
+    y %= o
+
+
 def _torch_to64(x):
     import torch
 
@@ -86,6 +94,21 @@ SPECS = [
     OpSpec("Tensor.__rtruediv__", *_same(lambda x: 2.5 / x), _normal((2, 3), away=0.5)),
     OpSpec("Tensor.__rpow__", *_same(lambda x: 2.5**x), _normal((2, 3))),
     OpSpec("Tensor.__rmatmul__", *_same(lambda x, y: x.__rmatmul__(y)), _normal((3, 2), (4, 3))),
+    OpSpec("Tensor.__rdiv__", *_same(lambda x: x.__rdiv__(2.5)), _normal((2, 3), away=0.5)),
+    # floor division and remainder are piecewise constant / linear: values and the gradient
+    # of the continuous pieces (inputs kept away from the jumps, as the functional specs do)
+    OpSpec(
+        "Tensor.__rfloordiv__",
+        *_same(lambda x: 7.25 // x),
+        _normal((2, 3), away=0.5),
+        differentiable=False,
+    ),
+    OpSpec(
+        "Tensor.__rmod__",
+        *_same(lambda x: 7.25 % x),
+        _normal((2, 3), away=0.5),
+        differentiable=False,
+    ),
     # in-place methods and operators
     _inplace("add_", lambda y, o: y.add_(o, alpha=2), (3, 4), (4,)),
     _inplace("sub_", lambda y, o: y.sub_(o, alpha=0.5), (3, 4), (3, 4)),
@@ -100,6 +123,11 @@ SPECS = [
     _inplace("copy_", lambda y, s: y.copy_(s), (3, 4), (4,)),
     _inplace("__setitem__", _setitem, (4, 4), (2, 2)),
     _inplace("pow_", lambda y: y.abs().add_(0.5).pow_(2.5), (3, 4)),
+    _inplace("__ifloordiv__", _ifloordiv, (3, 4), (4,), away=0.5),
+    _inplace("__imod__", _imod, (3, 4), (4,), away=0.5),
+    _inplace("floor_divide_", lambda y, o: y.floor_divide_(o), (3, 4), (3, 4), away=0.5),
+    _inplace("remainder_", lambda y, o: y.remainder_(o), (3, 4), (3, 4), away=0.5),
+    _inplace("fmod_", lambda y, o: y.fmod_(o), (3, 4), (3, 4), away=0.5),
     # methods with their own body
     OpSpec("Tensor.contiguous", *_same(lambda x: x.transpose(0, 1).contiguous()), _normal((2, 3))),
     OpSpec(
@@ -121,6 +149,14 @@ SPECS = [
         grad_inputs_idx=(0,),
     ),
     OpSpec("Tensor.where", *_same(lambda x, y: x.where(x > 0, y)), _normal((3, 4), (3, 4))),
+    # transposes and the no-ops of real tensors (conjugation, negation bits)
+    OpSpec("Tensor.H", *_same(lambda x: x.H), _normal((2, 3))),
+    OpSpec("Tensor.mH", *_same(lambda x: x.mH), _normal((4, 2, 3))),
+    OpSpec("Tensor.adjoint", *_same(lambda x: x.adjoint()), _normal((4, 2, 3))),
+    OpSpec("Tensor.positive", *_same(lambda x: x.positive() * 2.0), _normal((2, 3))),
+    OpSpec("Tensor.conj", *_same(lambda x: x.conj() * 2.0), _normal((2, 3))),
+    OpSpec("Tensor.resolve_conj", *_same(lambda x: x.resolve_conj() * 2.0), _normal((2, 3))),
+    OpSpec("Tensor.resolve_neg", *_same(lambda x: x.resolve_neg() * 2.0), _normal((2, 3))),
     # dtype conversions (cast): to float64 keeps the gradient; to float32, ints and bool give
     # values only here (ops/shape.py's cast spec checks the float32 gradient)
     OpSpec("Tensor.double", *_same(lambda x: x.double()), _normal((2, 3))),
