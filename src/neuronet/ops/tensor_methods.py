@@ -168,16 +168,30 @@ bind()
 # ---- issue 19: the op families added for PyTorch's op surface (an appended block) -------------
 def _inplace_from(fn, name: str, form: str):
     """An in-place method (``x //= y``, ``x.remainder_(y)``): the out-of-place result written
-    into self's storage, if its dtype can be cast to self's (PyTorch's rule)."""
+    into self's storage, if its dtype can be cast to self's (PyTorch's rule). Under autograd
+    the graph follows the change as for ``add_`` (``autograd/inplace.py``)."""
 
     def method(self, *args, **kwargs):
-        result = fn(self, *args, **kwargs)
-        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
-            raise RuntimeError(
-                f"{name}: result type {result.dtype} can't be cast to the desired output type "
-                f"{self.dtype}; use the out-of-place form ({form})"
-            )
-        return self.copy_(result)
+        from neuronet.autograd.grad_mode import no_grad
+        from neuronet.autograd.inplace import modify
+
+        def fast():
+            with no_grad():
+                result = fn(self, *args, **kwargs)
+            if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+                raise RuntimeError(
+                    f"{name}: result type {result.dtype} can't be cast to the desired output "
+                    f"type {self.dtype}; use the out-of-place form ({form})"
+                )
+            if result.shape != self.shape:
+                raise RuntimeError(
+                    f"{name}: output with shape {list(self.shape)} doesn't match the broadcast "
+                    f"shape {list(result.shape)}"
+                )
+            np.copyto(self.array, result.array, casting="same_kind")
+
+        others = tuple(a for a in args if isinstance(a, Tensor))
+        return modify(self, name, lambda old: fn(old, *args, **kwargs), fast, others)
 
     method.__name__ = name
     return method

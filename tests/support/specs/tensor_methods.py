@@ -35,7 +35,7 @@ def _same(fn):
     return fn, fn
 
 
-def _inplace(name, update, *shapes, away=0.0):
+def _inplace(name, update, *shapes, away=0.0, differentiable=True):
     """``update(clone, *others)`` mutates a clone of the first input; the spec returns it."""
 
     def call(x, *others):
@@ -43,7 +43,9 @@ def _inplace(name, update, *shapes, away=0.0):
         update(y, *others)
         return y
 
-    return OpSpec(f"Tensor.{name}", call, call, _normal(*shapes, away=away))
+    return OpSpec(
+        f"Tensor.{name}", call, call, _normal(*shapes, away=away), differentiable=differentiable
+    )
 
 
 def _iadd(y, o):
@@ -123,9 +125,17 @@ SPECS = [
     _inplace("copy_", lambda y, s: y.copy_(s), (3, 4), (4,)),
     _inplace("__setitem__", _setitem, (4, 4), (2, 2)),
     _inplace("pow_", lambda y: y.abs().add_(0.5).pow_(2.5), (3, 4)),
-    _inplace("__ifloordiv__", _ifloordiv, (3, 4), (4,), away=0.5),
+    # torch has no derivative for floor division (piecewise constant): values only
+    _inplace("__ifloordiv__", _ifloordiv, (3, 4), (4,), away=0.5, differentiable=False),
     _inplace("__imod__", _imod, (3, 4), (4,), away=0.5),
-    _inplace("floor_divide_", lambda y, o: y.floor_divide_(o), (3, 4), (3, 4), away=0.5),
+    _inplace(
+        "floor_divide_",
+        lambda y, o: y.floor_divide_(o),
+        (3, 4),
+        (3, 4),
+        away=0.5,
+        differentiable=False,
+    ),
     _inplace("remainder_", lambda y, o: y.remainder_(o), (3, 4), (3, 4), away=0.5),
     _inplace("fmod_", lambda y, o: y.fmod_(o), (3, 4), (3, 4), away=0.5),
     # methods with their own body
