@@ -44,6 +44,13 @@ def _class_scores(output, target):
 
 
 class Metric:
+    """Base class: ``reset``, ``update(output, target)``, ``compute() -> float``.
+
+    ``state_dict()`` is what a training checkpoint stores mid-epoch, so a resumed epoch
+    reports the same value as an uninterrupted one: by default every attribute (numbers,
+    NumPy arrays, None). Override both methods if yours holds anything else.
+    """
+
     name = "metric"
 
     def reset(self) -> None:
@@ -54,6 +61,16 @@ class Metric:
 
     def compute(self) -> float:
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        unknown = sorted(set(state) - set(vars(self)))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}")
+        for k, v in state.items():
+            setattr(self, k, v.copy() if isinstance(v, np.ndarray) else v)
 
 
 class Accuracy(Metric):

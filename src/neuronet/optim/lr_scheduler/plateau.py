@@ -23,6 +23,8 @@ class ReduceLROnPlateau(LRScheduler):
                                    then cooldown for ``cooldown`` steps
 
     There is no closed form: the schedule depends on the metric, so ``lr_at`` is not defined.
+    ``needs_metric`` is True: the ``Trainer`` passes the epoch's ``val_loss`` (or the training
+    loss when there is no validation data).
 
     Args:
         optimizer: the optimizer.
@@ -46,6 +48,8 @@ class ReduceLROnPlateau(LRScheduler):
         >>> sched.get_last_lr()
         [0.5]
     """
+
+    needs_metric = True
 
     def __init__(
         self,
