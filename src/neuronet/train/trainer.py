@@ -241,7 +241,10 @@ class Trainer:
 
     def _training_loader(self, train):
         if train is self._train_source and self._loader_in_use is not None:
-            return self._loader_in_use  # a stopped run continues where it stopped
+            loader = self._loader_in_use  # a stopped run continues where it stopped
+            if self.phase == "train" and loader.batch_index > 0:
+                loader.load_state_dict(loader.state_dict())  # the next iter() resumes the epoch
+            return loader
         loader = self._loader(train, shuffle=True)
         if len(loader) == 0:
             raise ValueError("Trainer.fit: the training data is empty (0 batches)")
@@ -447,7 +450,7 @@ class Trainer:
         place that decides: after a non-finite loss (or with non-finite weights) nothing is
         written, so the files on disk keep the last finite state."""
         if self.nonfinite is not None:
-            return f"the loss became {self.nonfinite['loss']} at {self._where(self.nonfinite)}"
+            return f"the loss became {self.nonfinite['loss']} at {self.where(self.nonfinite)}"
         for name, p in self.model.named_parameters():
             if not np.isfinite(p.array).all():
                 return f"the parameter {name!r} holds NaN or Inf"
