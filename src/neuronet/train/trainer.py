@@ -328,6 +328,11 @@ class Trainer:
 
     def _train_batch(self, index: int, batches: int, batch, callbacks) -> None:
         x, y = split_batch(batch)
+        if y is None:
+            raise ValueError(
+                "Trainer.fit: the training batches hold inputs only; give (input, target) "
+                "pairs, e.g. TensorDataset(x, y)"
+            )
         callbacks.on_train_batch_begin(self.global_step, {"batch": index})
         output = self._forward(x)
         loss = self.loss_fn(output, y)

@@ -37,6 +37,8 @@ class ModelCheckpoint(Callback):
     STATE_NAME = "checkpoint.safetensors"
 
     def __init__(self, directory, monitor="val_loss", mode="auto", save_last=True, save_state=True):
+        if monitor is not None and not isinstance(monitor, str):
+            raise TypeError(f"ModelCheckpoint: monitor must be a log key or None, got {monitor!r}")
         if mode == "auto":
             higher = monitor is not None and any(
                 s in monitor for s in ("acc", "f1", "precision", "recall", "r2")
@@ -44,8 +46,6 @@ class ModelCheckpoint(Callback):
             mode = "max" if higher else "min"
         if mode not in ("min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if monitor is not None and not isinstance(monitor, str):
-            raise TypeError(f"ModelCheckpoint: monitor must be a log key or None, got {monitor!r}")
         self.directory = Path(directory)
         self.monitor = monitor
         self.mode = mode
