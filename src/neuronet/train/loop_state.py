@@ -131,10 +131,11 @@ def check_state(path, state, trainer) -> None:
             "a checkpoint without training-loop state (written by io.save_checkpoint?); "
             "resume needs a file a Trainer wrote (ModelCheckpoint / out_dir)",
         )
-    if state.get("version") != STATE_VERSION:
+    version = state.get("version")
+    if not _is_int(version) or version != STATE_VERSION:
         raise _fail(
             path,
-            f"the training-loop state has version {state.get('version')!r}, this neuronet "
+            f"the training-loop state has version {version!r}, this neuronet "
             f"resumes version {STATE_VERSION}; it was written by another neuronet version",
         )
     expected = {
