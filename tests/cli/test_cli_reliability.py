@@ -267,3 +267,20 @@ def test_a_run_that_goes_non_finite_keeps_its_last_finite_files(tmp_path):
     assert not (run / "model.safetensors").exists()
     assert not (run / "checkpoint.safetensors").exists()  # no epoch ended finite
     assert json.loads((run / "metrics.json").read_text())["nonfinite"]["step"] == 2
+
+
+@pytest.mark.parametrize(
+    "first, extended",
+    [(["--steps", "5"], ["--steps", "60"]), (["--epochs", "2"], ["--epochs", "3"])],
+    ids=["by steps", "by epochs"],
+)
+def test_extending_a_run_trains_exactly_what_was_asked(tmp_path, first, extended):
+    base = ["train", "--dropout", "0.1", "--quiet"]
+    assert cli.main([*base, *extended, "--out", str(tmp_path / "straight")]) == 0
+    run = tmp_path / "run"
+    assert cli.main([*base, *first, "--out", str(run)]) == 0
+    assert cli.main(["train", "--resume", str(run), *extended, "--quiet"]) == 0
+    _same_run(tmp_path / "straight", run)
+    steps = json.loads((run / "metrics.json").read_text())["steps"]
+    assert steps == (60 if first[0] == "--steps" else 3 * 46)
+    assert "epochs = 3" in (run / "config.toml").read_text() or first[0] == "--steps"
