@@ -80,6 +80,26 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
 
 
+def _same_kind(saved, fresh) -> bool:
+    """Whether a saved metric attribute can stand where a fresh metric has ``fresh``: numbers
+    for numbers, numeric arrays (or None) where the metric starts with None or an array, the
+    same value for anything else (a name, k)."""
+    if _is_number(fresh):
+        return _is_number(saved)
+    if fresh is None or isinstance(fresh, np.ndarray):
+        return saved is None or (isinstance(saved, np.ndarray) and saved.dtype.kind in "biuf")
+    return type(saved) is type(fresh) and saved == fresh
+
+
+def _flat_rows(rows) -> bool:
+    scalar = (int, float, str, np.number, type(None))
+    return isinstance(rows, list) and all(
+        isinstance(r, dict)
+        and all(isinstance(k, str) and isinstance(v, scalar) for k, v in r.items())
+        for r in rows
+    )
+
+
 def _check_progress(path, progress, metrics: list) -> None:
     if not isinstance(progress, dict) or set(progress) != {
         "loss_sum",
@@ -100,7 +120,11 @@ def _check_progress(path, progress, metrics: list) -> None:
         )
     for m, s in zip(metrics, saved):
         own = m.state_dict()
-        if not isinstance(s, dict) or set(s) != set(own):
+        if (
+            not isinstance(s, dict)
+            or set(s) != set(own)
+            or not all(_same_kind(s[k], own[k]) for k in own)
+        ):
             raise _fail(path, f"the saved state of the metric {m.name!r} does not fit it")
     logs = progress["train_logs"]
     if logs is not None and (
@@ -174,10 +198,13 @@ def check_state(path, state, trainer) -> None:
         if not isinstance(cb, dict) or not isinstance(cb.get("class"), str):
             raise _fail(path, "the saved callback states are malformed")
     try:
-        type(trainer.history)().load_state_dict(state["history"])
+        history = type(trainer.history)()
+        history.load_state_dict(state["history"])
         type(trainer.lr_monitor)().load_state_dict(state["lr_monitor"])
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise _fail(path, f"the saved history is malformed ({error})") from None
+    if not _flat_rows(history.steps) or not _flat_rows(history.epochs):
+        raise _fail(path, "the saved history rows are not flat tables of numbers and strings")
 
 
 def capture(trainer) -> dict:

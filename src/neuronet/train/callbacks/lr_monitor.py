@@ -48,7 +48,9 @@ class LRMonitor(Callback):
         lrs = state["lrs"]
         if isinstance(lrs, np.ndarray) and lrs.ndim == 2:
             self.lrs = lrs.tolist()
-        elif isinstance(lrs, list) and all(isinstance(row, list) for row in lrs):
+        elif isinstance(lrs, list) and all(
+            isinstance(row, list) and all(isinstance(v, (int, float)) for v in row) for row in lrs
+        ):
             self.lrs = [list(row) for row in lrs]
         else:
             raise ValueError("LRMonitor: the saved learning rates are not a (steps, groups) table")
