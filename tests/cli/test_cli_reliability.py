@@ -44,7 +44,9 @@ def runs(tmp_path_factory):
     bad[2, 7] = np.nan
     np.save(root / "nan.npy", bad)
     np.savetxt(root / "inf.csv", np.where(np.arange(64) == 3, np.inf, x[:1]), delimiter=",")
-    np.savetxt(root / "five.csv", np.random.default_rng(0).random((30, 6)), delimiter=",")
+    rng = np.random.default_rng(0)
+    five = np.column_stack([rng.random((30, 5)), rng.integers(0, 10, 30)])
+    np.savetxt(root / "five.csv", five, delimiter=",", fmt="%g")
     (root / "nan_feature.csv").write_text("a,b,label\n1,2,0\n3,nan,1\n5,6,0\n")
     (root / "nan_label.csv").write_text("a,b,label\n1,2,0\n3,4,nan\n5,6,1\n")
     (root / "typed.toml").write_text('[train]\nlr = "fast"\n')
@@ -108,8 +110,8 @@ def test_a_damaged_run_file_is_one_line(runs, tmp_path, capsys, command, file, h
         (["predict", "MLP", "STRINGS"], "holds an array of <U1, not numbers"),
         (["predict", "MLP", "OBJECTS"], "cannot be read without unpickling"),
         (["predict", "MLP", "NAN_NPY"], "row 2, column 7: nan is not a finite number"),
-        (["predict", "MLP", "INF_CSV"], "line 1, column 3: inf is not a finite number"),
-        (["evaluate", "MLP", "--data", "csv:FIVE"], "needs in_features 5 (the run's model has 64)"),
+        (["predict", "MLP", "INF_CSV"], "line 1, column 'column 3': inf is not a finite"),
+        (["evaluate", "MLP", "--data", "csv:FIVE"], "samples of 64 values; --data csv:"),
         (["train", "--resume", "MLP", "--model", "lenet"], "--model lenet conflicts with the run"),
         (["train", "--resume", "MLP", "--lr", "0.5"], "--lr 0.5 conflicts with the run"),
         (["train", "--resume", "MLP"], "nothing to resume"),
@@ -275,7 +277,7 @@ def test_a_run_that_goes_non_finite_keeps_its_last_finite_files(tmp_path):
     ids=["by steps", "by epochs"],
 )
 def test_extending_a_run_trains_exactly_what_was_asked(tmp_path, first, extended):
-    base = ["train", "--dropout", "0.1", "--quiet"]
+    base = ["train", "--dropout", "0.1", "--val-every", "0", "--quiet"]  # one validation plan
     assert cli.main([*base, *extended, "--out", str(tmp_path / "straight")]) == 0
     run = tmp_path / "run"
     assert cli.main([*base, *first, "--out", str(run)]) == 0

@@ -247,7 +247,7 @@ def _write_outputs(trainer, task, config: dict, history, seconds: float, run_dir
     run_outputs.write_history(run_dir, history, step_based)
     summary = {
         "task": task.kind,
-        "epochs": trainer.epoch,
+        "epochs": trainer.epoch + (trainer.progress is not None),  # a partial one counts
         "steps": trainer.global_step,
         "train_seconds": round(seconds, 2),
         "interrupted": trainer.interrupted,

@@ -290,13 +290,13 @@ class Trainer:
         # A step cap: save the resumable state first, then log the partial epoch.
         self._checkpoint(callbacks, "steps")
         logs = self.progress.logs()
+        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if val is not None:
             results = self._validate(val, callbacks)
             if results is None:
                 self.interrupted = True
                 return "interrupted"
             logs.update(results)
-        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         callbacks.on_epoch_end(self.epoch, logs)
         self._partial_row = True
         return "steps"
@@ -370,6 +370,7 @@ class Trainer:
     def _end_epoch(self, val, callbacks) -> bool:
         """Validate, step the scheduler, log the epoch; False if Ctrl-C stopped validation."""
         logs = dict(self.progress.train_logs)
+        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])  # the rate the epoch used
         if val is not None:
             results = self._validate(val, callbacks)
             if results is None:
@@ -378,7 +379,6 @@ class Trainer:
         self._step_scheduler("epoch", logs)
         self.epoch += 1
         self.phase, self.progress = "train", None
-        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         callbacks.on_epoch_end(self.epoch - 1, logs)
         return True
 
