@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -35,7 +36,14 @@ class Interrupter(Callback):
 
     def _kill(self):
         for _ in range(self.presses):
+            before = self.trainer._sigint.presses
             os.kill(os.getpid(), signal.SIGINT)
+            # The kernel may hand the signal to the loader's prefetch thread; wait until the
+            # main thread has run the handler, as it would long before a real user's next key.
+            deadline = time.monotonic() + 10
+            while self.trainer._sigint.presses == before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert self.trainer._sigint.presses == before + 1
 
     def on_train_batch_end(self, step, logs=None):
         self.seen += 1
