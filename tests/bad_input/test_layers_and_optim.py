@@ -86,7 +86,7 @@ CASES = [
     ("GPT input too long", lambda: gpt()(nt.tensor([[1, 2, 3, 4, 1]])), ValueError,
      "GPT at '': sequence length 5 is longer than block_size 4"),
     ("GPT token out of range", lambda: gpt()(nt.tensor([[9]])), IndexError,
-     "Embedding at 'wte': embedding: index 9 is out of range"),
+     "Embedding at 'wte': index 9 is out of range for an embedding with num_embeddings=5"),
     ("GPT.generate top_k 0", lambda: gpt().generate(nt.tensor([[1]]), 2, top_k=0), ValueError,
      r"GPT.generate: top_k must be >= 1 \(or None for no limit\), got 0"),
     ("GPT.generate temperature -1", lambda: gpt().generate(nt.tensor([[1]]), 2, temperature=-1),

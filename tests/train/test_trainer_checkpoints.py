@@ -56,23 +56,26 @@ def _finite_file(path) -> bool:
     return all(np.isfinite(t.array).all() for t in io.load_state_dict(path).values())
 
 
-@pytest.mark.parametrize("stopper", [True, False], ids=["TerminateOnNaN", "no stopper"])
+@pytest.mark.parametrize("stopper", ["TerminateOnNaN", "doctor's Monitor", None], ids=str)
 def test_a_non_finite_loss_never_overwrites_a_finite_checkpoint(tmp_path, capsys, stopper):
     model = _model()
     weights = ModelCheckpoint(tmp_path / "weights", monitor="loss")
     # NaN from optimizer step 10 on: epoch 2, batch 3 (1-based), 7 batches per epoch
-    callbacks = [Poison(at=9), weights] + ([TerminateOnNaN()] if stopper else [])
+    callbacks = [Poison(at=9), weights] + (
+        [TerminateOnNaN()] if stopper == "TerminateOnNaN" else []
+    )
     trainer = Trainer(
         model,
         "cross_entropy",
         optim.SGD(model.parameters(), lr=0.1),
         callbacks=callbacks,
         out_dir=tmp_path / "run",
+        monitor=stopper == "doctor's Monitor",
     )
     trainer.fit(_loader(), epochs=4)
     at = trainer.nonfinite
     assert (at["epoch"], at["batch"], at["step"]) == (1, 2, 10) and math.isnan(at["loss"])
-    assert trainer.epoch == (1 if stopper else 4)
+    assert trainer.epoch == (4 if stopper is None else 1)  # without a stopper it runs on
     state = tmp_path / "run" / "checkpoint.safetensors"
     assert io.read_metadata(state)["extra"]["trainer"]["epoch"] == 1  # after epoch 1, not later
     for path in (state, weights.last_path, weights.best_path):

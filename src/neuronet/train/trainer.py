@@ -47,6 +47,7 @@ from neuronet.train.interrupt import SigintGuard
 from neuronet.train.loop_state import EpochProgress, capture, restore
 from neuronet.train.losses import resolve_loss
 from neuronet.train.metrics import get_metric
+from neuronet.train.outcome import end_of_run_message, where
 
 CHECKPOINT_NAME = ModelCheckpoint.STATE_NAME
 
@@ -494,41 +495,9 @@ class Trainer:
     # ---- the end of a run -------------------------------------------------------------------
     def where(self, at: dict) -> str:
         """'step S (epoch E, batch B/N)', 1-based, for a dict with 0-based epoch and batch."""
-        of = f"/{self.steps_per_epoch}" if self.steps_per_epoch else ""
-        return f"step {at['step']} (epoch {at['epoch'] + 1}, batch {at['batch'] + 1}{of})"
-
-    def _position(self) -> str:
-        batch = self._loader_in_use.batch_index if self._loader_in_use is not None else 0
-        if self.phase == "validate":
-            return f"after the last batch of epoch {self.epoch + 1}, before its validation"
-        if batch == 0:
-            return f"after epoch {self.epoch} (step {self.global_step})"
-        return "after " + self.where(
-            {"epoch": self.epoch, "batch": batch - 1, "step": self.global_step}
-        )
+        return where(at, self.steps_per_epoch)
 
     def _report(self, outcome: str) -> None:
-        if self.nonfinite is not None:
-            kept = (
-                f"{self.last_checkpoint} keeps the last finite state"
-                if self.last_checkpoint is not None
-                else "no checkpoint had been written"
-            )
-            self._say(
-                f"Training went non-finite: the loss became {self.nonfinite['loss']} at "
-                f"{self.where(self.nonfinite)}; nothing was saved after that, {kept}. Lower "
-                "the learning rate, clip gradients (grad_clip=1.0) or check the data for NaN"
-            )
-        elif outcome in ("interrupted", "stopped"):
-            what = "Interrupted" if outcome == "interrupted" else "Stopped"
-            if self.stop_reason:
-                what += f" ({self.stop_reason})"
-            if self._saved_now is not None:
-                written = f"checkpoint written to {self._saved_now}"
-            else:
-                written = (
-                    "no checkpoint written (this Trainer has no out_dir and no ModelCheckpoint): "
-                    "call fit() again with the same data to continue, or "
-                    "trainer.save_checkpoint(path) to keep the state"
-                )
-            self._say(f"{what} {self._position()}; {written}")
+        message = end_of_run_message(self, outcome)
+        if message is not None:
+            self._say(message)
