@@ -66,15 +66,22 @@ def plan(config: dict, n_train: int) -> tuple[int, int]:
 
 
 # ---- where the run goes -------------------------------------------------------------------------
+def run_dir_for(config: dict, out) -> Path:
+    """``--out``, or ``runs/<timestamp>-<model>-<data>`` (with -2, -3, ... if it exists)."""
+    if out:
+        return Path(out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{stamp}-{config['model']}-{config['data'].split(':', 1)[0]}"
+    run_dir, n = base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = base.with_name(f"{base.name}-{n}")
+    return run_dir
+
+
 def _new_run_dir(config: dict, out, overwrite: bool) -> Path:
     if not out:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs") / f"{stamp}-{config['model']}-{config['data'].split(':', 1)[0]}"
-        run_dir, n = base, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = base.with_name(f"{base.name}-{n}")
-        return run_dir
+        return run_dir_for(config, None)
     run_dir = Path(out)
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {out} is a file, not a folder")
