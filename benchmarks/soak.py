@@ -5,12 +5,15 @@ cache that grows) shows as resident memory (RSS) that keeps rising. Two loops ru
 ``--steps`` optimizer steps each, sampling RSS every ``--every`` steps:
 
     raw       forward, loss, backward, optimizer.step, zero_grad: the engine alone
-    trainer   Trainer.fit with metrics, a schedule, the default callbacks and a training
+    trainer   Trainer.fit with metrics, a schedule, History, LRMonitor and a training
               checkpoint written every epoch (out_dir), as `neuronet train` runs
+    +monitor  the same with the training doctor's Monitor (on by default in Trainer), whose
+              watch keeps per-step records of its own (reported, not judged: see below)
 
 The Trainer keeps one History row and one LRMonitor entry per step by design: the soak drops
 them at every sample (and reports what a row costs), so whatever still grows is a leak.
-Verdict: flat when RSS grows by less than 4 MB from the end of warm-up to the last step.
+Verdict (raw and trainer): flat when RSS grows by less than 4 MB from the end of warm-up to the
+last step. The +monitor line shows what the doctor's per-step records cost per 1000 steps.
 
 Usage: python benchmarks/soak.py [--steps 20000] [--every 500] [--warmup 2000]
 Prints the BLAS kernel in use; unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for itself.
@@ -107,7 +110,7 @@ class Sampler(Callback):
             self.samples.append((step, rss()))
 
 
-def trainer_loop(steps: int, every: int, folder: str) -> tuple[list, Trainer]:
+def trainer_loop(steps: int, every: int, folder: str, monitor=False) -> tuple[list, Trainer]:
     model = _model()
     opt = optim.Adam(model.parameters(), lr=1e-3)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=500)
@@ -121,6 +124,7 @@ def trainer_loop(steps: int, every: int, folder: str) -> tuple[list, Trainer]:
         callbacks=[sampler],
         quiet=True,
         out_dir=folder,
+        monitor=monitor,
     )
     trainer.fit(load_digits("train"), epochs=10**6, steps=steps)
     return sampler.samples, trainer
@@ -172,6 +176,9 @@ def main(argv=None) -> int:
         samples, trainer = trainer_loop(args.steps, args.every, folder)
         print(f"trainer loop: {time.perf_counter() - start:.1f}s, {trainer.epoch} epochs")
     ok = summary("trainer", samples, args.warmup) and ok
+    with tempfile.TemporaryDirectory() as folder:
+        samples, _ = trainer_loop(args.steps, args.every, folder, monitor=True)
+    summary("+monitor", samples, args.warmup)
     print(
         f"(by design the Trainer keeps one History row and LRMonitor entry per step: "
         f"{history_row_bytes():.0f} bytes each, {args.steps * history_row_bytes() / MB:.1f} MB "
