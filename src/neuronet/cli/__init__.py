@@ -21,7 +21,8 @@ EXAMPLES = {
     "  neuronet train --data csv:houses.csv --label price --task regression\n"
     "  neuronet train --model lenet --data fashion_mnist:/usr/share/datasets/fashion-mnist "
     "--epochs 3\n"
-    "  neuronet train --resume runs/gpt",
+    "  neuronet train --resume runs/gpt\n"
+    "  neuronet train --model lenet --nproc 4",
     "evaluate": "example:\n  neuronet evaluate runs/20261126-101500-mlp-digits",
     "predict": "example:\n  neuronet predict runs/mlp-digits samples.csv --output predictions.csv",
     "sample": "example:\n  neuronet sample runs/gpt --prompt 'def ' --tokens 200 --temperature 0.8",
@@ -111,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.add_argument("--config", help="a TOML file with any of these options; flags override it")
+    t.add_argument(
+        "--nproc",
+        type=int,
+        help="train data-parallel on N MPI ranks (runs mpiexec -n N; the `mpi` extra); "
+        "--batch-size is per rank",
+    )
 
     e = add("evaluate", "evaluate a trained run on its test data (or --data)")
     e.add_argument("run", help="a run folder written by `neuronet train`")
@@ -205,7 +212,10 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from neuronet import backend
     from neuronet.cli import commands, doctor_cmd, export_cmd, train_cmd
+
+    backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
 
     handlers = {
         "train": train_cmd.train,
@@ -216,8 +226,10 @@ def main(argv=None) -> int:
         "export": export_cmd.export,
         "doctor": doctor_cmd.doctor,
     }
+    flags = vars(args)
+    flags["argv"] = list(sys.argv[1:] if argv is None else argv)  # for --nproc's relaunch
     try:
-        return handlers[args.command](vars(args))
+        return handlers[args.command](flags)
     except KeyboardInterrupt:
         print(f"neuronet {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ and a flag that conflicts with the run is named before anything is touched.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from datetime import datetime
@@ -169,6 +170,8 @@ class _RunFolder(Callback):
     """Creates the run folder and writes config.toml when training starts (after the data,
     the model and any checkpoint loaded), so a run that fails before leaves nothing."""
 
+    rank_zero_only = True  # under MPI rank 0 writes the run folder
+
     def __init__(self, run_dir: Path, config: dict, replace: bool):
         self.run_dir, self.config, self.replace = run_dir, config, replace
 
@@ -182,10 +185,16 @@ class _RunFolder(Callback):
 
 # ---- train --------------------------------------------------------------------------------------
 def train(flags: dict) -> int:
+    from neuronet.distributed import training as distributed
     from neuronet.optim import make_optimizer
     from neuronet.random import manual_seed
     from neuronet.train import Trainer
 
+    if flags.get("nproc") is not None:
+        code = _launch_ranks(flags["nproc"], flags.get("argv", []))
+        if code is not None:  # this process started mpiexec, which has finished
+            return code
+    ranks = distributed.for_trainer()  # under mpiexec: one rank of the job; rank 0 writes
     resume_ckpt = None
     if flags.get("resume") is not None:
         run_dir, resume_ckpt = _resume_target(flags["resume"], flags.get("out"))
@@ -197,7 +206,7 @@ def train(flags: dict) -> int:
     quiet = bool(flags.get("quiet"))
     manual_seed(config["seed"])
     task = prepare(config)
-    for note in task.notes:
+    for note in task.notes if ranks.is_main else ():
         print(note)
     model = task.model
     optimizer = make_optimizer(
@@ -206,18 +215,21 @@ def train(flags: dict) -> int:
         lr=config["lr"],
         weight_decay=config["weight_decay"],
     )
+    share = math.ceil(len(task.train) / ranks.world_size)  # DistributedSampler's share
     if resume_ckpt is not None:
-        _check_resume(saved, config, state, len(task.train), run_dir, resume_ckpt)
-        epochs, total = plan(saved, len(task.train))  # the schedule is the run's own
+        _check_resume(saved, config, state, share, run_dir, resume_ckpt)
+        epochs, total = plan(saved, share)  # the schedule is the run's own
         scheduler = make_scheduler(config["schedule"], optimizer, total, epochs, config["lr"])
-    epochs, total, note = run_outputs.run_length(config, len(task.train), flags)
-    if note:
+    epochs, total, note = run_outputs.run_length(config, share, flags)
+    if note and ranks.is_main:
         print(note)
     if resume_ckpt is None:
         scheduler = make_scheduler(config["schedule"], optimizer, total, epochs, config["lr"])
-    callbacks = [
+    callbacks = [  # under MPI only rank 0 opens TensorBoard event files
         _RunFolder(run_dir, config, replace=resume_ckpt is None),
-        *run_outputs.extra_callbacks(config, task, total, flags),
+        *run_outputs.extra_callbacks(
+            config, task, total, flags if ranks.is_main else {**flags, "tensorboard": None}
+        ),
     ]
     trainer = Trainer(
         model,
@@ -233,20 +245,26 @@ def train(flags: dict) -> int:
         out_dir=run_dir,
         config={"model": model.config, "run": config},
     )
-    if not quiet:
+    if not quiet and ranks.is_main:
         n_params = sum(p.numel() for p in model.parameters())
+        parallel = f", {ranks.world_size} ranks x batch {config['batch_size']}"
         print(
             f"training {type(model).__name__} ({n_params:,} parameters) on {config['data']}: "
             f"{len(task.train)} train / {len(task.test)} test samples, {epochs} epoch(s)"
+            f"{parallel if ranks.world_size > 1 else ''}"
             f"{f', {total} steps' if config['steps'] else ''} -> {run_dir}",
             flush=True,
         )
     start = time.perf_counter()
     history = trainer.fit(task.train, val=task.test, epochs=epochs, resume=resume_ckpt, steps=total)
-    return _write_outputs(trainer, task, config, history, time.perf_counter() - start, run_dir)
+    seconds = time.perf_counter() - start
+    results = trainer.evaluate(task.test) if trainer.nonfinite is None else None  # all ranks
+    if not ranks.is_main:  # rank 0 writes the run folder and reports
+        return 130 if trainer.interrupted else 0
+    return _write_outputs(trainer, task, config, history, seconds, run_dir, results)
 
 
-def _write_outputs(trainer, task, config: dict, history, seconds: float, run_dir: Path) -> int:
+def _write_outputs(trainer, task, config, history, seconds: float, run_dir: Path, results) -> int:
     from neuronet import io
 
     model = trainer.model
@@ -274,7 +292,6 @@ def _write_outputs(trainer, task, config: dict, history, seconds: float, run_dir
             file=sys.stderr,
         )
         return 1
-    results = trainer.evaluate(task.test)
     metadata = {
         "model_config": json.dumps(model.config),
         "run_config": json.dumps(config),
@@ -304,6 +321,42 @@ def serving_preprocessing(task) -> dict:
     x = task.train[0][0]
     x = x.array if hasattr(x, "array") else x
     return task.preprocessing.model_json(list(x.shape), str(x.dtype))
+
+
+def _launch_ranks(nproc: int, argv: list):
+    """``--nproc N``: run this command as N MPI ranks and return the job's exit code; None when
+    this process should train itself (N == 1, or it is already one of N ranks)."""
+    from neuronet.distributed import launched_world_size
+    from neuronet.distributed._mpi import mpi_available
+    from neuronet.distributed.launch import LaunchError, launch, strip_option
+
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be a positive integer, got {nproc}")
+    running = launched_world_size()
+    if running > 1:
+        if running != nproc:
+            raise ConfigError(
+                f"--nproc {nproc} given inside an mpiexec job of {running} ranks; leave out "
+                "--nproc when you start mpiexec yourself"
+            )
+        return None
+    if nproc == 1:
+        return None
+    if not mpi_available():
+        raise ConfigError(
+            "--nproc needs mpi4py and MPI: install the `mpi` extra (pip install 'neuronet[mpi]')"
+        )
+    try:
+        code = launch(nproc, strip_option(argv, "--nproc"))
+    except LaunchError as error:
+        raise ConfigError(str(error)) from None
+    if code not in (0, 130):  # 130: interrupted (Ctrl-C), rank 0 saved a checkpoint
+        print(
+            f"neuronet train: the job of {nproc} MPI ranks failed (exit code {code}); the "
+            "failing rank's message is above",
+            file=sys.stderr,
+        )
+    return code
 
 
 def _report(kind: str, results: dict, seconds: float, run_dir: Path) -> str:

@@ -17,6 +17,8 @@ damaged or mismatched checkpoint is a ``CheckpointError`` and never a half-resto
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from neuronet.autograd.tensor import Tensor
@@ -42,14 +44,19 @@ class EpochProgress:
         for m in self.metrics:
             m.update(output.array, target.array if isinstance(target, Tensor) else target)
 
-    def logs(self) -> dict:
-        """Mean loss and every metric over the batches seen so far."""
-        out = {"loss": self.loss_sum / max(self.count, 1)}
-        out.update({m.name: m.compute() for m in self.metrics})
+    def logs(self, reduce=None) -> dict:
+        """Mean loss and every metric over the batches seen so far; ``reduce`` (under MPI,
+        ``Ranks.reduce``) sums them over the ranks, on copies, so the running state stays."""
+        loss_sum, count, metrics = self.loss_sum, self.count, self.metrics
+        if reduce is not None:
+            metrics = copy.deepcopy(metrics)
+            loss_sum, count = reduce(loss_sum, count, metrics)
+        out = {"loss": loss_sum / max(count, 1)}
+        out.update({m.name: m.compute() for m in metrics})
         return out
 
-    def finish(self) -> dict:
-        self.train_logs = self.logs()
+    def finish(self, reduce=None) -> dict:
+        self.train_logs = self.logs(reduce)
         return self.train_logs
 
     def state_dict(self) -> dict:
@@ -228,6 +235,7 @@ def capture(trainer) -> dict:
             {"class": type(cb).__name__, "state": cb.state_dict()} for cb in trainer.user_callbacks
         ],
         "config": trainer.config,
+        **trainer._ranks.checkpoint_state(),  # the world size under MPI
     }
 
 
@@ -260,6 +268,7 @@ def restore(trainer, path, loader) -> None:
     ckpt = open_checkpoint(path)
     state = ckpt.extra.get("trainer")
     check_state(path, state, trainer)
+    trainer._ranks.check_resume(path, state)
     if ckpt.info.get("data_loader") is None:
         raise _fail(path, "the checkpoint holds no data position")
     backups = _load_callback_states(path, trainer.user_callbacks, state["callbacks"])

@@ -22,6 +22,11 @@ stopped trainer keeps its state: calling ``fit`` again with the same data contin
 Ctrl-C (see ``interrupt.py``) stops after the current batch, or during validation, offers a
 checkpoint and returns the history. A non-finite loss is recorded (``trainer.nonfinite``) and
 from then on no checkpoint or weights file is written, so the files keep the last finite state.
+
+Under MPI (``mpiexec -n N``, or after ``neuronet.distributed.init()``) the same loop runs on
+every rank: ``self._ranks`` (``neuronet.distributed.training``) shards the data, wraps the model
+in DistributedDataParallel, reduces the epoch's loss and metrics across ranks, agrees on
+stopping, and lets only rank 0 print and write. Single-process, every ``_ranks`` call is a no-op.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
+from neuronet.distributed import training as distributed
 from neuronet.random import Generator, get_rng_state, set_rng_state
 from neuronet.train.batches import make_loader, split_batch
 from neuronet.train.callbacks.base import Callback, CallbackList
@@ -161,19 +168,22 @@ class Trainer:
         self._partial_row = False  # the last history row is a step-capped partial epoch
         self._saved_now = None  # the file written at the last on_checkpoint, if any
         self._sigint = SigintGuard()
+        self._ranks = distributed.SINGLE  # fit/evaluate set it (see the module docstring)
 
     # ---- helpers ----------------------------------------------------------------------------
     def fresh_metrics(self) -> list:
         """New metric objects (each epoch and evaluation starts from zero)."""
         return [copy.deepcopy(m) for m in self.metric_specs]
 
-    def _loader(self, data, shuffle: bool):
+    def _loader(self, data, shuffle: bool, shard=None):
         # Only training batches draw from the trainer's generator; evaluation order is fixed.
         generator = self.generator if shuffle else Generator(0)
-        return make_loader(data, self.batch_size, shuffle, generator)
+        sharded = self._ranks.loader(data, self.batch_size, shuffle, generator, shard)
+        return sharded or make_loader(data, self.batch_size, shuffle, generator)
 
-    def _forward(self, x):
-        return self.model(*x) if isinstance(x, tuple) else self.model(x)
+    def _forward(self, x, model=None):
+        model = self.model if model is None else model
+        return model(*x) if isinstance(x, tuple) else model(x)
 
     def _step_scheduler(self, per: str, logs: dict) -> None:
         s = self.scheduler
@@ -186,8 +196,8 @@ class Trainer:
             s.step()
 
     def _say(self, message: str) -> None:
-        """The one place the loop prints (progress bars are callbacks)."""
-        if not self.quiet:
+        """The one place the loop prints (progress bars are callbacks); rank 0 only."""
+        if not self.quiet and self._ranks.is_main:
             print(message, file=sys.stderr, flush=True)
 
     # ---- fit ----------------------------------------------------------------------------------
@@ -211,8 +221,10 @@ class Trainer:
             steps = _positive_int("Trainer.fit", "steps", steps)
         if self.optimizer is None:
             raise ValueError("Trainer.fit: this Trainer has no optimizer; pass one to train")
+        backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
+        self._ranks = distributed.for_trainer()
         loader = self._training_loader(train)
-        if val is not None and len(self._loader(val, shuffle=False)) == 0:
+        if val is not None and len(self._loader(val, False, shard="eval")) == 0:
             raise ValueError("Trainer.fit: the validation data is empty (0 batches)")
         if resume is not None:
             self._restore(resume, loader)
@@ -222,10 +234,8 @@ class Trainer:
         progress = [] if self.quiet else [ProgressBar(epochs)]
         monitor = [self.monitor] if self.monitor is not None else []
         internal = [self.checkpointer] if self.checkpointer is not None else []
-        callbacks = CallbackList(
-            [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress, *internal],
-            self,
-        )
+        every = [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress]
+        callbacks = CallbackList(self._ranks.callbacks([*every, *internal]), self)
         self.stop_training = False
         self.stop_reason = None
         self.interrupted = False
@@ -246,7 +256,7 @@ class Trainer:
             if self.phase == "train" and loader.batch_index > 0:
                 loader.load_state_dict(loader.state_dict())  # the next iter() resumes the epoch
             return loader
-        loader = self._loader(train, shuffle=True)
+        loader = self._loader(train, shuffle=True, shard="train")
         if len(loader) == 0:
             raise ValueError("Trainer.fit: the training data is empty (0 batches)")
         if self.progress is not None or self.phase != "train":  # another data set: new epoch
@@ -270,6 +280,7 @@ class Trainer:
                 return self._stop("interrupted", callbacks)
             if not self._end_epoch(val, callbacks):
                 return self._stop("interrupted", callbacks)  # during validation
+            (self.stop_training,) = self._ranks.agree(self.stop_training)
             self._checkpoint(callbacks, "epoch_end")
             if self.stop_training:
                 return "stopped"
@@ -290,7 +301,7 @@ class Trainer:
             return self._stop("stopped", callbacks)
         # A step cap: save the resumable state first, then log the partial epoch.
         self._checkpoint(callbacks, "steps")
-        logs = self.progress.logs()
+        logs = self.progress.logs(self._ranks.reduce)
         logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if val is not None:
             results = self._validate(val, callbacks)
@@ -316,18 +327,23 @@ class Trainer:
             left = min(left, (steps - self.global_step) * self.accumulate - start % self.accumulate)
         self.batches_this_epoch = left
         callbacks.on_epoch_begin(self.epoch, {"batch": start} if start else {})
+        self._ranks.begin_epoch(loader, self.epoch)  # DistributedSampler.set_epoch
+        model = self._ranks.wrap(self.model)  # DistributedDataParallel under MPI
         index = start - 1
         for index, batch in enumerate(loader, start):
-            self._train_batch(index, batches, batch, callbacks)
-            if index + 1 < batches and (
-                self._sigint.requested or self.stop_training or self._capped(steps)
-            ):
+            self._train_batch(index, batches, batch, callbacks, model)
+            sigint, self.stop_training = self._ranks.agree(
+                self._sigint.requested, self.stop_training
+            )
+            if sigint and not self._sigint.requested:  # another rank's Ctrl-C stops this one
+                self._sigint.presses = 1
+            if index + 1 < batches and (sigint or self.stop_training or self._capped(steps)):
                 return
         if index + 1 == batches:
-            self.progress.finish()
+            self.progress.finish(self._ranks.reduce)
             self.phase = "validate"
 
-    def _train_batch(self, index: int, batches: int, batch, callbacks) -> None:
+    def _train_batch(self, index: int, batches: int, batch, callbacks, model) -> None:
         x, y = split_batch(batch)
         if y is None:
             raise ValueError(
@@ -335,10 +351,11 @@ class Trainer:
                 "pairs, e.g. TensorDataset(x, y)"
             )
         callbacks.on_train_batch_begin(self.global_step, {"batch": index})
-        output = self._forward(x)
+        output = self._forward(x, model)
         loss = self.loss_fn(output, y)
-        (loss / self.accumulate if self.accumulate > 1 else loss).backward()
         stepped = (index + 1) % self.accumulate == 0 or index + 1 == batches
+        with self._ranks.sync(self.model, stepped):  # no_sync() inside an accumulation group
+            (loss / self.accumulate if self.accumulate > 1 else loss).backward()
         if stepped:
             if self.grad_clip is not None:
                 from neuronet.nn.utils import clip_grad_norm_
@@ -403,11 +420,14 @@ class Trainer:
     def _evaluate(self, data, callbacks, interruptible: bool):
         was_training = self.model.training
         self.model.eval()
+        self._ranks = distributed.for_trainer()
+        self._ranks.sync_buffers(self.model)  # rank 0's running statistics everywhere
+        interruptible = interruptible and self._ranks.world_size == 1  # ranks stay in step
         metrics = self.fresh_metrics()
         for m in metrics:
             m.reset()
         loss_sum, count = 0.0, 0
-        loader = self._loader(data, shuffle=False)
+        loader = self._loader(data, False, shard="eval")
         if len(loader) == 0:
             raise ValueError("Trainer.evaluate: the data is empty (0 batches)")
         if callbacks is not None:
@@ -428,6 +448,7 @@ class Trainer:
                         callbacks.on_test_batch_end(index, {})
         finally:
             self.model.train(was_training)
+        loss_sum, count = self._ranks.reduce(loss_sum, count, metrics)  # over all ranks
         result = {"loss": loss_sum / max(count, 1)}
         result.update({m.name: m.compute() for m in metrics})
         if callbacks is not None:
@@ -454,7 +475,10 @@ class Trainer:
     def checkpoint_refusal(self) -> str | None:
         """Why no checkpoint or weights file may be written now, or None if one may. The one
         place that decides: after a non-finite loss (or with non-finite weights) nothing is
-        written, so the files on disk keep the last finite state."""
+        written, so the files on disk keep the last finite state. Under MPI only rank 0
+        writes."""
+        if not self._ranks.is_main:
+            return "only rank 0 writes"
         if self.nonfinite is not None:
             return f"the loss became {self.nonfinite['loss']} at {self.where(self.nonfinite)}"
         for name, p in self.model.named_parameters():

@@ -35,6 +35,7 @@ class ModelCheckpoint(Callback):
     """
 
     STATE_NAME = "checkpoint.safetensors"
+    rank_zero_only = True  # under MPI only rank 0 writes
 
     def __init__(self, directory, monitor="val_loss", mode="auto", save_last=True, save_state=True):
         if monitor is not None and not isinstance(monitor, str):
