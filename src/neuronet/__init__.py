@@ -81,15 +81,19 @@ def save(obj, f) -> None:
     save_object(obj, f)
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None):
-    """Load what ``neuronet.save`` wrote (or a safetensors state dict PyTorch wrote).
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, verify=True):
+    """Load what ``neuronet.save`` wrote (or, with ``verify=False``, a safetensors state dict
+    PyTorch wrote).
 
-    ``map_location`` may name the CPU; ``weights_only`` is always true (no code runs on load).
+    ``map_location`` may name the CPU; ``weights_only`` is always true (no code runs on load);
+    ``verify=False`` reads a trusted file without neuronet's checksum (one PyTorch wrote).
     See ``neuronet.io.objects.load``.
     """
     from neuronet.io.objects import load as load_object
 
-    return load_object(f, map_location, pickle_module, weights_only=weights_only, mmap=mmap)
+    return load_object(
+        f, map_location, pickle_module, weights_only=weights_only, mmap=mmap, verify=verify
+    )
 
 
 def __getattr__(name):

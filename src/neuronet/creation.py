@@ -29,6 +29,24 @@ def _float_dtype(dtype):
     return backend.as_dtype(dtype) or backend.DEFAULT_DTYPE
 
 
+def _floating(name: str, dtype):
+    """``dtype`` (default float32) if it is a floating type, as PyTorch's random draws need."""
+    dtype = _float_dtype(dtype)
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(
+            f"{name}: dtype must be floating point (float32 or float64), got {np.dtype(dtype)}; "
+            "use randint for random integers"
+        )
+    return dtype
+
+
+def _number(name: str, label: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name}: {label} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: {label} must be finite, got {value!r}")
+
+
 def _made(array: np.ndarray, requires_grad: bool, device, layout=None) -> Tensor:
     """The new tensor, after checking the PyTorch keywords every creation function takes:
     ``device`` (the CPU only; see ``neuronet.device``) and ``layout`` (strided only)."""
@@ -76,6 +94,8 @@ def full(size, fill_value, dtype=None, requires_grad=False, *, device=None, layo
             dtype = backend.bool_
         elif isinstance(fill_value, int):
             dtype = backend.int64
+    if not isinstance(fill_value, (bool, int, float, np.number, np.bool_)):
+        raise TypeError(f"full: fill_value must be a number or a bool, got {fill_value!r}")
     array = np.full(_shape((size,)), fill_value, dtype=_float_dtype(dtype))
     return _made(array, requires_grad, device, layout)
 
@@ -101,6 +121,10 @@ def arange(
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = backend.int64 if ints else backend.DEFAULT_DTYPE
+    for label, value in (("start", start), ("end", end), ("step", step)):
+        _number("arange", label, value)
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
     array = np.arange(start, end, step, dtype=backend.as_dtype(dtype))
     return _made(array, requires_grad, device, layout)
 
@@ -110,11 +134,16 @@ def linspace(
 ) -> Tensor:
     start = start.item() if isinstance(start, Tensor) else start  # 0-d tensors, as torch
     end = end.item() if isinstance(end, Tensor) else end
+    _number("linspace", "start", start)
+    _number("linspace", "end", end)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     array = np.linspace(start, end, steps, dtype=_float_dtype(dtype))
     return _made(array, requires_grad, device, layout)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, *, device=None, layout=None) -> Tensor:
+    _shape((n,) if m is None else (n, m))
     return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device, layout)
 
 
@@ -164,7 +193,7 @@ def rand(
     pin_memory=False,
 ) -> Tensor:
     """Uniform samples on [0, 1)."""
-    dtype = _float_dtype(dtype)
+    dtype = _floating("rand", dtype)
     array = resolve(generator).uniform(_shape(size), dtype=dtype)
     return _made(array, requires_grad, device, layout)
 
@@ -179,7 +208,7 @@ def randn(
     pin_memory=False,
 ) -> Tensor:
     """Standard normal samples."""
-    dtype = _float_dtype(dtype)
+    dtype = _floating("randn", dtype)
     array = resolve(generator).normal(_shape(size), dtype=dtype)
     return _made(array, requires_grad, device, layout)
 
@@ -202,6 +231,8 @@ def randint(
         )
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
+    _number("randint", "low", low)
+    _number("randint", "high", high)
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     data = resolve(generator).integers(low, high, _shape((size,)) if size != () else ())
@@ -287,6 +318,8 @@ def randperm(
     pin_memory=False,
 ) -> Tensor:
     """A random permutation of 0..n-1 (int64)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
     array = resolve(generator).permutation(n).astype(backend.as_dtype(dtype) or np.int64)
     return _made(array, requires_grad, device, layout)
 

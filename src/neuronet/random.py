@@ -41,6 +41,9 @@ class Generator:
         """Reset to the sequence determined by ``seed`` and return self."""
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
             raise TypeError(f"manual_seed expects an int, got {type(seed).__name__}")
+        if not -(2**63) <= seed < 2**64:
+            raise ValueError(f"manual_seed: the seed must fit in 64 bits, got {seed}")
+        seed = int(seed) % 2**64  # a negative seed wraps around, as in PyTorch
         self._seed = int(seed)
         self.rng = np.random.Generator(np.random.PCG64(int(seed)))
         return self

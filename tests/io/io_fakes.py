@@ -1,10 +1,22 @@
-"""Stand-ins with PyTorch's optimizer and scheduler state_dict interface (duck-typed)."""
+"""Stand-ins with PyTorch's optimizer and scheduler state_dict interface (duck-typed), and a
+writer of hand-made files with a valid checksum."""
 
 from __future__ import annotations
 
 import copy
 
 import numpy as np
+import safetensors.numpy
+
+from neuronet.io import files
+
+
+def sealed(path, tensors: dict, metadata: dict) -> None:
+    """Write a safetensors file with neuronet's checksum over whatever content it is given
+    (to test what the loaders do with well-formed but wrong files)."""
+    meta = {"neuronet.format_version": str(files.FORMAT_VERSION), **metadata}
+    meta[files.CRC_KEY] = files.checksum(tensors, meta)
+    path.write_bytes(safetensors.numpy.save(tensors, metadata=meta))
 
 
 class FakeSGD:

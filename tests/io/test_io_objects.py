@@ -74,7 +74,9 @@ def test_a_state_dict_file_is_read_by_pytorch_and_back(tmp_path, torch):
     )
     torch_model.load_state_dict(theirs)
     save_file(torch_model.state_dict(), str(tmp_path / "from_torch.safetensors"))
-    back = nt.load(tmp_path / "from_torch.safetensors")
+    with pytest.raises(nt.io.CheckpointError, match="no neuronet checksum.*verify=False"):
+        nt.load(tmp_path / "from_torch.safetensors")  # a foreign file, only when asked
+    back = nt.load(tmp_path / "from_torch.safetensors", verify=False)
     model.load_state_dict(back)
 
 

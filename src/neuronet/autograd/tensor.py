@@ -28,9 +28,15 @@ def _coerce(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.array
     dtype = backend.as_dtype(dtype)
+    try:
+        arr = np.array(data) if dtype is None else np.array(data, dtype=dtype)
+    except (ValueError, TypeError) as error:  # ragged lists, strings for a numeric dtype
+        raise TypeError(
+            f"cannot make a tensor from this {type(data).__name__} ({error}); give numbers or "
+            "nested lists of numbers with the same length at each level"
+        ) from None
     if dtype is not None:
-        return np.array(data, dtype=dtype)
-    arr = np.array(data)
+        return arr
     if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         arr = arr.astype(backend.DEFAULT_DTYPE)
     elif arr.dtype.kind in "iu" and arr.dtype != np.int32:

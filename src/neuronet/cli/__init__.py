@@ -1,13 +1,17 @@
 """The ``neuronet`` command: train, evaluate, predict, sample, summary, export.
 
-Errors a user can fix (unknown options, missing files, a model that does not fit the data) are
-printed as one line on stderr with exit code 2, never as a traceback.
+Errors a user can fix (unknown options, missing or damaged files, data that does not fit the
+model) are printed as one line on stderr with exit code 2, never as a traceback; an unexpected
+exception keeps its traceback, because it is a bug (see ``user_error``).
 """
 
 from __future__ import annotations
 
 import argparse
+import linecache
+import os
 import sys
+from pathlib import Path
 
 from neuronet.cli.config import MODELS, OPTIMIZERS, SCHEDULES, ConfigError
 
@@ -105,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         help="continue from a run folder or checkpoint (default: --out)",
     )
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.add_argument("--config", help="a TOML file with any of these options; flags override it")
     t.add_argument(
@@ -156,6 +161,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def _raised_by_neuronet(error: BaseException) -> bool:
+    """Whether a ``raise`` statement in neuronet's own code raised ``error`` (an argument or
+    data check with a message), rather than Python or NumPy failing inside it (a bug)."""
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename
+    if not str(Path(filename).resolve()).startswith(_PACKAGE):
+        return False
+    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise ")
+
+
+def user_error(error: BaseException) -> str | None:
+    """The one-line message for an error the user can fix, or None for a bug.
+
+    User errors: ``ConfigError``, ``CheckpointError``, a missing, unreadable or misplaced file,
+    and the ``ValueError``/``TypeError``/``KeyError`` that neuronet raises on purpose when an
+    argument or the data is wrong. Anything else keeps its traceback.
+    """
+    from neuronet.io import CheckpointError
+
+    fixable = (
+        ConfigError,
+        CheckpointError,
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    )
+    if isinstance(error, fixable) or (
+        isinstance(error, (ValueError, TypeError, KeyError)) and _raised_by_neuronet(error)
+    ):
+        text = error.args[0] if isinstance(error, KeyError) and error.args else error
+        return " ".join(str(text).split())
+    return None
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -183,12 +230,19 @@ def main(argv=None) -> int:
     flags["argv"] = list(sys.argv[1:] if argv is None else argv)  # for --nproc's relaunch
     try:
         return handlers[args.command](flags)
-    except ConfigError as err:
-        print(f"neuronet {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"neuronet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`neuronet ... | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as err:
+        message = user_error(err)
+        if message is None:
+            raise
+        print(f"neuronet {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from neuronet.cli.config import ConfigError, resolve
 from neuronet.cli.generate import generate_text
 from neuronet.cli.preprocess import Preprocessing, read_preprocessing
 from neuronet.cli.run_folder import load_run, run_preprocessing
+from neuronet.data.arrays import load_npy
 
 PREDICT_BATCH = 256
 
@@ -34,6 +35,7 @@ def evaluate(flags: dict) -> int:
         config = {**config, "data": flags["data"]}
     config = resolve({**config, "config": None})
     task = prepare(config, preprocessing=prep)
+    _check_fits(model, task.model, config["data"])
     trainer = Trainer(
         model,
         task.loss,
@@ -47,6 +49,22 @@ def evaluate(flags: dict) -> int:
     return 0
 
 
+def _check_fits(model, for_data, spec: str) -> None:
+    """``prepare`` builds the model the data needs; it must be the run's model."""
+    mine, needed = model.config, for_data.config
+    if mine == needed:
+        return
+    diffs = ", ".join(
+        f"{k} {needed.get(k)!r} (the run's model has {mine.get(k)!r})"
+        for k in sorted(set(mine) | set(needed))
+        if mine.get(k) != needed.get(k)
+    )
+    raise ConfigError(
+        f"--data {spec} does not fit this run's {type(model).__name__}: the data needs {diffs}; "
+        "evaluate on data of the kind the model was trained on"
+    )
+
+
 def _read_rows(path: Path, prep) -> np.ndarray:
     """Raw samples (N, features) from a CSV or .npy file, in the training file's units."""
     from neuronet.data.tables import read_features
@@ -54,10 +72,10 @@ def _read_rows(path: Path, prep) -> np.ndarray:
     if not path.is_file():
         raise ConfigError(f"input file {str(path)!r} does not exist")
     if path.suffix == ".npy":
-        try:
-            x = np.load(path, allow_pickle=False)
+        try:  # numbers only (no strings, objects or pickle), all finite
+            x = load_npy(path)
         except ValueError as err:
-            raise ConfigError(f"cannot read {str(path)!r} as a .npy array: {err}") from None
+            raise ConfigError(str(err).removeprefix("load_npy: ")) from None
         if x.size == 0:
             raise ConfigError(f"{str(path)!r} holds no samples (an empty array)")
         if x.size == prep.features and x.ndim < 2:

@@ -6,6 +6,7 @@ runs/X/config.toml`` reproduces the run.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -125,9 +126,49 @@ def dump_toml(config: dict, path) -> None:
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+_INTS = ("epochs", "steps", "batch_size", "block_size", "seed", "val_every")
+_FLOATS = ("lr", "weight_decay", "grad_clip", "dropout")
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _check_types(config: dict) -> None:
+    for key, value in config.items():
+        if value is None:
+            continue
+        if key in _INTS and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(f"{_flag(key)} must be an integer, got {value!r}")
+        if key in _FLOATS and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{_flag(key)} must be a number, got {value!r}")
+        text = (str, int) if key == "label" else str  # a label column: a name or an index
+        if key not in _INTS + _FLOATS and key in COMMON and not isinstance(value, text):
+            raise ConfigError(f"{_flag(key)} must be a string, got {value!r}")
+
+
+def absolute_data(spec, base: Path | None = None):
+    """``kind:PATH`` with PATH made absolute (relative paths count from ``base``, default the
+    working directory), so a saved config works from any directory."""
+    if not isinstance(spec, str) or ":" not in spec:
+        return spec
+    kind, path = spec.split(":", 1)
+    target = Path(path).expanduser()
+    if not target.is_absolute():
+        target = (base or Path.cwd()) / target
+    return f"{kind}:{target.resolve()}"
+
+
 def resolve(flags: dict) -> dict:
-    """Defaults for the model, then the config file, then the flags given on the command line."""
+    """Defaults for the model, then the config file, then the flags given on the command line.
+
+    A data path in a config file counts from the file's folder, one given as a flag from the
+    working directory; both are stored absolute.
+    """
     from_file = load_toml(flags["config"]) if flags.get("config") else {}
+    if from_file.get("data") is not None:
+        from_file["data"] = absolute_data(from_file["data"], Path(flags["config"]).parent)
+    _check_types(from_file)
     model = flags.get("model") or from_file.get("model") or COMMON["model"]
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -136,6 +177,8 @@ def resolve(flags: dict) -> dict:
     config.update(from_file)
     config.update({k: v for k, v in flags.items() if v is not None and k in COMMON})
     config["model"] = model
+    config["data"] = absolute_data(config["data"])
+    _check_types(config)
     if config["optimizer"] not in OPTIMIZERS:
         raise ConfigError(
             f"unknown optimizer {config['optimizer']!r}; choose one of {', '.join(OPTIMIZERS)}"
@@ -145,18 +188,22 @@ def resolve(flags: dict) -> dict:
             f"unknown schedule {config['schedule']!r}; choose one of {', '.join(SCHEDULES)}"
         )
     for key in ("epochs", "batch_size", "block_size"):
-        if not isinstance(config[key], int) or config[key] < 1:
-            raise ConfigError(
-                f"--{key.replace('_', '-')} must be a positive integer, got {config[key]!r}"
-            )
+        if config[key] < 1:
+            raise ConfigError(f"{_flag(key)} must be a positive integer, got {config[key]!r}")
     if config["task"] not in TASKS:
         raise ConfigError(f"unknown task {config['task']!r}; choose one of {', '.join(TASKS)}")
     if config["val_every"] is not None and config["val_every"] < 0:
         raise ConfigError(f"--val-every must be >= 0 steps, got {config['val_every']!r}")
     if config["steps"] is not None and config["steps"] < 1:
         raise ConfigError(f"--steps must be a positive integer, got {config['steps']!r}")
-    if not config["lr"] > 0:
+    if not 0 < config["lr"] < math.inf:
         raise ConfigError(f"--lr must be positive, got {config['lr']!r}")
+    if not 0 <= config["weight_decay"] < math.inf:
+        raise ConfigError(f"--weight-decay must be >= 0, got {config['weight_decay']!r}")
+    if config["grad_clip"] is not None and not 0 < config["grad_clip"] < math.inf:
+        raise ConfigError(
+            f"--grad-clip must be a positive max gradient norm, got {config['grad_clip']!r}"
+        )
     if not 0.0 <= config["dropout"] < 1.0:
         raise ConfigError(f"--dropout must be in [0, 1), got {config['dropout']!r}")
     return config

@@ -109,6 +109,11 @@ class DataLoader:
             )
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle should be a boolean value, but got shuffle={shuffle!r}")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader: dataset must have __len__ and __getitem__ (a Dataset or a "
+                f"TensorDataset), got {type(dataset).__name__}"
+            )
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(
                 f"DataLoader: generator must be a neuronet.Generator, got "

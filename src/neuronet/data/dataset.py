@@ -57,6 +57,11 @@ def _as_array(value, position: int) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.array
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(
+                f"TensorDataset: argument {position} is an array of {value.dtype}, not numbers; "
+                "encode strings or objects as numbers first (e.g. class indices)"
+            )
         return value
     raise TypeError(
         f"TensorDataset: argument {position} is a {type(value).__name__}; give neuronet Tensors or "

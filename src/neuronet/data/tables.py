@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuronet.data.arrays import require_finite
 from neuronet.data.dataset import TensorDataset
 from neuronet.random import Generator
 
@@ -118,7 +119,7 @@ def _column_index(label, names: list | None, width: int, path: Path) -> int:
 
 def _to_float(cells: np.ndarray, names: list, columns: list, path: Path, first_line: int):
     try:
-        return cells.astype(np.float32)
+        values = cells.astype(np.float32)
     except ValueError:
         for r, row in enumerate(cells):
             for c, value in enumerate(row):
@@ -129,6 +130,7 @@ def _to_float(cells: np.ndarray, names: list, columns: list, path: Path, first_l
                         "categorical features as numbers first"
                     ) from None
         raise
+    return require_finite(values, repr(str(path)), [names[c] for c in columns], first_line, "line")
 
 
 def _class_ids(raw_labels: np.ndarray, classes, path: Path):
@@ -217,6 +219,11 @@ def load_csv(
     if task == "auto":
         task, reason = infer_task(raw_labels)
     if task == "classification":
+        if all(_is_number(v) for v in raw_labels):  # a NaN label must not become a class
+            first = 2 if header else 1
+            require_finite(
+                raw_labels.astype(np.float64), repr(str(path)), [names[target]], first, "line"
+            )
         y, classes = _class_ids(raw_labels, classes, path)
     else:
         y, classes = _to_float(cells[:, [target]], names, [target], path, 2 if header else 1), None

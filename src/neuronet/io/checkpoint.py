@@ -4,31 +4,40 @@ Layout of the file:
     tensors   ``model.<state_dict key>``         the model's parameters and buffers
               ``optim.state.<index>.<name>``     optimizer state arrays (exp_avg, ...)
               ``rng.numpy.1``, ``loader...``      arrays inside the other states
-    metadata  ``neuronet.kind``: "checkpoint", ``neuronet.format_version``: "1",
+    metadata  ``neuronet.kind``: "checkpoint", ``neuronet.format_version``: "2",
               ``neuronet.crc32``, ``neuronet.model_class``, and ``neuronet.checkpoint``: one JSON
               document {model_class, config, optimizer, scheduler, rng, data_loader, extra,
               neuronet_version}, where arrays are references to the tensors above.
 
 RNG states saved: neuronet's default generator, NumPy's global ``np.random`` state and Python's
 ``random`` state. With the data loader's position (see ``DataLoader.state_dict``) that is
-everything a bitwise-identical resume needs. The write is atomic (see ``neuronet.io.files``).
+everything a bitwise-identical resume needs. The write is atomic and the CRC covers the whole
+file (see ``neuronet.io.files``).
+
+Loading happens in two stages: ``open_checkpoint`` reads, verifies and decodes the file without
+touching anything; ``Checkpoint.restore`` checks that every state fits its object and then
+loads them all, rolling every object back if one of them refuses. Whatever is wrong with the
+file, the caller sees a ``CheckpointError`` and its objects unchanged.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 
 import numpy as np
 
-from neuronet.io.codec import decode, encode
+from neuronet.io.codec import DecodeError, decode, encode
 from neuronet.io.files import CheckpointError, parse_json, read_safetensors, write_safetensors
 from neuronet.io.weights import MODEL_PREFIX, load_into
-from neuronet.random import get_rng_state, set_rng_state
+from neuronet.random import Generator, get_rng_state, set_rng_state
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_metadata"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_metadata", "open_checkpoint"]
 
 _DOC_KEY = "neuronet.checkpoint"
+_FIELDS = ("model_class", "config", "optimizer", "scheduler", "rng", "data_loader", "extra")
+_BAD_STATE = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
 
 
 def _config_of(model, config):
@@ -112,8 +121,169 @@ def _version() -> str:
     return __version__
 
 
-def _read(path) -> tuple[dict, dict, dict]:
-    tensors, metadata = read_safetensors(path)
+def _same_kind(saved, current) -> bool:
+    """Whether a saved hyperparameter has the type the live object uses (a number stays a
+    number, a flag a flag, a tuple a sequence of the same length)."""
+    if current is None or callable(current):
+        return True
+    if isinstance(current, bool):
+        return isinstance(saved, (bool, np.bool_))
+    if isinstance(current, (int, float, np.number)):
+        return isinstance(saved, (int, float, np.number)) and not isinstance(saved, bool)
+    if isinstance(current, (list, tuple)):
+        return isinstance(saved, (list, tuple)) and len(saved) == len(current)
+    if isinstance(current, str):
+        return isinstance(saved, str)
+    return True
+
+
+class Checkpoint:
+    """A checkpoint file that has been read, verified and decoded; nothing restored yet.
+
+    Attributes:
+        path: the file.
+        info: the decoded document (model_class, config, optimizer, scheduler, rng,
+            data_loader, extra, neuronet_version).
+        extra: ``info['extra']``, the dict given to ``save_checkpoint``.
+    """
+
+    def __init__(self, path, tensors: dict, metadata: dict, info: dict):
+        self.path = path
+        self.metadata = metadata
+        self.info = info
+        self.extra = info["extra"]
+        self.model_state = {
+            k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)
+        }
+
+    def _fail(self, message: str) -> CheckpointError:
+        return CheckpointError(f"{str(self.path)!r}: {message}")
+
+    # ---- checks, before anything changes -------------------------------------------------
+    def _check_optimizer(self, optimizer) -> None:
+        saved = self.info["optimizer"]
+        if not isinstance(saved, dict) or not isinstance(saved.get("param_groups"), list):
+            raise self._fail("the saved optimizer state has no list of param_groups")
+        if not isinstance(saved.get("state"), dict) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) for g in saved["param_groups"]
+        ):
+            raise self._fail("the saved optimizer state is malformed (no 'state' or 'params')")
+        for index, values in saved["state"].items():
+            if not isinstance(values, dict) or not all(
+                v is None or isinstance(v, (np.ndarray, bool, int, float, np.number))
+                for v in values.values()
+            ):
+                raise self._fail(f"the saved optimizer state of parameter {index} is malformed")
+        current = optimizer.state_dict()["param_groups"]
+        saved_sizes = [len(g["params"]) for g in saved["param_groups"]]
+        current_sizes = [len(g.get("params", ())) for g in current]
+        if saved_sizes != current_sizes:
+            raise self._fail(
+                f"the saved optimizer has parameter groups of sizes {saved_sizes}, this "
+                f"{type(optimizer).__name__} has {current_sizes}; build the optimizer over the "
+                "same parameters, in the same groups, as when the checkpoint was saved"
+            )
+        for i, (group, now) in enumerate(zip(saved["param_groups"], current)):
+            missing = sorted(set(now) - set(group))
+            wrong = sorted(k for k in now if k in group and not _same_kind(group[k], now[k]))
+            if missing or wrong:
+                raise self._fail(
+                    f"parameter group {i} of the saved optimizer lacks {missing} or has values "
+                    f"of the wrong type for {wrong}; was it saved from another optimizer than "
+                    f"{type(optimizer).__name__}?"
+                )
+
+    def _check_scheduler(self, scheduler) -> None:
+        saved = self.info["scheduler"]
+        current = scheduler.state_dict()
+        if not isinstance(saved, dict) or set(saved) != set(current):
+            keys = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+            raise self._fail(
+                f"the saved scheduler state has keys {keys}, this {type(scheduler).__name__} "
+                f"has {sorted(current)}; resume with the scheduler the run was saved with"
+            )
+        wrong = sorted(k for k in current if not _same_kind(saved[k], current[k]))
+        if wrong:
+            raise self._fail(f"the saved scheduler state has values of the wrong type for {wrong}")
+
+    def _check_rng(self) -> None:
+        rng = self.info["rng"]
+        try:
+            Generator().set_state(copy.deepcopy(rng["neuronet"]))
+            np.random.RandomState().set_state(rng["numpy"])
+            random.Random().setstate(rng["python"])
+        except _BAD_STATE as error:
+            raise self._fail(f"the saved random-number states are malformed ({error})") from None
+
+    # ---- restore ------------------------------------------------------------------------
+    def restore(
+        self,
+        model,
+        optimizer=None,
+        scheduler=None,
+        *,
+        data_loader=None,
+        restore_rng: bool = True,
+        strict: bool = True,
+    ) -> dict:
+        """Load the states into the objects given; returns ``extra``. See ``load_checkpoint``."""
+        for label, obj in (
+            ("optimizer", optimizer),
+            ("scheduler", scheduler),
+            ("data_loader", data_loader),
+        ):
+            if obj is not None and self.info.get(label) is None:
+                name = "data loader" if label == "data_loader" else label
+                raise self._fail(f"holds no {name} state; pass {label}=None")
+        if optimizer is not None:
+            self._check_optimizer(optimizer)
+        if scheduler is not None:
+            self._check_scheduler(scheduler)
+        if restore_rng:
+            self._check_rng()
+        targets = {
+            label: obj
+            for label, obj in (
+                ("optimizer", optimizer),
+                ("scheduler", scheduler),
+                ("data_loader", data_loader),
+            )
+            if obj is not None
+        }
+        backup = {k: v.array.copy() for k, v in model.state_dict().items()}
+        saved_states = {name: copy.deepcopy(obj.state_dict()) for name, obj in targets.items()}
+        load_into(model, self.path, self.model_state, self.metadata, strict)
+        loaded = []
+        try:
+            for label, obj in targets.items():
+                obj.load_state_dict(self.info[label])
+                loaded.append(label)
+        except Exception as error:  # roll back what was loaded (the refusing one is unchanged)
+            model.load_state_dict(backup, strict=False)
+            for name in loaded:
+                targets[name].load_state_dict(saved_states[name])
+            if isinstance(error, _BAD_STATE):
+                raise self._fail(
+                    f"the saved {label.replace('_', ' ')} state does not fit this "
+                    f"{type(targets[label]).__name__}: {error}"
+                ) from error
+            raise
+        if restore_rng:
+            rng = self.info["rng"]
+            set_rng_state(copy.deepcopy(rng["neuronet"]))
+            np.random.set_state(rng["numpy"])
+            random.setstate(rng["python"])
+        return self.extra
+
+
+def open_checkpoint(path, verify: bool = True) -> Checkpoint:
+    """Read, verify and decode a checkpoint file, restoring nothing (see ``Checkpoint``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: anything wrong with the file.
+    """
+    tensors, metadata = read_safetensors(path, verify=verify)
     kind = metadata.get("neuronet.kind")
     if kind != "checkpoint":
         what = (
@@ -123,35 +293,25 @@ def _read(path) -> tuple[dict, dict, dict]:
             "for plain weights use neuronet.io.load(model, path)"
         )
         raise CheckpointError(f"{str(path)!r} is {what}")
-    return tensors, metadata, parse_json(path, metadata, _DOC_KEY)
+    document = parse_json(path, metadata, _DOC_KEY)
+    missing = [k for k in _FIELDS if k not in document]
+    if missing:
+        raise CheckpointError(f"{str(path)!r} is corrupt: its document lacks {missing}")
+    try:
+        info = {key: decode(value, tensors) for key, value in document.items()}
+    except (DecodeError, RecursionError) as error:
+        raise CheckpointError(f"{str(path)!r} is corrupt: {error}") from None
+    if not isinstance(info["extra"], dict):
+        raise CheckpointError(f"{str(path)!r} is corrupt: its 'extra' entry is not a dict")
+    if not isinstance(info["rng"], dict) or not {"neuronet", "numpy", "python"} <= set(info["rng"]):
+        raise CheckpointError(f"{str(path)!r} is corrupt: its random-number states are missing")
+    return Checkpoint(path, tensors, metadata, info)
 
 
-def read_metadata(path) -> dict:
+def read_metadata(path, verify: bool = True) -> dict:
     """A checkpoint's metadata, decoded, without touching any model: model_class, config,
     optimizer, scheduler, rng, data_loader, extra, neuronet_version."""
-    tensors, _, document = _read(path)
-    return _decoded(path, document, tensors)
-
-
-def _decoded(path, document: dict, tensors: dict) -> dict:
-    try:
-        return {key: decode(value, tensors) for key, value in document.items()}
-    except KeyError as error:
-        raise CheckpointError(f"{str(path)!r} is corrupt: {error.args[0]}") from None
-
-
-def _check_optimizer(path, saved, optimizer) -> None:
-    if not isinstance(saved, dict) or "param_groups" not in saved:
-        raise CheckpointError(f"{str(path)!r}: the saved optimizer state has no param_groups")
-    current = optimizer.state_dict()["param_groups"]
-    saved_sizes = [len(g.get("params", ())) for g in saved["param_groups"]]
-    current_sizes = [len(g.get("params", ())) for g in current]
-    if saved_sizes != current_sizes:
-        raise CheckpointError(
-            f"{str(path)!r}: the saved optimizer has parameter groups of sizes {saved_sizes}, "
-            f"this {type(optimizer).__name__} has {current_sizes}; build the optimizer over the "
-            "same parameters, in the same groups, as when the checkpoint was saved"
-        )
+    return open_checkpoint(path, verify=verify).info
 
 
 def load_checkpoint(
@@ -163,6 +323,7 @@ def load_checkpoint(
     data_loader=None,
     restore_rng: bool = True,
     strict: bool = True,
+    verify: bool = True,
 ) -> dict:
     """Restore a training checkpoint written by ``save_checkpoint``.
 
@@ -173,6 +334,8 @@ def load_checkpoint(
             checkpoint must hold their state).
         restore_rng: also restore the neuronet, NumPy and Python RNG states.
         strict: require exactly the model's keys.
+        verify: check the file's CRC-32 (refusing a file without one); ``False`` only for a
+            trusted file whose checksum is known to be missing.
 
     Returns:
         The ``extra`` dict given to ``save_checkpoint``.
@@ -180,33 +343,14 @@ def load_checkpoint(
     Raises:
         FileNotFoundError: no such file.
         CheckpointError: a corrupt/truncated/foreign file, a checkpoint of a different model or
-            optimizer, or a missing state. The model is left unchanged when anything fails.
+            optimizer, or a missing state. Every object is left unchanged when anything fails.
     """
-    tensors, metadata, document = _read(path)
-    info = _decoded(path, document, tensors)
-    for label, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
-        if obj is not None and info.get(label) is None:
-            raise CheckpointError(f"{str(path)!r} holds no {label} state; pass {label}=None")
-    if data_loader is not None and info.get("data_loader") is None:
-        raise CheckpointError(f"{str(path)!r} holds no data loader state; pass data_loader=None")
-    if optimizer is not None:
-        _check_optimizer(path, info["optimizer"], optimizer)
-    state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-    backup = {k: v.array.copy() for k, v in model.state_dict().items()}
-    load_into(model, path, state, metadata, strict)
-    try:
-        if optimizer is not None:
-            optimizer.load_state_dict(info["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(info["scheduler"])
-        if data_loader is not None:
-            data_loader.load_state_dict(info["data_loader"])
-    except Exception:
-        model.load_state_dict(backup, strict=False)
-        raise
-    if restore_rng:
-        rng = info["rng"]
-        set_rng_state(rng["neuronet"])
-        np.random.set_state(rng["numpy"])
-        random.setstate(rng["python"])
-    return info["extra"]
+    ckpt = open_checkpoint(path, verify=verify)
+    return ckpt.restore(
+        model,
+        optimizer,
+        scheduler,
+        data_loader=data_loader,
+        restore_rng=restore_rng,
+        strict=strict,
+    )

@@ -13,7 +13,7 @@ import numpy as np
 
 from neuronet.autograd.tensor import Tensor
 
-__all__ = ["encode", "decode"]
+__all__ = ["encode", "decode", "DecodeError"]
 
 _TAGS = ("__tensor__", "__tuple__", "__pairs__", "__scalar__")
 
@@ -58,22 +58,63 @@ def encode(obj, prefix: str, tensors: dict):
     )
 
 
-def decode(obj, tensors: dict):
-    """Rebuild what ``encode`` stored; raises KeyError naming a missing tensor."""
+class DecodeError(ValueError):
+    """The skeleton does not describe stored data (a corrupt or hand-made file)."""
+
+
+def _scalar(obj: dict):
+    dtype_name = obj.get("dtype")
+    try:
+        dtype = np.dtype(dtype_name) if isinstance(dtype_name, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf" or dtype.itemsize > 16:
+        raise DecodeError(f"the scalar dtype {dtype_name!r} is not a number type")
+    value = obj["__scalar__"]
+    if not isinstance(value, (bool, int, float)):
+        raise DecodeError(f"the scalar {value!r} is not a number")
+    try:
+        return dtype.type(value)
+    except (OverflowError, ValueError) as error:
+        raise DecodeError(f"the scalar {value!r} does not fit {dtype}: {error}") from None
+
+
+def _key(value):
+    try:
+        hash(value)
+    except TypeError:
+        raise DecodeError(f"a dict key of type {type(value).__name__} cannot be stored") from None
+    return value
+
+
+def decode(obj, tensors: dict, _used: set | None = None):
+    """Rebuild what ``encode`` stored. Raises ``DecodeError`` (a ValueError) naming what is
+    wrong when the skeleton is malformed or names a missing tensor. A tensor named twice is
+    copied, so no two restored objects share memory."""
+    used = set() if _used is None else _used
     if isinstance(obj, list):
-        return [decode(v, tensors) for v in obj]
+        return [decode(v, tensors, used) for v in obj]
     if not isinstance(obj, dict):
         return obj
     if "__tensor__" in obj:
         name = obj["__tensor__"]
-        if name not in tensors:
-            raise KeyError(f"the tensor {name!r} named in the metadata is missing from the file")
-        arr = tensors[name]
+        if not isinstance(name, str) or name not in tensors:
+            raise DecodeError(f"the tensor {name!r} named in the metadata is missing from the file")
+        arr = tensors[name].copy() if name in used else tensors[name]
+        used.add(name)
         return Tensor(arr) if obj.get("as") == "Tensor" else arr
     if "__scalar__" in obj:
-        return np.dtype(obj["dtype"]).type(obj["__scalar__"])
+        return _scalar(obj)
     if "__tuple__" in obj:
-        return tuple(decode(v, tensors) for v in obj["__tuple__"])
+        items = obj["__tuple__"]
+        if not isinstance(items, list):
+            raise DecodeError("a stored tuple is not a list")
+        return tuple(decode(v, tensors, used) for v in items)
     if "__pairs__" in obj:
-        return {decode(k, tensors): decode(v, tensors) for k, v in obj["__pairs__"]}
-    return {k: decode(v, tensors) for k, v in obj.items()}
+        pairs = obj["__pairs__"]
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 for p in pairs
+        ):
+            raise DecodeError("a stored dict's pairs are not a list of [key, value]")
+        return {_key(decode(k, tensors, used)): decode(v, tensors, used) for k, v in pairs}
+    return {k: decode(v, tensors, used) for k, v in obj.items()}

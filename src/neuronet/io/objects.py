@@ -111,7 +111,9 @@ def _check_map_location(map_location) -> None:
     check_device(map_location, "a loaded tensor")
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True, mmap=None):
+def load(
+    f, map_location=None, pickle_module=None, *, weights_only: bool = True, mmap=None, verify=True
+):
     """Read what ``save`` wrote (see the module docstring).
 
     Args:
@@ -120,6 +122,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
             only device is the CPU.
         pickle_module, weights_only, mmap: accepted for PyTorch compatibility and unused:
             nothing is unpickled, so loading never runs code.
+        verify: check neuronet's checksum and refuse a file without one; ``False`` reads a
+            trusted safetensors file another program wrote (``safetensors.torch.save_file``).
 
     Raises:
         FileNotFoundError: no such file.
@@ -127,28 +131,28 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool = True,
     """
     _check_map_location(map_location)
     if _is_path(f):
-        return _load_path(Path(f))
+        return _load_path(Path(f), verify)
     data = f.read() if hasattr(f, "read") else bytes(f)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "object.safetensors"
         path.write_bytes(data)
-        return _load_path(path)
+        return _load_path(path, verify)
 
 
-def _load_path(path: Path):
-    tensors, metadata = read_safetensors(path)
+def _load_path(path: Path, verify: bool = True):
+    tensors, metadata = read_safetensors(path, verify=verify)
     kind = metadata.get("neuronet.kind")
     if kind == "object":
         document = parse_json(path, metadata, _DOC_KEY)
         try:
             return decode(document, tensors)
-        except KeyError as error:
+        except (KeyError, ValueError) as error:  # a missing tensor, a malformed skeleton
             raise CheckpointError(f"{str(path)!r} is corrupt: {error.args[0]}") from None
     if kind == "checkpoint":
         from neuronet.io.checkpoint import read_metadata
         from neuronet.io.weights import load_state_dict
 
-        parts = read_metadata(path)
-        parts["model"] = load_state_dict(path)
+        parts = read_metadata(path, verify=verify)
+        parts["model"] = load_state_dict(path, verify=verify)
         return parts
     return OrderedDict((name, Tensor(arr)) for name, arr in tensors.items())

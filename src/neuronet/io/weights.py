@@ -2,7 +2,8 @@
 
 PyTorch opens the file directly (``safetensors.torch.load_file(path)`` gives a state dict that
 ``torch_model.load_state_dict`` accepts for the same architecture), and a file PyTorch wrote with
-``safetensors.torch.save_file(model.state_dict(), path)`` loads into the neuronet model.
+``safetensors.torch.save_file(model.state_dict(), path)`` loads into the neuronet model with
+``load(model, path, verify=False)`` (such a file has no neuronet checksum to verify).
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ def _model_tensors(path, tensors: dict, metadata: dict) -> OrderedDict:
     return OrderedDict((k, Tensor(v)) for k, v in sorted(items))
 
 
-def load_state_dict(path) -> OrderedDict:
-    """The state dict (name -> Tensor) stored in a weights file or a training checkpoint."""
-    tensors, metadata = read_safetensors(path)
+def load_state_dict(path, verify: bool = True) -> OrderedDict:
+    """The state dict (name -> Tensor) stored in a weights file or a training checkpoint.
+    ``verify=False`` reads a trusted file without neuronet's checksum (see ``load``)."""
+    tensors, metadata = read_safetensors(path, verify=verify)
     return _model_tensors(path, tensors, metadata)
 
 
@@ -90,7 +92,7 @@ def load_into(model, path, state: Mapping, metadata: dict, strict: bool):
     """``model.load_state_dict(state)`` with errors that name the file and what saved it."""
     try:
         return model.load_state_dict(state, strict=strict)
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, TypeError) as error:
         saved = metadata.get("neuronet.model_class")
         origin = f" (saved from a {saved})" if saved else ""
         raise CheckpointError(
@@ -98,21 +100,24 @@ def load_into(model, path, state: Mapping, metadata: dict, strict: bool):
         ) from None
 
 
-def load(model, path, strict: bool = True):
+def load(model, path, strict: bool = True, verify: bool = True):
     """Load weights saved by ``save`` (or by ``save_checkpoint``, or PyTorch) into ``model``.
 
     Args:
         model: the Module to fill; its parameters keep their dtype.
         path: a ``.safetensors`` file.
         strict: require exactly the model's keys (as ``Module.load_state_dict``).
+        verify: check the CRC-32 neuronet writes into every file, and refuse a file without
+            one. A file another program wrote (e.g. ``safetensors.torch.save_file``) has none:
+            load it with ``verify=False`` if you trust it. Its structure is still checked.
 
     Returns:
         ``(missing_keys, unexpected_keys)``, as ``Module.load_state_dict``.
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointError: a corrupt, truncated or non-safetensors file, or one whose keys or
-            shapes do not match the model (nothing is changed then).
+        CheckpointError: a corrupt, truncated, unchecked or non-safetensors file, or one whose
+            keys or shapes do not match the model (nothing is changed then).
     """
-    tensors, metadata = read_safetensors(path)
+    tensors, metadata = read_safetensors(path, verify=verify)
     return load_into(model, path, _model_tensors(path, tensors, metadata), metadata, strict)

@@ -89,6 +89,9 @@ class RecurrentLM(nn.Module):
         """Extend ``idx`` (N, T) by ``max_new_tokens`` sampled tokens, carrying the hidden state."""
         import numpy as np
 
+        from neuronet.models.sampling import check_generate
+
+        check_generate(type(self).__name__, max_new_tokens, temperature, top_k)
         from neuronet.autograd.grad_mode import no_grad
         from neuronet.autograd.tensor import Tensor
 

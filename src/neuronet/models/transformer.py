@@ -164,6 +164,9 @@ class GPT(nn.Module):
         """Extend ``idx`` (N, T) by ``max_new_tokens`` tokens sampled one at a time (the context
         is cropped to ``block_size``)."""
         from neuronet.autograd.grad_mode import no_grad
+        from neuronet.models.sampling import check_generate
+
+        check_generate(type(self).__name__, max_new_tokens, temperature, top_k)
         from neuronet.autograd.tensor import Tensor
 
         was_training = self.training

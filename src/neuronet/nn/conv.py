@@ -68,6 +68,8 @@ class _ConvNd(Module):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
+        if min(self.kernel_size) < 1:
+            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size!r}")
         self.stride = as_tuple(stride, n, "stride", name)
         self.dilation = as_tuple(dilation, n, "dilation", name)
         if isinstance(padding, str):

@@ -110,6 +110,8 @@ def _fill(tensor: Tensor, values) -> Tensor:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
     _check(tensor, "uniform_")
+    if not float(a) <= float(b):
+        raise ValueError(f"nn.init.uniform_: expects a <= b (the range [a, b)), got a={a}, b={b}")
     g = resolve(generator)
     return _fill(tensor, g.uniform(tensor.shape, float(a), float(b), dtype=tensor.dtype))
 
@@ -117,6 +119,8 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from N(mean, std**2)."""
     _check(tensor, "normal_")
+    if not float(std) >= 0:
+        raise ValueError(f"nn.init.normal_: expects std >= 0, got {std}")
     g = resolve(generator)
     return _fill(tensor, g.normal(tensor.shape, float(mean), float(std), dtype=tensor.dtype))
 

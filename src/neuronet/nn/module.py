@@ -148,6 +148,11 @@ class Module:
             raise TypeError(
                 f"buffer {name!r} must be a Tensor or None, got {type(tensor).__name__}"
             )
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"register_buffer: a buffer name must be a non-empty string without '.', "
+                f"got {name!r}"
+            )
         self._check_new_name(name, self._buffers)
         self.__dict__.pop(name, None)
         self._buffers[name] = tensor

@@ -143,6 +143,10 @@ def clip_grad_norm_(
         >>> w.grad.array.round(4)
         array([0.6, 0.8], dtype=float32)
     """
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.number)):
+        raise TypeError(f"clip_grad_norm_: max_norm must be a number, got {max_norm!r}")
+    if not max_norm >= 0:  # a negative max_norm would flip every gradient's sign
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     parameters = _as_list(parameters)
     total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
     clip_grads_with_norm_(parameters, max_norm, total)

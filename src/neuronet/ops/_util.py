@@ -26,10 +26,26 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def operand(value, like: Tensor):
-    """A Tensor for ``value``: Python and NumPy scalars take ``like``'s dtype (never upcast)."""
+def check_operand(value, op: str) -> None:
+    """A Tensor, a number, a bool or a numeric NumPy array; anything else is a TypeError naming
+    the op (as PyTorch refuses ``tensor + [1, 2]``)."""
+    if isinstance(value, (Tensor, bool, int, float, np.number, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+    ):
+        return
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise TypeError(
+        f"{op}: the other operand must be a Tensor, a number or a numeric NumPy array, got "
+        f"{type(value).__name__} {shown}; wrap lists with neuronet.tensor(...)"
+    )
+
+
+def operand(value, like: Tensor, op: str = "operand"):
+    """A Tensor for ``value``: Python and NumPy scalars take ``like``'s dtype (never upcast);
+    see ``check_operand`` for what is accepted."""
     if isinstance(value, Tensor):
         return value
+    check_operand(value, op)
     if isinstance(value, (bool, int, float, np.number)) and like.array.dtype.kind == "f":
         return Tensor(np.asarray(value, dtype=like.array.dtype))
     if isinstance(value, (bool, int, float)) and like.array.dtype.kind in "iu":

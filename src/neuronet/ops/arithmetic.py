@@ -14,7 +14,7 @@ import numpy as np
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._promotion import check_bool_sub, division_type, is_bool, result_type
-from neuronet.ops._util import broadcast_error, operand, unbroadcast
+from neuronet.ops._util import broadcast_error, check_operand, operand, unbroadcast
 from neuronet.ops.shape import cast
 
 
@@ -162,6 +162,8 @@ def _binary(fn, name: str, a, b) -> Tensor:
         and a.array.dtype == b.array.dtype
         and a.array.dtype.kind == "f"
     ):
+        check_operand(a, name)
+        check_operand(b, name)
         a, b = _operands(a, b, division=fn is Div)
     try:
         return fn.apply(a, b)
@@ -226,8 +228,8 @@ def pow(input, exponent) -> Tensor:
 
 def _compare(ufunc, name):
     def compare(input, other) -> Tensor:
-        a = input if isinstance(input, Tensor) else operand(input, other)
-        b = other if isinstance(other, Tensor) else operand(other, a)
+        a = input if isinstance(input, Tensor) else operand(input, other, name)
+        b = other if isinstance(other, Tensor) else operand(other, a, name)
         try:
             return Tensor(ufunc(a.array, b.array))
         except ValueError:

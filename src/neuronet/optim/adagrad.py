@@ -64,7 +64,7 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "maximize": maximize,
         }
-        self.check_options(defaults)
+        self.validate(defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:

@@ -104,7 +104,7 @@ class LAMB(Optimizer):
             "exclude_from_adaptation": exclude_from_adaptation,
             "maximize": maximize,
         }
-        self.check_options(defaults)
+        self.validate(defaults)
         super().__init__(params, defaults)
 
     def check_options(self, options: dict) -> None:

@@ -22,6 +22,7 @@ JSON), and ``load_state_dict`` accepts string keys and lists where JSON turned t
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
 
@@ -72,6 +73,22 @@ class Optimizer:
     def check_options(self, options: dict) -> None:
         """Raise ValueError for invalid hyperparameters (run on defaults and on every group)."""
 
+    def validate(self, options: dict) -> None:
+        """Numbers first (a hyperparameter given as a string, or NaN, or an infinite learning
+        rate, is refused naming the optimizer), then the algorithm's ``check_options``."""
+        owner = type(self).__name__
+        for key, value in options.items():
+            items = value if key == "betas" and isinstance(value, (tuple, list)) else (value,)
+            for v in items:
+                if key in _NUMERIC and (isinstance(v, (bool, str)) or v is None):
+                    raise TypeError(f"{owner}: {key} must be a number, got {v!r}")
+                if isinstance(v, (float, np.floating)) and math.isnan(v):
+                    raise ValueError(f"{owner}: {key} is nan; give a number")
+        lr = options.get("lr")
+        if isinstance(lr, (int, float, np.number)) and not math.isfinite(lr):
+            raise ValueError(f"Invalid learning rate: {lr} ({owner}: lr must be finite)")
+        self.check_options(options)
+
     def init_state(self, param: Tensor, group: dict) -> dict:
         """The state of ``param`` before its first update (PyTorch's key names)."""
         return {}
@@ -111,7 +128,7 @@ class Optimizer:
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
-        self.check_options(group)
+        self.validate(group)
         if len({id(p) for p in params}) != len(params):
             raise ValueError(
                 "optimizer contains a parameter group with duplicate parameters; each parameter "
@@ -290,6 +307,19 @@ class Optimizer:
             decay["weight_decay"] = weight_decay
         no_decay = {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}
         return [g for g in (decay, no_decay) if g["params"]]
+
+
+_NUMERIC = (
+    "lr",
+    "momentum",
+    "dampening",
+    "weight_decay",
+    "eps",
+    "alpha",
+    "lr_decay",
+    "betas",
+    "initial_accumulator_value",
+)
 
 
 def _check_param(p) -> None:

@@ -69,7 +69,7 @@ class RMSprop(Optimizer):
             "weight_decay": weight_decay,
             "maximize": maximize,
         }
-        self.check_options(defaults)
+        self.validate(defaults)
         super().__init__(params, defaults)
 
     def check_options(self, options: dict) -> None:

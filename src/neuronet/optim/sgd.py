@@ -67,7 +67,7 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
-        self.check_options(defaults)
+        self.validate(defaults)
         super().__init__(params, defaults)
 
     def check_options(self, options: dict) -> None:

@@ -40,10 +40,22 @@ def _class_scores(output, target):
         tgt = tgt.reshape(-1)
     if out.ndim == 1:  # binary: one logit per sample
         out = np.stack([-out, out], axis=1)
+    if out.shape[0] != tgt.size:
+        raise ValueError(
+            f"metrics: the output has {out.shape[0]} predictions (shape {_np(output).shape}) but "
+            f"the target has {tgt.size} (shape {_np(target).shape}); they must match"
+        )
     return out, tgt.astype(np.int64, copy=False)
 
 
 class Metric:
+    """Base class: ``reset``, ``update(output, target)``, ``compute() -> float``.
+
+    ``state_dict()`` is what a training checkpoint stores mid-epoch, so a resumed epoch
+    reports the same value as an uninterrupted one: by default every attribute (numbers,
+    NumPy arrays, None). Override both methods if yours holds anything else.
+    """
+
     name = "metric"
 
     def reset(self) -> None:
@@ -54,6 +66,16 @@ class Metric:
 
     def compute(self) -> float:
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        unknown = sorted(set(state) - set(vars(self)))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: unknown keys {unknown}")
+        for k, v in state.items():
+            setattr(self, k, v.copy() if isinstance(v, np.ndarray) else v)
 
 
 class Accuracy(Metric):
@@ -169,7 +191,12 @@ class _Regression(Metric):
         out = _np(output).astype(np.float64)
         tgt = _np(target).astype(np.float64)
         if out.shape != tgt.shape:
-            out = out.reshape(tgt.shape) if out.size == tgt.size else out
+            if out.size != tgt.size:
+                raise ValueError(
+                    f"{self.name}: the output of shape {out.shape} and the target of shape "
+                    f"{tgt.shape} hold different numbers of values"
+                )
+            out = out.reshape(tgt.shape)
         err = out - tgt
         self.sum_sq += float(np.sum(err * err))
         self.sum_abs += float(np.sum(np.abs(err)))

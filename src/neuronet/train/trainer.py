@@ -7,13 +7,21 @@ One optimizer step is::
     for each batch (x, y):
         loss = loss_fn(model(x), y) / accumulate
         loss.backward()
-        every `accumulate` batches:  clip gradients -> optimizer.step() -> zero_grad()
-                                     -> scheduler.step() if it steps per batch
-    at the end of the epoch: evaluate on val, scheduler.step() if it steps per epoch
+        every `accumulate` batches (and at the epoch's last batch):
+            clip gradients -> optimizer.step() -> zero_grad() -> scheduler.step() if per step
+    at the end of the epoch: evaluate on val, scheduler.step() if per epoch (with the monitored
+    value if it needs_metric), on_epoch_end, on_checkpoint
 
-``fit(..., resume=path)`` restores weights, optimizer, scheduler, every RNG and the position in
-the data, so N epochs straight and N/2 + resume + N/2 give bitwise identical weights.
-Ctrl-C (SIGINT) stops after the current batch, writes a checkpoint and returns the history.
+Files are written by callbacks only: ``ModelCheckpoint`` (added for you by ``out_dir=``) writes
+the training state at each ``on_checkpoint``. ``fit(..., resume=path)`` restores weights,
+optimizer, scheduler, every RNG, the position in the data, the running sums of the epoch in
+progress and any gradients accumulated so far, so a run interrupted anywhere and resumed gives
+bitwise the weights, optimizer state and history of the uninterrupted one. Without a file, a
+stopped trainer keeps its state: calling ``fit`` again with the same data continues it.
+
+Ctrl-C (see ``interrupt.py``) stops after the current batch, or during validation, offers a
+checkpoint and returns the history. A non-finite loss is recorded (``trainer.nonfinite``) and
+from then on no checkpoint or weights file is written, so the files keep the last finite state.
 
 Under MPI (``mpiexec -n N``, or after ``neuronet.distributed.init()``) the same loop runs on
 every rank: ``self._ranks`` (``neuronet.distributed.training``) shards the data, wraps the model
@@ -24,9 +32,9 @@ stopping, and lets only rank 0 print and write. Single-process, every ``_ranks``
 from __future__ import annotations
 
 import copy
-import signal
+import math
+import random
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +43,26 @@ from neuronet import backend
 from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
 from neuronet.distributed import training as distributed
-from neuronet.random import Generator
+from neuronet.random import Generator, get_rng_state, set_rng_state
 from neuronet.train.batches import make_loader, split_batch
-from neuronet.train.callbacks.base import CallbackList
+from neuronet.train.callbacks.base import Callback, CallbackList
+from neuronet.train.callbacks.checkpoint import ModelCheckpoint
 from neuronet.train.callbacks.history import History
 from neuronet.train.callbacks.lr_monitor import LRMonitor
 from neuronet.train.callbacks.progress_bar import ProgressBar
+from neuronet.train.interrupt import SigintGuard
+from neuronet.train.loop_state import EpochProgress, capture, restore
 from neuronet.train.losses import resolve_loss
 from neuronet.train.metrics import get_metric
+from neuronet.train.outcome import end_of_run_message, where
 
-CHECKPOINT_NAME = "checkpoint.safetensors"
+CHECKPOINT_NAME = ModelCheckpoint.STATE_NAME
+
+
+def _positive_int(owner: str, name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 class Trainer:
@@ -54,9 +72,11 @@ class Trainer:
         model: an ``nn.Module``.
         loss: a loss module or function ``loss(output, target)``, or a name ('cross_entropy',
             'mse', 'l1', 'bce_with_logits', ...).
-        optimizer: a ``neuronet.optim`` optimizer over the model's parameters.
-        scheduler: a learning-rate scheduler; stepped per batch or per epoch as it declares
-            (``scheduler.interval``); ``ReduceLROnPlateau`` gets the monitored value.
+        optimizer: a ``neuronet.optim`` optimizer over the model's parameters (None for a
+            trainer that only evaluates and predicts).
+        scheduler: a learning-rate scheduler; stepped per optimizer step or per epoch as it
+            declares (``scheduler.interval``), with the monitored value when it declares
+            ``needs_metric`` (``ReduceLROnPlateau``: ``val_loss``, else the training loss).
         metrics: names ('accuracy', 'top5_accuracy', 'f1', 'mse', 'r2', 'perplexity', ...) or
             ``Metric`` objects, computed on the training batches and on validation data.
         callbacks: extra ``Callback`` objects (History, LRMonitor and a progress bar are added).
@@ -64,8 +84,10 @@ class Trainer:
         accumulate: accumulate gradients over this many batches per optimizer step.
         batch_size: used when ``fit``/``evaluate``/``predict`` get a Dataset, not a DataLoader.
         seed: seeds the shuffling of Datasets given to ``fit``.
-        quiet: no progress bar and no epoch lines (for scripts and CI).
-        out_dir: where ``checkpoint.safetensors`` is written after every epoch and on Ctrl-C.
+        quiet: no progress bar and no messages (for scripts and CI).
+        out_dir: adds ``ModelCheckpoint(out_dir, monitor=None, save_last=False)``, which writes
+            ``out_dir/checkpoint.safetensors`` after every epoch and when the run stops.
+        config: JSON-able data stored in every checkpoint (the CLI keeps its options there).
         monitor: the training doctor's ``Monitor`` callback (on by default: warns when training
             goes wrong, stops on a non-finite loss); False turns it off, or pass your own
             ``doctor.Monitor(...)``.
@@ -88,18 +110,33 @@ class Trainer:
         config=None,
         monitor=True,
     ):
-        if accumulate < 1 or int(accumulate) != accumulate:
-            raise ValueError(f"Trainer: accumulate must be a positive int, got {accumulate!r}")
-        if grad_clip is not None and not grad_clip > 0:
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise TypeError(f"Trainer: model must be an nn.Module, got {type(model).__name__}")
+        if optimizer is not None and not hasattr(optimizer, "param_groups"):
+            raise TypeError(
+                f"Trainer: optimizer must be a neuronet.optim optimizer (or None to only "
+                f"evaluate), got {type(optimizer).__name__}"
+            )
+        if grad_clip is not None and not (isinstance(grad_clip, (int, float)) and grad_clip > 0):
             raise ValueError(f"Trainer: grad_clip must be a positive number, got {grad_clip!r}")
+        if getattr(scheduler, "interval", "epoch") not in ("epoch", "step"):
+            raise ValueError(
+                f"Trainer: scheduler.interval must be 'epoch' or 'step', got {scheduler.interval!r}"
+            )
+        bad = [cb for cb in callbacks if not isinstance(cb, Callback)]
+        if bad:
+            raise TypeError(
+                f"Trainer: callbacks must be neuronet.train.Callback instances, got "
+                f"{type(bad[0]).__name__}; subclass Callback and override its hooks"
+            )
         self.model = model
         self.loss_fn = resolve_loss(loss)
         self.optimizer = optimizer
         self.scheduler = scheduler
-        self.metric_specs = list(metrics)
+        self.metric_specs = [get_metric(m) for m in metrics]  # unknown names fail here
         self.grad_clip = grad_clip
-        self.accumulate = int(accumulate)
-        self.batch_size = batch_size
+        self.accumulate = _positive_int("Trainer", "accumulate", accumulate)
+        self.batch_size = _positive_int("Trainer", "batch_size", batch_size)
         self.generator = Generator(seed)
         self.quiet = quiet
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -112,21 +149,31 @@ class Trainer:
             from neuronet.doctor.monitor import Monitor
 
             self.monitor = monitor if isinstance(monitor, Monitor) else Monitor()
+        self.checkpointer = (
+            ModelCheckpoint(self.out_dir, monitor=None, save_last=False) if out_dir else None
+        )
         self.stop_training = False
         self.stop_reason = None
         self.interrupted = False
+        self.nonfinite = None  # {'epoch', 'batch', 'step', 'loss'} of the first non-finite loss
         self.epoch = 0
         self.global_step = 0
+        self.phase = "train"  # 'validate': the epoch's batches are done, its end is not
+        self.progress = None  # EpochProgress of the epoch in progress
         self.steps_per_epoch = None
         self.batches_this_epoch = None  # what this epoch will run (resume and `steps` cut it)
-        self._sigint = False
+        self.last_checkpoint = None  # the last file save_checkpoint wrote
         self._loader_in_use = None
+        self._train_source = None
+        self._partial_row = False  # the last history row is a step-capped partial epoch
+        self._saved_now = None  # the file written at the last on_checkpoint, if any
+        self._sigint = SigintGuard()
         self._ranks = distributed.SINGLE  # fit/evaluate set it (see the module docstring)
 
     # ---- helpers ----------------------------------------------------------------------------
-    def _metrics(self) -> list:
-        """Fresh metric objects (each fit epoch and evaluation starts from zero)."""
-        return [copy.deepcopy(get_metric(m)) for m in self.metric_specs]
+    def fresh_metrics(self) -> list:
+        """New metric objects (each epoch and evaluation starts from zero)."""
+        return [copy.deepcopy(m) for m in self.metric_specs]
 
     def _loader(self, data, shuffle: bool, shard=None):
         # Only training batches draw from the trainer's generator; evaluation order is fixed.
@@ -142,156 +189,254 @@ class Trainer:
         s = self.scheduler
         if s is None or getattr(s, "interval", "epoch") != per:
             return
-        if type(s).__name__ == "ReduceLROnPlateau":
+        if getattr(s, "needs_metric", False):
             key = getattr(s, "monitor", "val_loss")
-            value = logs.get(key, logs.get("loss"))
-            s.step(value)
+            s.step(logs[key] if key in logs else logs["loss"])
         else:
             s.step()
 
-    def _clip(self) -> None:
-        from neuronet.nn.utils import clip_grad_norm_
-
-        clip_grad_norm_(self.model.parameters(), self.grad_clip)
+    def _say(self, message: str) -> None:
+        """The one place the loop prints (progress bars are callbacks); rank 0 only."""
+        if not self.quiet and self._ranks.is_main:
+            print(message, file=sys.stderr, flush=True)
 
     # ---- fit ----------------------------------------------------------------------------------
     def fit(self, train, val=None, epochs: int = 1, resume=None, steps: int | None = None):
-        """Train for ``epochs`` epochs (or stop after ``steps`` optimizer steps in total).
+        """Train until ``epochs`` epochs are done (or ``steps`` optimizer steps in total).
 
         Args:
             train: a Dataset (shuffled with the trainer's seed) or a DataLoader.
             val: optional validation Dataset or DataLoader, evaluated after each epoch.
-            epochs: the total number of epochs (a resumed run continues up to it).
-            resume: a checkpoint written by this trainer (``out_dir/checkpoint.safetensors``).
-            steps: an optional cap on the total number of optimizer steps.
+            epochs: the total number of epochs (a resumed or continued run goes up to it).
+            resume: a checkpoint a Trainer wrote (``ModelCheckpoint``'s checkpoint.safetensors).
+            steps: an optional cap on the total number of optimizer steps. A cap inside an
+                epoch still validates and logs that partial epoch; a later ``fit`` with a
+                higher cap continues the epoch and replaces its row.
 
         Returns:
             The ``History`` (also ``trainer.history``).
         """
+        epochs = _positive_int("Trainer.fit", "epochs", epochs)
+        if steps is not None:
+            steps = _positive_int("Trainer.fit", "steps", steps)
+        if self.optimizer is None:
+            raise ValueError("Trainer.fit: this Trainer has no optimizer; pass one to train")
         backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
         self._ranks = distributed.for_trainer()
-        loader = self._loader(train, shuffle=True, shard="train")
-        self.steps_per_epoch = len(loader)
+        loader = self._training_loader(train)
+        if val is not None and len(self._loader(val, False, shard="eval")) == 0:
+            raise ValueError("Trainer.fit: the validation data is empty (0 batches)")
         if resume is not None:
             self._restore(resume, loader)
+        elif self._partial_row:  # continuing in memory after a step cap: the epoch goes on
+            self.history.epochs.pop()
+        self._partial_row = False
         progress = [] if self.quiet else [ProgressBar(epochs)]
         monitor = [self.monitor] if self.monitor is not None else []
-        callbacks = CallbackList(
-            self._ranks.callbacks(
-                [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress]
-            ),
-            self,
-        )
+        internal = [self.checkpointer] if self.checkpointer is not None else []
+        every = [self.history, self.lr_monitor, *monitor, *self.user_callbacks, *progress]
+        callbacks = CallbackList(self._ranks.callbacks([*every, *internal]), self)
         self.stop_training = False
-        self._install_sigint()
+        self.stop_reason = None
+        self.interrupted = False
         try:
-            callbacks.on_train_begin({})
-            while self.epoch < epochs and not self.stop_training:
-                logs = self._train_epoch(loader, callbacks, steps)
-                if self.interrupted:
-                    break
-                if val is not None:
-                    logs.update(
-                        {f"val_{k}": v for k, v in self.evaluate(val, callbacks=callbacks).items()}
-                    )
-                self._step_scheduler("epoch", logs)
-                self.epoch += 1
-                callbacks.on_epoch_end(self.epoch - 1, logs)
-                (self.stop_training,) = self._ranks.agree(self.stop_training)
-                self.save_checkpoint()
-                if steps is not None and self.global_step >= steps:
-                    break
-            callbacks.on_train_end({})
+            with self._sigint:
+                callbacks.on_train_begin({})
+                outcome = self._run(loader, val, callbacks, epochs, steps)
+                callbacks.on_train_end({"outcome": outcome})
         finally:
-            self._restore_sigint()
             if self.monitor is not None:
                 self.monitor.close()
-        if self.interrupted:
-            path = self.save_checkpoint(interrupted=True)
-            if not self.quiet and self._ranks.is_main:
-                print(
-                    f"Interrupted: stopped after step {self.global_step}; checkpoint written "
-                    f"to {path}",
-                    file=sys.stderr,
-                )
+        self._report(outcome)
         return self.history
 
-    def _train_epoch(self, loader, callbacks, steps) -> dict:
-        self.model.train()
-        metrics = self._metrics()
-        for m in metrics:
-            m.reset()
-        self._loader_in_use = loader
-        loss_sum = 0.0
-        count = 0
-        batches = len(loader)
-        self._ranks.begin_epoch(loader, self.epoch)  # DistributedSampler.set_epoch
-        iterator = iter(loader)  # a resumed loader starts at its saved batch
-        self.batches_this_epoch = batches - loader.batch_index
-        if steps is not None:
-            left = (steps - self.global_step) * self.accumulate
-            self.batches_this_epoch = max(0, min(self.batches_this_epoch, left))
-        callbacks.on_epoch_begin(self.epoch, {})
-        model = self._ranks.wrap(self.model)  # DistributedDataParallel under MPI
-        for index, batch in enumerate(iterator, loader.batch_index):
-            x, y = split_batch(batch)
-            callbacks.on_train_batch_begin(self.global_step, {})
-            output = self._forward(x, model)
-            loss = self.loss_fn(output, y)
-            last = index + 1 == batches
-            step_now = (index + 1) % self.accumulate == 0 or last
-            with self._ranks.sync(self.model, step_now):  # no_sync() inside a group
-                (loss / self.accumulate if self.accumulate > 1 else loss).backward()
-            if step_now:
-                if self.grad_clip is not None:
-                    self._clip()
-                self.optimizer.step()
-                self.optimizer.zero_grad()
-                self.global_step += 1
-            value = float(loss.item())
-            n = len(y) if isinstance(y, Tensor) and y.ndim > 0 else 1
-            loss_sum += value * n
-            count += n
-            for m in metrics:
-                m.update(output.array, y.array if isinstance(y, Tensor) else y)
-            logs = {
-                "loss": value,
-                "lr": float(self.optimizer.param_groups[0]["lr"]),
-                "batch_size": n,
-                "epoch": self.epoch,
-                "step": self.global_step,
-            }
-            self._step_scheduler("step", logs)
-            callbacks.on_train_batch_end(self.global_step, logs)
-            sigint, self.stop_training = self._ranks.agree(self._sigint, self.stop_training)
-            if sigint:
+    def _training_loader(self, train):
+        if train is self._train_source and self._loader_in_use is not None:
+            loader = self._loader_in_use  # a stopped run continues where it stopped
+            if self.phase == "train" and loader.batch_index > 0:
+                loader.load_state_dict(loader.state_dict())  # the next iter() resumes the epoch
+            return loader
+        loader = self._loader(train, shuffle=True, shard="train")
+        if len(loader) == 0:
+            raise ValueError("Trainer.fit: the training data is empty (0 batches)")
+        if self.progress is not None or self.phase != "train":  # another data set: new epoch
+            self.optimizer.zero_grad()
+            self.progress, self.phase = None, "train"
+        self._loader_in_use, self._train_source = loader, train
+        self.steps_per_epoch = len(loader)
+        return loader
+
+    def _capped(self, steps) -> bool:
+        return steps is not None and self.global_step >= steps
+
+    def _run(self, loader, val, callbacks, epochs: int, steps) -> str:
+        """Epochs until done; returns the outcome for ``on_train_end``."""
+        while self.epoch < epochs and (self.phase == "validate" or not self._capped(steps)):
+            if self.phase == "train":
+                self._train_epoch(loader, callbacks, steps)
+                if self.phase == "train":  # stopped inside the epoch
+                    return self._stop_inside_epoch(val, callbacks, steps)
+            if self._sigint.requested:
+                return self._stop("interrupted", callbacks)
+            if not self._end_epoch(val, callbacks):
+                return self._stop("interrupted", callbacks)  # during validation
+            (self.stop_training,) = self._ranks.agree(self.stop_training)
+            self._checkpoint(callbacks, "epoch_end")
+            if self.stop_training:
+                return "stopped"
+            if self._sigint.requested:
                 self.interrupted = True
-                break
-            if self.stop_training or (steps is not None and self.global_step >= steps):
-                break
-        loss_sum, count = self._ranks.reduce(loss_sum, count, metrics)  # over all ranks
-        logs = {"loss": loss_sum / max(count, 1)}
-        logs.update({m.name: m.compute() for m in metrics})
+                return "interrupted"
+        return "steps" if self._capped(steps) and self.epoch < epochs else "completed"
+
+    def _stop(self, reason: str, callbacks) -> str:
+        self.interrupted = reason == "interrupted"
+        self._checkpoint(callbacks, reason)
+        return reason
+
+    def _stop_inside_epoch(self, val, callbacks, steps) -> str:
+        if self._sigint.requested:
+            return self._stop("interrupted", callbacks)
+        if self.stop_training:
+            return self._stop("stopped", callbacks)
+        # A step cap: save the resumable state first, then log the partial epoch.
+        self._checkpoint(callbacks, "steps")
+        logs = self.progress.logs(self._ranks.reduce)
         logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
-        return logs
+        if val is not None:
+            results = self._validate(val, callbacks)
+            if results is None:
+                self.interrupted = True
+                return "interrupted"
+            logs.update(results)
+        callbacks.on_epoch_end(self.epoch, logs)
+        self._partial_row = True
+        return "steps"
+
+    def _checkpoint(self, callbacks, reason: str) -> None:
+        self._saved_now = None
+        callbacks.on_checkpoint({"epoch": self.epoch, "step": self.global_step, "reason": reason})
+
+    def _train_epoch(self, loader, callbacks, steps) -> None:
+        self.model.train()
+        if self.progress is None:
+            self.progress = EpochProgress(self.fresh_metrics())
+        start, batches = loader.batch_index, len(loader)
+        left = batches - start
+        if steps is not None:
+            left = min(left, (steps - self.global_step) * self.accumulate - start % self.accumulate)
+        self.batches_this_epoch = left
+        callbacks.on_epoch_begin(self.epoch, {"batch": start} if start else {})
+        self._ranks.begin_epoch(loader, self.epoch)  # DistributedSampler.set_epoch
+        model = self._ranks.wrap(self.model)  # DistributedDataParallel under MPI
+        index = start - 1
+        for index, batch in enumerate(loader, start):
+            self._train_batch(index, batches, batch, callbacks, model)
+            sigint, self.stop_training = self._ranks.agree(
+                self._sigint.requested, self.stop_training
+            )
+            if sigint and not self._sigint.requested:  # another rank's Ctrl-C stops this one
+                self._sigint.presses = 1
+            if index + 1 < batches and (sigint or self.stop_training or self._capped(steps)):
+                return
+        if index + 1 == batches:
+            self.progress.finish(self._ranks.reduce)
+            self.phase = "validate"
+
+    def _train_batch(self, index: int, batches: int, batch, callbacks, model) -> None:
+        x, y = split_batch(batch)
+        if y is None:
+            raise ValueError(
+                "Trainer.fit: the training batches hold inputs only; give (input, target) "
+                "pairs, e.g. TensorDataset(x, y)"
+            )
+        callbacks.on_train_batch_begin(self.global_step, {"batch": index})
+        output = self._forward(x, model)
+        loss = self.loss_fn(output, y)
+        stepped = (index + 1) % self.accumulate == 0 or index + 1 == batches
+        with self._ranks.sync(self.model, stepped):  # no_sync() inside an accumulation group
+            (loss / self.accumulate if self.accumulate > 1 else loss).backward()
+        if stepped:
+            if self.grad_clip is not None:
+                from neuronet.nn.utils import clip_grad_norm_
+
+                clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            self.global_step += 1
+        value = float(loss.item())
+        if not math.isfinite(value) and self.nonfinite is None:
+            self.nonfinite = {
+                "epoch": self.epoch,
+                "batch": index,
+                "step": self.global_step if stepped else self.global_step + 1,
+                "loss": value,
+            }
+        n = len(y) if isinstance(y, Tensor) and y.ndim > 0 else 1
+        self.progress.update(value, n, output, y)
+        logs = {
+            "loss": value,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "batch_size": n,
+            "epoch": self.epoch,
+            "step": self.global_step,
+        }
+        if stepped:
+            self._step_scheduler("step", logs)
+        callbacks.on_train_batch_end(self.global_step, logs)
+
+    def _end_epoch(self, val, callbacks) -> bool:
+        """Validate, step the scheduler, log the epoch; False if Ctrl-C stopped validation."""
+        logs = dict(self.progress.train_logs)
+        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])  # the rate the epoch used
+        if val is not None:
+            results = self._validate(val, callbacks)
+            if results is None:
+                return False
+            logs.update(results)
+        self._step_scheduler("epoch", logs)
+        self.epoch += 1
+        self.phase, self.progress = "train", None
+        callbacks.on_epoch_end(self.epoch - 1, logs)
+        return True
+
+    def _validate(self, val, callbacks):
+        """``val_*`` logs, or None when Ctrl-C stopped it (the RNGs are then put back, so
+        validating again after a resume draws the same numbers)."""
+        states = (get_rng_state(), np.random.get_state(), random.getstate())
+        results = self._evaluate(val, callbacks, interruptible=True)
+        if results is None:
+            set_rng_state(states[0])
+            np.random.set_state(states[1])
+            random.setstate(states[2])
+            return None
+        return {f"val_{k}": v for k, v in results.items()}
 
     # ---- evaluate / predict ---------------------------------------------------------------
     def evaluate(self, data, callbacks=None) -> dict:
         """Mean loss and every metric over ``data``, in eval mode without recording a graph."""
+        return self._evaluate(data, callbacks, interruptible=False)
+
+    def _evaluate(self, data, callbacks, interruptible: bool):
         was_training = self.model.training
         self.model.eval()
         self._ranks = distributed.for_trainer()
         self._ranks.sync_buffers(self.model)  # rank 0's running statistics everywhere
-        metrics = self._metrics()
+        interruptible = interruptible and self._ranks.world_size == 1  # ranks stay in step
+        metrics = self.fresh_metrics()
         for m in metrics:
             m.reset()
-        loss_sum = 0.0
-        count = 0
+        loss_sum, count = 0.0, 0
+        loader = self._loader(data, False, shard="eval")
+        if len(loader) == 0:
+            raise ValueError("Trainer.evaluate: the data is empty (0 batches)")
         if callbacks is not None:
             callbacks.on_test_begin({})
         try:
             with no_grad():
-                for index, batch in enumerate(self._loader(data, False, shard="eval")):
+                for index, batch in enumerate(loader):
+                    if interruptible and self._sigint.requested:
+                        return None
                     x, y = split_batch(batch)
                     output = self._forward(x)
                     n = len(y) if isinstance(y, Tensor) and y.ndim > 0 else 1
@@ -322,80 +467,61 @@ class Trainer:
                     outputs.append(self._forward(x).array)
         finally:
             self.model.train(was_training)
+        if not outputs:
+            raise ValueError("Trainer.predict: the data is empty (0 batches)")
         return Tensor(np.concatenate(outputs, axis=0))
 
     # ---- checkpoints --------------------------------------------------------------------------
-    def checkpoint_state(self) -> dict:
-        """The loop's state for exact resume (JSON-able). ``io.save_checkpoint`` adds the
-        model, optimizer, scheduler and every RNG state."""
-        return {
-            "epoch": self.epoch,
-            "global_step": self.global_step,
-            "loader": self._loader_in_use.state_dict() if self._loader_in_use else None,
-            "history": self.history.state_dict(),
-            "callbacks": [cb.state_dict() for cb in self.user_callbacks],
-            "config": self.config,
-            **self._ranks.checkpoint_state(),  # the world size under MPI
-        }
+    def checkpoint_refusal(self) -> str | None:
+        """Why no checkpoint or weights file may be written now, or None if one may. The one
+        place that decides: after a non-finite loss (or with non-finite weights) nothing is
+        written, so the files on disk keep the last finite state. Under MPI only rank 0
+        writes."""
+        if not self._ranks.is_main:
+            return "only rank 0 writes"
+        if self.nonfinite is not None:
+            return f"the loss became {self.nonfinite['loss']} at {self.where(self.nonfinite)}"
+        for name, p in self.model.named_parameters():
+            if not np.isfinite(p.array).all():
+                return f"the parameter {name!r} holds NaN or Inf"
+        return None
 
-    def save_checkpoint(self, path=None, interrupted: bool = False):
-        """Write model, optimizer, scheduler and loop state to one .safetensors file."""
+    def checkpoint_state(self) -> dict:
+        """The loop's state for exact resume (see ``loop_state``). ``io.save_checkpoint``
+        adds the model, optimizer, scheduler, data position and every RNG state."""
+        return capture(self)
+
+    def save_checkpoint(self, path):
+        """Write model, optimizer, scheduler, data position, RNGs and loop state to ``path``
+        (atomically; its folder is created). Returns the path, or None when
+        ``checkpoint_refusal()`` forbids writing (the reason is reported at the end of fit)."""
         from neuronet.io import save_checkpoint
 
-        if not self._ranks.is_main:  # under MPI rank 0 writes, the others hold the same state
+        if self.checkpoint_refusal() is not None:
             return None
-        if path is None:
-            if self.out_dir is None:
-                if not interrupted:
-                    return None
-                path = Path("neuronet-interrupted.safetensors")
-            else:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                path = self.out_dir / CHECKPOINT_NAME
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(
             path,
             self.model,
             self.optimizer,
             self.scheduler,
             extra={"trainer": self.checkpoint_state()},
+            data_loader=self._loader_in_use,
         )
+        self.last_checkpoint = self._saved_now = path
         return path
 
     def _restore(self, path, loader) -> None:
-        from neuronet.io import load_checkpoint
+        restore(self, path, loader)
+        self.last_checkpoint = Path(path)
 
-        extra = load_checkpoint(path, self.model, self.optimizer, self.scheduler)
-        state = extra.get("trainer")
-        if state is None:
-            raise ValueError(
-                f"{path} is a checkpoint without training-loop state (written by io.save?); "
-                "resume needs a file written by Trainer (out_dir/checkpoint.safetensors)"
-            )
-        self._ranks.check_resume(path, state)
-        self.epoch = state["epoch"]
-        self.global_step = state["global_step"]
-        if state.get("loader") is not None:
-            loader.load_state_dict(state["loader"])
-        self.history.load_state_dict(state.get("history", {}))
-        for cb, cb_state in zip(self.user_callbacks, state.get("callbacks", [])):
-            cb.load_state_dict(cb_state)
+    # ---- the end of a run -------------------------------------------------------------------
+    def where(self, at: dict) -> str:
+        """'step S (epoch E, batch B/N)', 1-based, for a dict with 0-based epoch and batch."""
+        return where(at, self.steps_per_epoch)
 
-    # ---- Ctrl-C -----------------------------------------------------------------------------
-    def _install_sigint(self) -> None:
-        self._sigint = False
-        self.interrupted = False
-        self._old_handler = None
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def handler(signum, frame):
-            if self._sigint:  # a second Ctrl-C: stop right now
-                raise KeyboardInterrupt
-            self._sigint = True
-
-        self._old_handler = signal.signal(signal.SIGINT, handler)
-
-    def _restore_sigint(self) -> None:
-        if self._old_handler is not None:
-            signal.signal(signal.SIGINT, self._old_handler)
-            self._old_handler = None
+    def _report(self, outcome: str) -> None:
+        message = end_of_run_message(self, outcome)
+        if message is not None:
+            self._say(message)

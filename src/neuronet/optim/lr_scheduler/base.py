@@ -7,7 +7,8 @@ records ``group["initial_lr"]`` (the base rates ``base_lrs``) as PyTorch does an
 ``interval`` says when the training loop should call ``step()``: ``"epoch"`` (once per epoch,
 after the epoch's optimizer steps: StepLR, MultiStepLR, ...) or ``"step"`` (after every
 ``optimizer.step()``: OneCycleLR, warmup_cosine). Set ``scheduler.interval = "step"`` to run an
-epoch-style schedule per batch (its step counts are then batches).
+epoch-style schedule per batch (its step counts are then batches). ``needs_metric`` says whether
+the loop passes the monitored value (``step(val_loss)``), as ``ReduceLROnPlateau`` needs.
 
 Note: the value at each step is computed in closed form from the base rates, not recursively
 from the current ``group["lr"]`` as PyTorch's chainable forms do. The values are the same (to
@@ -34,9 +35,12 @@ class LRScheduler:
         base_lrs: each group's ``initial_lr``.
         last_epoch: steps taken (0 after construction).
         interval: ``"epoch"`` or ``"step"``, when the training loop steps it.
+        needs_metric: whether ``step`` takes the monitored value (``step(val_loss)``): True
+            for ``ReduceLROnPlateau``; the training loop passes it.
     """
 
     interval = "epoch"
+    needs_metric = False
 
     def __init__(self, optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):

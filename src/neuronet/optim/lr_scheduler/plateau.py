@@ -23,6 +23,8 @@ class ReduceLROnPlateau(LRScheduler):
                                    then cooldown for ``cooldown`` steps
 
     There is no closed form: the schedule depends on the metric, so ``lr_at`` is not defined.
+    ``needs_metric`` is True: the ``Trainer`` passes the epoch's ``val_loss`` (or the training
+    loss when there is no validation data).
 
     Args:
         optimizer: the optimizer.
@@ -46,6 +48,8 @@ class ReduceLROnPlateau(LRScheduler):
         >>> sched.get_last_lr()
         [0.5]
     """
+
+    needs_metric = True
 
     def __init__(
         self,
@@ -113,7 +117,13 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch: int | None = None) -> None:
         """Record this epoch's metric value and reduce the rates if it has plateaued."""
-        current = float(metrics.item() if hasattr(metrics, "item") else metrics)
+        value = metrics.item() if hasattr(metrics, "item") else metrics
+        if isinstance(value, (bool, str)) or not isinstance(value, (int, float)):
+            raise TypeError(
+                f"ReduceLROnPlateau.step: metrics must be a number (e.g. the validation loss), "
+                f"got {metrics!r}"
+            )
+        current = float(value)
         self._step_count += 1
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):

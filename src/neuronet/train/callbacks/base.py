@@ -7,11 +7,22 @@ Order of calls in ``Trainer.fit``::
         on_train_batch_begin(step, logs)   on_train_batch_end(step, logs)    (each batch)
         on_test_begin(logs) ... on_test_batch_end(step, logs) ... on_test_end(logs)   (if val)
       on_epoch_end(epoch, logs)            logs: loss, metrics, val_loss, val_<metric>, lr
-    on_train_end(logs)
+      on_checkpoint(logs)                  after every callback's on_epoch_end
+    on_checkpoint(logs)                    when the run stops inside an epoch (see below)
+    on_train_end(logs)                     logs: {'outcome': 'completed' | 'steps' |
+                                           'stopped' | 'interrupted'}
+
+``on_checkpoint`` marks a point the loop can resume from bitwise: write a training checkpoint
+there with ``self.trainer.save_checkpoint(path)`` (``ModelCheckpoint`` does). Its logs hold
+``epoch``, ``step`` and ``reason``: 'epoch_end', 'steps' (a step cap inside an epoch, before
+that partial epoch's row), 'stopped' (``stop_training`` was set during a batch) or
+'interrupted' (Ctrl-C). The Trainer has no other way of writing files.
 
 ``on_batch_begin``/``on_batch_end`` are aliases of the train-batch hooks. A callback sees the
 trainer as ``self.trainer`` (model, optimizer, ``stop_training``), set before training starts.
-Setting ``trainer.stop_training = True`` ends training after the current epoch.
+Setting ``trainer.stop_training = True`` in ``on_epoch_end`` ends training after that epoch;
+in a batch hook it stops after that batch (a checkpoint is offered, the epoch is left
+unfinished and a later ``fit`` continues it).
 """
 
 from __future__ import annotations
@@ -57,6 +68,8 @@ class Callback:
 
     def on_test_batch_end(self, step, logs=None): ...
 
+    def on_checkpoint(self, logs=None): ...
+
     def state_dict(self) -> dict:
         """JSON-able state saved in training checkpoints (for exact resume)."""
         return {}
@@ -79,6 +92,7 @@ class CallbackList:
         "on_test_end",
         "on_test_batch_begin",
         "on_test_batch_end",
+        "on_checkpoint",
     )
 
     def __init__(self, callbacks, trainer):

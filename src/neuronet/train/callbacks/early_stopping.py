@@ -24,6 +24,8 @@ class EarlyStopping(Callback):
     ):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if mode == "auto":
             higher = any(s in monitor for s in ("acc", "f1", "precision", "recall", "r2"))
             mode = "max" if higher else "min"

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from neuronet.train.callbacks.base import Callback
 
 
@@ -32,6 +34,46 @@ def _write_csv(path: Path, rows: list) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
+
+
+def pack_rows(rows: list) -> dict:
+    """Log rows as columns, for checkpoints: one float64 or int64 array per key that every row
+    holds with one number type (stored as a tensor, so a long run's header stays small), else
+    a list of the values with the rows that lack the key marked in ``missing``."""
+    keys: dict = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    columns = {}
+    for key in keys:
+        values = [row.get(key) for row in rows]
+        kinds = {type(v) for v in values}
+        present = all(key in row for row in rows)
+        if present and kinds == {float}:
+            columns[key] = np.array(values, dtype=np.float64)
+        elif present and kinds == {int} and all(abs(v) < 2**62 for v in values):
+            columns[key] = np.array(values, dtype=np.int64)
+        else:
+            missing = [i for i, row in enumerate(rows) if key not in row]
+            columns[key] = {"values": values, "missing": missing}
+    return {"rows": len(rows), "keys": list(keys), "columns": columns}
+
+
+def unpack_rows(packed: dict) -> list:
+    """The rows ``pack_rows`` packed, with their values and key order."""
+    n = int(packed["rows"])
+    rows: list = [{} for _ in range(n)]
+    for key in packed["keys"]:
+        column = packed["columns"][key]
+        if isinstance(column, np.ndarray):
+            values, missing = column.tolist(), ()
+        else:
+            values, missing = column["values"], set(column["missing"])
+        if len(values) != n or not isinstance(key, str):
+            raise ValueError(f"the history column {key!r} does not have {n} rows")
+        for i, (row, value) in enumerate(zip(rows, values)):
+            if i not in missing:
+                row[key] = value
+    return rows
 
 
 class History(Callback):
@@ -61,11 +103,12 @@ class History(Callback):
         self.epochs.append(_clean({"epoch": epoch, **(logs or {})}))
 
     def state_dict(self) -> dict:
-        return {"steps": self.steps, "epochs": self.epochs}
+        return {"steps": pack_rows(self.steps), "epochs": [dict(row) for row in self.epochs]}
 
     def load_state_dict(self, state: dict) -> None:
-        self.steps = list(state.get("steps", []))
-        self.epochs = list(state.get("epochs", []))
+        steps = unpack_rows(state["steps"])
+        epochs = [dict(row) for row in state["epochs"]]
+        self.steps, self.epochs = steps, epochs
 
     def to_csv(self, path, per: str = "epoch") -> None:
         """Write one row per epoch (``per='epoch'``) or per step (``per='step'``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from neuronet.train.callbacks.base import Callback
 
 
@@ -34,3 +36,21 @@ class LRMonitor(Callback):
         if logs is not None and self.lrs and len(self.lrs[-1]) > 1:
             for i, lr in enumerate(self.lrs[-1]):
                 logs.setdefault(f"lr_group{i}", lr)
+
+    def state_dict(self) -> dict:
+        """``lrs`` as a (steps, groups) float64 array (a list if the group count changed)."""
+        if len({len(row) for row in self.lrs}) > 1:
+            return {"lrs": [list(row) for row in self.lrs]}
+        groups = len(self.lrs[0]) if self.lrs else 0
+        return {"lrs": np.array(self.lrs, dtype=np.float64).reshape(len(self.lrs), groups)}
+
+    def load_state_dict(self, state: dict) -> None:
+        lrs = state["lrs"]
+        if isinstance(lrs, np.ndarray) and lrs.ndim == 2:
+            self.lrs = lrs.tolist()
+        elif isinstance(lrs, list) and all(
+            isinstance(row, list) and all(isinstance(v, (int, float)) for v in row) for row in lrs
+        ):
+            self.lrs = [list(row) for row in lrs]
+        else:
+            raise ValueError("LRMonitor: the saved learning rates are not a (steps, groups) table")

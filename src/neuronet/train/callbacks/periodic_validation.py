@@ -43,3 +43,10 @@ class PeriodicValidation(Callback):
             steps[-1].update(row)
         if logs is not None:
             logs.update(row)
+
+    def state_dict(self) -> dict:
+        return {"done": self._done}  # a resume inside an accumulation group checks no twice
+
+    def load_state_dict(self, state: dict) -> None:
+        done = state.get("done")
+        self._done = done if isinstance(done, int) else None

@@ -8,7 +8,14 @@ from neuronet.train.callbacks.base import Callback
 
 
 class TerminateOnNaN(Callback):
-    """Stops training at the first batch whose loss is not finite, and says which batch."""
+    """Stops training after the first batch whose loss is not finite, and says where.
+
+    The Trainer itself never writes a checkpoint once the loss has gone non-finite, so the
+    files on disk keep the last finite state; this callback also stops the run there.
+
+    Attributes:
+        bad_step: the optimizer step of that batch (None until it happens).
+    """
 
     def __init__(self):
         self.bad_step = None
@@ -16,9 +23,8 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, step, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            self.bad_step = step
+            at = getattr(self.trainer, "nonfinite", None)
+            where = self.trainer.where(at) if at else f"step {step}"
+            self.bad_step = at["step"] if at else step
             self.trainer.stop_training = True
-            self.trainer.stop_reason = (
-                f"loss became {loss} at step {step}; lower the learning rate, clip gradients "
-                "(grad_clip=1.0) or check the data for NaN"
-            )
+            self.trainer.stop_reason = f"TerminateOnNaN: the loss became {loss} at {where}"
