@@ -41,7 +41,7 @@ def _floating(name: str, dtype):
 
 
 def _number(name: str, label: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+    if not isinstance(value, (int, float, np.number)):  # bools count, as in torch
         raise TypeError(f"{name}: {label} must be a number, got {value!r}")
     if not np.isfinite(value):
         raise ValueError(f"{name}: {label} must be finite, got {value!r}")
