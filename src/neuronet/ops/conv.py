@@ -15,8 +15,9 @@ respect to its input, so it runs the same two steps with their roles swapped. 1-
 
 The classes here are the reference. The public functions choose, in ``_conv`` and
 ``_conv_transpose``, the fast paths of ``ops/fast/`` when ``backend.fast`` allows: Winograd's
-F(4x4, 3x3) for 3x3 stride-1 convolutions (``fast/winograd.py``), else the same im2col + GEMM
-run chunk by chunk in cache (``fast/conv.py``).
+F(4x4, 3x3) for 3x3 stride-1 convolutions (``fast/winograd.py``), direct loops over the taps
+for stride-1 convolutions of few input channels (``fast/direct.py``), else the same im2col +
+GEMM run chunk by chunk in cache (``fast/conv.py``).
 """
 
 from __future__ import annotations
@@ -186,6 +187,8 @@ def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups) -
     kernel = (1,) * (2 - spatial) + kernel
     if backend.fast.numba and winograd.applies(kernel, channels, input.dtype, **params):
         return winograd.WinogradConvolution.apply(input, weight, bias, **params)
+    if backend.fast.numba and direct.applies(weight.shape, input.dtype, **params):
+        return direct.DirectConvolution.apply(input, weight, bias, **params)
     if backend.fast.numba:
         return chunked.CompiledChunkedConvolution.apply(input, weight, bias, **params)
     return chunked.ChunkedConvolution.apply(input, weight, bias, **params)
@@ -340,6 +343,7 @@ def conv_transpose2d(
 
 # The fast paths subclass the Functions above (same contract), so they are imported after them.
 from neuronet.ops.fast import conv as chunked  # noqa: E402
+from neuronet.ops.fast import direct  # noqa: E402
 from neuronet.ops.fast import winograd  # noqa: E402
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
