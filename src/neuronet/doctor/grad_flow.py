@@ -70,11 +70,14 @@ class Measurement:
         acts: {(path, op): {'dead' or 'saturated', 'units'}}.
         loss: the batch's loss value.
         step: the optimizer steps taken before it (0: at init).
+        update_ratios: {path: |w_after - w_before| / |w_before|} over the step that followed
+            (filled by ``watch`` on its sampled steps).
     """
 
     def __init__(self, step: int = 0):
         self.layers = {}
         self.acts = {}
+        self.update_ratios = {}
         self.loss = None
         self.step = step
 

@@ -161,7 +161,7 @@ class Monitor(Callback):
             sink = Collector()
             grad_flow.check(
                 sink,
-                grad_flow.summarise(w.measurements[-1:]),
+                grad_flow.summarise([w.measurements[-1]]),
                 "during training",
                 during_training=w.measurements[-1].step > 0,
             )

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 import time
+from array import array
+from collections import deque
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from neuronet.doctor.grad_flow import Measurement, _act_stats, _merge
 from neuronet.doctor.watch_report import build_report
 from neuronet.ops.fast import reference_of
 
+KEEP_MEASUREMENTS = 100  # sampled steps kept (each ~1-2 KB: per-layer statistics)
 _ACTIVE = []
 _ORIGINAL = {}
 SPIKE = 10.0
@@ -83,15 +86,17 @@ class watch:
         self.optimizer = optimizer
         self.adaptive = every is None
         self.every = MIN_EVERY if every is None else int(every)
-        self.step_seconds = []
-        self.intervals = []
+        # per-step series as packed doubles (8 bytes a step, not a 32-byte float object and a
+        # list slot): a Monitor that watches a million steps keeps 32 MB, not ~300 MB
+        self.step_seconds = array("d")
+        self.intervals = array("d")
         self._next_sample = 0
         self.on_finding = on_finding
         self.track_loss = track_loss
-        self.losses = []
+        self.losses = array("d")
         self.val = []  # (step, value) from record(val_loss=...)
-        self.grad_norms = []
-        self.lrs = []
+        self.grad_norms = array("d")
+        self.lrs = array("d")
         self.steps = 0
         self.backwards = 0
         self.forwards = 0
@@ -100,8 +105,9 @@ class watch:
         self.eval_in_train = []
         self.batch_of_one = []
         self.live = []  # findings made while the loop ran
-        self.measurements = []
-        self.update_ratios = []
+        # the last KEEP_MEASUREMENTS sampled steps (the Monitor reads the newest, diagnose's
+        # short run all of its few): a long run's memory stays flat
+        self.measurements = deque(maxlen=KEEP_MEASUREMENTS)
         self.spikes = []
         self._codes_seen = set()
         self._attached = False
@@ -352,7 +358,7 @@ class watch:
                     stepped.append((p, g))
         norm = math.sqrt(total) if math.isfinite(total) else float("inf")
         self.grad_norms.append(norm)
-        self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        self.lrs.append(float(self.optimizer.param_groups[0]["lr"]))
         if bad is not None and not self._nonfinite_seen:
             self._nonfinite_seen = True
             self._gradient_nonfinite(bad)
@@ -428,15 +434,13 @@ class watch:
     def _finish_sample(self, before) -> None:
         result = self._sampling["result"]
         self._stop_sampling()
-        ratios = {}
         for path, (w, old, gnorm) in before.items():
             norm = float(np.linalg.norm(old))
             if norm > 0:
-                ratios[path] = float(np.linalg.norm(w.array - old)) / norm
+                result.update_ratios[path] = float(np.linalg.norm(w.array - old)) / norm
                 if path in result.layers and gnorm is not None:
                     result.layers[path]["weighted"] = True
                     result.layers[path]["rho"] = gnorm / norm
-        self.update_ratios.append(ratios)
         self.measurements.append(result)
 
     # ---- results ------------------------------------------------------------------------------

@@ -202,11 +202,11 @@ def build_report(w, where: str = "the watched loop", trivial=None):
     norms = [n for n in w.grad_norms if np.isfinite(n)]
     if norms:
         stage.lines.append(f"gradient norm median {np.median(norms):.3g}, max {max(norms):.3g}")
-    if w.update_ratios:
-        merged = {}
-        for r in w.update_ratios:
-            for k, v in r.items():
-                merged.setdefault(k, []).append(v)
+    merged = {}
+    for m in w.measurements:
+        for k, v in m.update_ratios.items():
+            merged.setdefault(k, []).append(v)
+    if merged:
         stage.numbers["update_ratio"] = {k: float(np.median(v)) for k, v in merged.items()}
     if summary is not None:
         stage.table = grad_flow.table(summary)
