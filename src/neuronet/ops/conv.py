@@ -343,7 +343,6 @@ def conv_transpose2d(
 
 # The fast paths subclass the Functions above (same contract), so they are imported after them.
 from neuronet.ops.fast import conv as chunked  # noqa: E402
-from neuronet.ops.fast import direct  # noqa: E402
-from neuronet.ops.fast import winograd  # noqa: E402
+from neuronet.ops.fast import direct, winograd  # noqa: E402
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
