@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 
 import numpy as np
 
+from support import cli
+
 
 def neuronet(*args, cwd=None, check=True, timeout=300):
-    proc = subprocess.run(
-        [sys.executable, "-m", "neuronet", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    """``support.cli.neuronet``, failing on a non-zero exit unless ``check=False``."""
+    return cli.neuronet(*args, cwd=cwd, check=check, timeout=timeout)
 
 
 def digits_test_rows() -> np.ndarray:

@@ -16,16 +16,7 @@ import pytest
 
 from neuronet import cli, io
 from neuronet.data import load_digits
-
-
-def neuronet(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "neuronet", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from support.cli import neuronet
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def neuronet(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "neuronet", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from support.cli import neuronet
 
 
 def test_doctor_on_model_and_data_flags_writes_the_report(tmp_path):

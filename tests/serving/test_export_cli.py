@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import neuronet as nt
 from neuronet import models
+from support.cli import neuronet
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed; install `onnx` extra")
 pytest.importorskip("onnx", reason="onnx not installed; install the `onnx` extra")
-
-
-def neuronet(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "neuronet", *args], capture_output=True, text=True, cwd=cwd
-    )
 
 
 def test_export_a_trained_run(tmp_path):
