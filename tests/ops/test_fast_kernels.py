@@ -378,20 +378,23 @@ def test_attention_kernel_nan_rows_for_plain_softmax():
     assert not np.isnan(weights.array[0, [0, 2]]).any()
 
 
+@pytest.mark.parametrize("k", [2, 3], ids=["2x2 (max_2x2)", "3x3 (max_blocks)"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_pool_block_kernels_equal_numpy_path(dtype):
+def test_max_pool_block_kernels_equal_numpy_path(dtype, k):
     """Odd sizes (a row and a column in no window), ties (first tap wins), NaN (wins)."""
     rng = np.random.default_rng(10)
     x = rng.integers(0, 4, (2, 3, 7, 9)).astype(dtype)  # many ties
     x[0, 0, 2, 3] = np.nan
-    g = rng.standard_normal((2, 3, 3, 4)).astype(dtype)
+    x[1, 2, 0, 0] = x[1, 2, 1, 1] = np.nan  # two NaN in one window: the later one wins
+    g = rng.standard_normal((2, 3, 7 // k, 9 // k)).astype(dtype)
     results = []
     for use in (True, False):
         with backend.fast.using(numba=use):
             xt = nt.tensor(x, requires_grad=True)
-            y, idx = F.max_pool2d(xt, 2, return_indices=True)
+            y, idx = F.max_pool2d(xt, k, return_indices=True)
             y.backward(nt.tensor(g))
             results.append((y.array, idx.array, xt.grad.array))
     for name, a, b in zip(("y", "indices", "grad"), *results):
         np.testing.assert_array_equal(a, b, err_msg=name)
-    assert np.isnan(results[0][0][0, 0, 1, 1])
+    assert np.isnan(results[0][0][0, 0, 2 // k, 3 // k])
+    assert results[0][1][1, 2, 0, 0] == 1 * 9 + 1  # flat index of the second NaN

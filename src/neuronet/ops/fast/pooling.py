@@ -34,7 +34,10 @@ class CompiledMaxPool(MaxPool):
         x4 = _batch4d(x, spatial)
         best = np.empty(x4.shape[:2] + (windows.OH, windows.OW), dtype=x.dtype)
         arg = np.empty(best.shape, dtype=np.uint8)
-        pooling_kernels.max_blocks(x4, windows.kH, windows.kW, best, arg)
+        if windows.kH == windows.kW == 2:
+            pooling_kernels.max_2x2(x4, best, arg)
+        else:
+            pooling_kernels.max_blocks(x4, windows.kH, windows.kW, best, arg)
         return max_pool_outputs(ctx, x, spatial, windows, return_indices, best, arg)
 
     @staticmethod
