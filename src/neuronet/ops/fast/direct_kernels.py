@@ -5,7 +5,10 @@ slack at the end (P = Hp*Wp + kW - 1), and every output plane is computed over w
 of the same width: output pixel (oh, ow) sits at p = oh*Wp + ow, and tap (i, j) of it reads
 planes[b, c, p + i*Wp + j]. So each tap is one contiguous run of L = OH*Wp products, a loop
 LLVM vectorises (the last kW - 1 columns of each row are computed and dropped). One output or
-gradient plane stays in the L1 cache while every tap is added into it.
+gradient plane stays in the L1 cache while every tap is added into it. The input gradient is
+the same loop run as a gather: each input position q collects w[o, c, i, j] * dL/dy at
+q - i*Wp - j, reading dL/dy's wrap-around rows (zero in their dropped columns) preceded by
+enough zeros that q - i*Wp - j never falls before the start.
 
 Every output element is summed in one fixed order (channels, then taps, then images), so the
 results do not depend on anything but the inputs. Compiled on first use and cached on disk;
