@@ -365,24 +365,32 @@ class watch:
         elif len(self.grad_norms) > 10:
             self._spike(norm)
         sampled = self._sampling is not None
+        started = time.perf_counter()
         before = self._sample_weights() if sampled else None
+        copied = time.perf_counter()
         result = original(*args, **kwargs)
         self.steps += 1
         self._stepped = stepped
         if sampled:
+            finishing = time.perf_counter()
             self._finish_sample(before)
-            self._plan_next(time.perf_counter() - now)
+            self._plan_next(copied - started + time.perf_counter() - finishing)
         self._last_step_at = time.perf_counter()
         return result
 
     def _plan_next(self, sample_cost: float) -> None:
         """The next sampled step: ``every`` steps on, or later when sampling would cost more than
-        ``SAMPLE_SHARE`` of the loop's time (its extra cost over a typical step, amortised)."""
+        ``SAMPLE_SHARE`` of the loop's time (its extra cost over a typical step, amortised).
+
+        The extra cost is the setting up (``_sample_started_cost``), the weight copies around
+        the update (``sample_cost``) and what the hooks added to the sampled step's forward and
+        backward: its time since the previous step (``step_seconds[-1]``) over the median."""
         interval = self.every
         if self.adaptive and self.step_seconds:
             recent = sorted(self.step_seconds[-50:])
             typical = recent[len(recent) // 2]
-            extra = max(self._sample_started_cost + sample_cost, 0.0)
+            hooks = max(self.step_seconds[-1] - typical, 0.0)
+            extra = max(self._sample_started_cost + sample_cost, 0.0) + hooks
             if typical > 0:
                 interval = max(
                     interval, min(MAX_EVERY, math.ceil(extra / (SAMPLE_SHARE * typical)))
