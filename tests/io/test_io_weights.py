@@ -111,8 +111,9 @@ def test_missing_truncated_and_foreign_files(tmp_path):
         io.load(_model(), cut)
     zipped = tmp_path / "model.pt"
     zipped.write_bytes(b"PK\x03\x04" + bytes(64))
-    with pytest.raises(CheckpointError, match="zip archive: a PyTorch .pt/.pth file"):
+    with pytest.raises(CheckpointError, match="zip archive: a PyTorch .pt/.pth file") as err:
         io.load(_model(), zipped)
+    assert "neuronet.io.load_torch(model, path)" in str(err.value)  # the safe way to read it
     text = tmp_path / "cfg.safetensors"
     text.write_text('{"a": 1}' * 4)
     with pytest.raises(CheckpointError, match="looks like a JSON file"):

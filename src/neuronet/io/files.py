@@ -141,8 +141,10 @@ def _sniff(head: bytes) -> str:
     """A hint about what a non-safetensors file is."""
     if head.startswith(b"PK\x03\x04"):
         return (
-            " It is a zip archive: a PyTorch .pt/.pth file is zipped pickle, which neuronet never "
-            "loads because unpickling can run code. Convert it in PyTorch with "
+            " It is a zip archive: a PyTorch .pt/.pth file is zipped pickle, which neuronet's own "
+            "loaders never read because unpickling can run code. With PyTorch installed, "
+            "neuronet.io.load_torch(model, path) reads a state dict from it safely "
+            "(torch.load(weights_only=True)); or convert it once in PyTorch with "
             "safetensors.torch.save_file(torch.load(path), 'model.safetensors')."
         )
     if head[:1] == b"\x80":
