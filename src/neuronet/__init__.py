@@ -29,6 +29,7 @@ from neuronet.creation import (  # noqa: F401
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,

@@ -142,6 +142,23 @@ def linspace(
     return _made(array, requires_grad, device, layout)
 
 
+def logspace(
+    start, end, steps, base=10.0, dtype=None, requires_grad=False, *, device=None, layout=None
+) -> Tensor:
+    """``steps`` values base ** t for t evenly spaced from ``start`` to ``end`` (both included),
+    computed in float64 and converted to ``dtype`` (float32 by default), as PyTorch."""
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    _number("logspace", "start", start)
+    _number("logspace", "end", end)
+    _number("logspace", "base", base)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
+    with np.errstate(over="ignore"):
+        values = np.power(float(base), np.linspace(start, end, steps, dtype=np.float64))
+    return _made(values.astype(_float_dtype(dtype)), requires_grad, device, layout)
+
+
 def eye(n, m=None, dtype=None, requires_grad=False, *, device=None, layout=None) -> Tensor:
     _shape((n,) if m is None else (n, m))
     return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device, layout)
@@ -327,3 +344,55 @@ def randperm(
 def _no_out(out, name: str) -> None:
     if out is not None:
         raise TypeError(f"{name}: out= is not supported; assign the result instead")
+
+
+# ---- Tensor.new_*: PyTorch's factory methods, a new tensor with self's dtype by default ---------
+# (``layout`` strided only, ``pin_memory`` a no-op on the CPU, as in the functions above.)
+def new_tensor(
+    self, data, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+) -> Tensor:
+    """A copy of ``data`` as a new tensor of self's dtype (or ``dtype``), not in self's graph."""
+    data = data.array if isinstance(data, Tensor) else data
+    out = tensor(data, dtype=_like(self, dtype), requires_grad=requires_grad, device=device)
+    return _made(out.array, requires_grad, device, layout)
+
+
+def new_zeros(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+) -> Tensor:
+    """``zeros(*size)`` of self's dtype (or ``dtype``); size as ints or one tuple."""
+    return zeros(
+        *size, dtype=_like(self, dtype), requires_grad=requires_grad, device=device, layout=layout
+    )
+
+
+def new_ones(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+) -> Tensor:
+    """``ones(*size)`` of self's dtype (or ``dtype``); size as ints or one tuple."""
+    return ones(
+        *size, dtype=_like(self, dtype), requires_grad=requires_grad, device=device, layout=layout
+    )
+
+
+def new_empty(
+    self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False
+) -> Tensor:
+    """``empty(*size)`` of self's dtype (or ``dtype``): values are uninitialised."""
+    return empty(
+        *size, dtype=_like(self, dtype), requires_grad=requires_grad, device=device, layout=layout
+    )
+
+
+def new_full(
+    self,
+    size,
+    fill_value,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    layout=None,
+    pin_memory=False,
+) -> Tensor:
+    """``full(size, fill_value)`` of self's dtype (or ``dtype``), whatever the fill's type."""
+    return full(size, fill_value, _like(self, dtype), requires_grad, device=device, layout=layout)

@@ -154,8 +154,6 @@ ABSENT = {
     "bit-level and integer number theory (neuronet's integers index and count)": """bitwise_and
         bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor gcd lcm
         __rand__ __ror__ __rxor__ ldexp frexp nextafter""",
-    "creation functions and factory methods (the autograd branch's creation.py, issue 13); "
-    "not in issue 19's list": """logspace new_empty new_full new_ones new_zeros""",
     "random sampling beyond rand/randn/randint/randperm/dropout/rrelu (in-place samplers and "
     "distributions belong to a random-number family not in issue 19's list)": """bernoulli
         normal uniform multinomial exponential cauchy geometric log_normal

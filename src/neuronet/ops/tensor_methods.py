@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuronet import creation as _creation
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops import activation as _activation
 from neuronet.ops import arithmetic as A
@@ -154,6 +155,17 @@ _PRIMITIVES = {
 }
 
 TABLES.append(_PRIMITIVES)
+
+# PyTorch's factory methods: a new tensor of self's dtype (x.new_zeros(2, 3)).
+_FACTORIES = {
+    "new_tensor": _creation.new_tensor,
+    "new_zeros": _creation.new_zeros,
+    "new_ones": _creation.new_ones,
+    "new_empty": _creation.new_empty,
+    "new_full": _creation.new_full,
+}
+
+TABLES.append(_FACTORIES)
 
 
 def bind() -> None:

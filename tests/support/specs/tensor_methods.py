@@ -138,6 +138,16 @@ SPECS = [
     ),
     _inplace("remainder_", lambda y, o: y.remainder_(o), (3, 4), (3, 4), away=0.5),
     _inplace("fmod_", lambda y, o: y.fmod_(o), (3, 4), (3, 4), away=0.5),
+    # factory methods: a new tensor of the input's dtype (values, shapes and dtypes as torch's)
+    OpSpec("Tensor.new_zeros", *_same(lambda x: x.new_zeros(2, 3)), _normal((2,)), False),
+    OpSpec("Tensor.new_ones", *_same(lambda x: x.new_ones((3, 1))), _normal((2,)), False),
+    OpSpec("Tensor.new_full", *_same(lambda x: x.new_full((2, 2), 7)), _normal((2,)), False),
+    OpSpec(
+        "Tensor.new_empty", *_same(lambda x: x.new_empty(2, 3).fill_(0.5)), _normal((2,)), False
+    ),
+    OpSpec(
+        "Tensor.new_tensor", *_same(lambda x: x.new_tensor([[1, 2], [3, 4]])), _normal((2,)), False
+    ),
     # methods with their own body
     OpSpec("Tensor.contiguous", *_same(lambda x: x.transpose(0, 1).contiguous()), _normal((2, 3))),
     OpSpec(
