@@ -103,16 +103,16 @@ def _merge(acts: dict, key, stats: dict) -> None:
     }
 
 
-def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
-    """Forward and backward one batch through ``model`` (a copy) and record the layer numbers.
-    Raises ``AnomalyError`` at the first NaN/Inf when ``check_nan``."""
-    result = Measurement()
+def record_layers(model, result: Measurement, root=None) -> tuple:
+    """Hooks that fill ``result`` during one forward and backward of ``model``: a forward hook on
+    every leaf module (output mean and std, and dL/d(output) per sample through a tensor hook)
+    for ``result.layers``, and an observer for ``anomaly.observe`` that collects dead or
+    saturated units of the ReLU/Sigmoid/Tanh ops into ``result.acts`` (module paths relative to
+    ``root`` when given). Returns (hook handles to remove afterwards, the observer)."""
     handles = []
-    names = {}
     for path, module in model.named_modules():
         if any(True for _ in module.children()):
             continue
-        names[id(module)] = path
 
         def hook(m, args, out, path=path):
             if isinstance(out, (tuple, list)):
@@ -139,9 +139,17 @@ def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
         if name in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
             stats = _act_stats(name, raw)
             if stats:
-                path = site_names(site)[0]
-                _merge(result.acts, (path if path else "(model)", name), stats)
+                path = site_names(site, root=root)[0]
+                _merge(result.acts, (path or "(model)", name), stats)
 
+    return handles, observer
+
+
+def measure(exam, model, batch, check_nan: bool = True) -> Measurement:
+    """Forward and backward one batch through ``model`` (a copy) and record the layer numbers.
+    Raises ``AnomalyError`` at the first NaN/Inf when ``check_nan``."""
+    result = Measurement()
+    handles, observer = record_layers(model, result)
     try:
         with observe(observer, check_nan=check_nan):
             model.train()

@@ -31,13 +31,12 @@ from collections import deque
 
 import numpy as np
 
-from neuronet.autograd.anomaly import observe, site_names
+from neuronet.autograd.anomaly import observe
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.autograd.tensor import Tensor
 from neuronet.doctor import numerics
-from neuronet.doctor.grad_flow import Measurement, _act_stats, _merge
+from neuronet.doctor.grad_flow import Measurement, record_layers
 from neuronet.doctor.watch_report import build_report
-from neuronet.ops.fast import reference_of
 
 KEEP_MEASUREMENTS = 100  # sampled steps kept (each ~1-2 KB: per-layer statistics)
 _ACTIVE = []
@@ -241,36 +240,7 @@ class watch:
     def _start_sampling(self) -> None:
         started = time.perf_counter()
         result = Measurement(self.steps)
-        handles = []
-        for path, m in self.model.named_modules():
-            if any(True for _ in m.children()):
-                continue
-
-            def hook(mod, args, out, path=path):
-                if isinstance(out, Tensor) and out.dtype.kind == "f" and out.ndim > 0:
-                    row = result.layers.setdefault(path, {"type": type(mod).__name__})
-                    row["out_mean"] = float(out.array.mean())
-                    row["out_std"] = float(out.array.std())
-                    if out.requires_grad:
-
-                        def grad_hook(g, row=row):
-                            a = g.array.reshape(g.shape[0], -1) if g.ndim > 1 else g.array[None]
-                            row["grad_norm"] = float(
-                                np.sqrt((a.astype(np.float64) ** 2).sum(1).mean())
-                            )
-
-                        out.register_hook(grad_hook)
-
-            handles.append(m.register_forward_hook(hook))
-
-        def observer(fn, raw, site):
-            name = reference_of(fn).__name__  # CompiledReLU (ops/fast/) is a ReLU
-            if name in ("ReLU", "Sigmoid", "Tanh") and isinstance(raw, np.ndarray):
-                stats = _act_stats(name, raw)
-                if stats:
-                    path = site_names(site, root=self.model)[0]
-                    _merge(result.acts, (path or "(model)", name), stats)
-
+        handles, observer = record_layers(self.model, result, root=self.model)
         handles.append(self.model.register_forward_hook(self._post_forward))
         mode = observe(observer)
         mode.__enter__()
