@@ -3,13 +3,15 @@
 sampling every 10 steps, and under ``neuronet.autograd.detect_anomaly()``.
 
 Each configuration runs blocks of ``--block`` consecutive steps (so the sampled steps of a watch
-are included at their real frequency); the blocks alternate between configurations so machine
-noise hits all alike. Printed per workload: the median ms per step over the blocks, the
-interquartile range and the ratio to the plain step; then the fastest block and its ratio (on a
-machine busy with other work, the least disturbed blocks estimate the intrinsic cost best).
+are included at their real frequency). A round runs one block of every configuration, in an
+order that rotates from round to round, so drift and order effects hit all alike. Printed per
+workload and configuration: the median ms per step over the rounds, then the ratio to the plain
+step as the median of the rounds' paired ratios (each block against the plain block of its own
+round) with its interquartile range, and the ratio of total times (every step counted, so the
+rare sampled steps weigh in at their real share).
 Targets: a watch at most 1.05x a step, anomaly mode at most 1.3x.
 
-Usage: python benchmarks/doctor_overhead.py [--blocks 15] [--block 20] [--threads N]
+Usage: python benchmarks/doctor_overhead.py [--rounds 30] [--block 50] [--threads N]
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import argparse  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -121,14 +122,15 @@ def block(step, context, n) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=15)
-    parser.add_argument("--block", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--block", type=int, default=50)
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     print(f"BLAS: {blas()}")
     print(
-        f"{args.blocks} alternating blocks of {args.block} steps per configuration; "
-        "ms per step: median [interquartile range] (ratio to plain)"
+        f"{args.rounds} rounds of one {args.block}-step block per configuration (rotating order); "
+        "ms per step: median over rounds; ratio to plain: median of the paired ratios "
+        "[interquartile range], and total time / plain's total time"
     )
     for label, model, x, y in workloads():
         opt = optim.Adam(model.parameters(), lr=1e-4)
@@ -141,20 +143,21 @@ def main(argv=None) -> int:
             "watch (every=10, fixed)": doctor.watch(model, opt, every=10),
             "detect_anomaly()": nt.autograd.detect_anomaly(),
         }
-        for context in configs.values():  # warm-up: allocations, JIT compilation
-            block(step, context, 5)
-        times = {name: [] for name in configs}
-        for _ in range(args.blocks):
-            for name, context in configs.items():
-                times[name].append(block(step, context, args.block))
+        names = list(configs)
+        for context in configs.values():  # warm-up: allocations, JIT compilation, plans
+            block(step, context, 4 * args.block)
+        times = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                times[name].append(block(step, configs[name], args.block))
         print(f"\n{label}")
-        base = statistics.median(times["plain"])
-        fastest = min(times["plain"])
-        for name, values in times.items():
-            q = np.percentile(values, [25, 50, 75])
+        plain = np.asarray(times["plain"])
+        for name in names:
+            values = np.asarray(times[name])
+            q = np.percentile(values / plain, [25, 50, 75])
             print(
-                f"  {name:<28} {q[1]:8.3f} ms [{q[0]:.3f}-{q[2]:.3f}] {q[1] / base:6.3f}x   "
-                f"min {min(values):.3f} ms {min(values) / fastest:6.3f}x"
+                f"  {name:<26} {np.median(values):8.3f} ms  {q[1]:6.3f}x [{q[0]:.3f}-{q[2]:.3f}]"
+                f"  total {values.sum() / plain.sum():6.3f}x"
             )
     return 0
 

@@ -13,7 +13,7 @@ import neuronet as nt
 import neuronet.functional as F
 from neuronet import doctor, nn, optim
 from neuronet.autograd.engine import ANOMALY
-from neuronet.autograd.tensor import Tensor
+from neuronet.autograd.tensor import BACKWARD_OBSERVERS, Tensor
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -46,13 +46,13 @@ def test_watch_gives_bitwise_the_same_training_and_undoes_everything():
     assert nt.get_rng_state() == state
     for pa, pb in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(pa.array, pb.array)
-    assert Tensor.backward is backward
+    assert Tensor.backward is backward and not BACKWARD_OBSERVERS
     assert "step" not in opt_b.__dict__ and "zero_grad" not in opt_b.__dict__
     assert "zero_grad" not in b.__dict__
     assert not b._forward_hooks and not b._forward_pre_hooks
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in b.modules())
     assert ANOMALY.enabled is False
-    assert w.steps == 30 and len(w.losses) == 30 and w.zero_grads == 30
+    assert w.steps == 30 and len(w.losses) == 30 and w.steps_checked == 29 and w.grad_resets == 29
     assert len(w.measurements) == 10
     assert not w.report().codes("warning")
 
@@ -143,3 +143,102 @@ def test_nan_in_a_watched_loop_is_traced_to_the_op_and_module():
 def test_watch_rejects_bad_every():
     with pytest.raises(ValueError, match="every must be a positive int"):
         doctor.watch(mlp(4, 2, 0), every=0)
+
+
+def _exact_norm(model) -> float:
+    return float(
+        np.sqrt(sum(np.sum(p.grad.array.astype(np.float64) ** 2) for p in model.parameters()))
+    )
+
+
+def test_explicit_every_checks_the_gradient_norm_of_every_step_exactly():
+    x, y = blobs(2)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 0.05)
+    expected = []
+    with doctor.watch(m, opt, every=5) as w:
+        for _ in range(25):
+            loss = F.cross_entropy(m(nt.tensor(x[:32])), nt.tensor(y[:32]))
+            opt.zero_grad()
+            loss.backward()
+            expected.append(_exact_norm(m))
+            opt.step()
+    assert list(w.grad_norm_steps) == list(range(25))
+    np.testing.assert_allclose(list(w.grad_norms), expected, rtol=1e-5)
+
+
+class _SqrtOfZero(nn.Module):
+    """Finite loss, non-finite gradient: d sqrt(u)/du at u = 0 is Inf, and 0 * Inf is NaN."""
+
+    def __init__(self, bad_from: int):
+        super().__init__()
+        self.body = nn.Linear(16, 8)
+        self.head = nn.Linear(8, 4)
+        self.calls = 0
+        self.bad_from = bad_from
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.head(F.relu(self.body(x)))
+        if self.calls > self.bad_from:
+            out = out + (self.body.weight * 0.0).sqrt().sum()
+        return out
+
+
+def _loop(m, opt, x, y, steps):
+    for _ in range(steps):
+        loss = F.cross_entropy(m(nt.tensor(x[:32])), nt.tensor(y[:32]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def test_default_watch_bounds_its_gradient_checks(monkeypatch):
+    watch_module = sys.modules["neuronet.doctor.watch_gradients"]
+
+    x, y = blobs(3)
+    # checking costs "more than the share": after NORM_PLAN checks, every NORM_MAX_EVERY-th step
+    monkeypatch.setattr(watch_module, "NORM_SHARE", 1e-12)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 0.05)
+    with doctor.watch(m, opt) as w:
+        _loop(m, opt, x, y, 60)
+    plan, k = watch_module.NORM_PLAN, watch_module.NORM_MAX_EVERY
+    steps = list(w.grad_norm_steps)
+    assert steps[:plan] == list(range(plan))
+    assert steps[plan:] == list(range(plan - 1 + k, 60, k))
+    assert w._norm_every == k
+    # cheap enough: every step
+    monkeypatch.setattr(watch_module, "NORM_SHARE", 1e12)
+    with doctor.watch(m, opt) as w:
+        _loop(m, opt, x, y, 40)
+    assert list(w.grad_norm_steps) == list(range(40))
+
+
+def test_a_non_finite_gradient_with_a_finite_loss_is_named():
+    x, y = blobs(4)
+    m = _SqrtOfZero(bad_from=5)
+    opt = optim.SGD(m.parameters(), 0.05)
+    with doctor.watch(m, opt, every=10) as w:
+        _loop(m, opt, x, y, 8)
+    f = w.report().findings[0]
+    assert f.code == "numerics.non_finite"
+    assert "at step 6 the gradient of 'body.weight' held NaN/Inf" in f.message
+    assert f.evidence["op"] == "Sqrt" and f.evidence["phase"] == "backward"
+
+
+def test_a_non_finite_gradient_on_an_unchecked_step_is_still_named(monkeypatch):
+    watch_module = sys.modules["neuronet.doctor.watch_gradients"]
+
+    monkeypatch.setattr(watch_module, "NORM_SHARE", 1e-12)
+    x, y = blobs(4)
+    plan, k = watch_module.NORM_PLAN, watch_module.NORM_MAX_EVERY
+    m = _SqrtOfZero(bad_from=plan + 1)  # step plan + 2 (1-based) is not checked
+    opt = optim.SGD(m.parameters(), 0.05)
+    with doctor.watch(m, opt) as w:
+        _loop(m, opt, x, y, plan + 5)
+    assert plan + 1 not in w.grad_norm_steps
+    f = w.report().findings[0]
+    assert f.code == "numerics.non_finite" and f.module == "body"
+    assert "parameter 'body.weight' already holds NaN/Inf" in f.message
+    assert f"checked the gradients every {k} steps" in f.prescription

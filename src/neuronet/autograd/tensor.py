@@ -199,6 +199,8 @@ class Tensor:
         from neuronet.autograd.engine import no_create_graph, run_backward
 
         no_create_graph(create_graph, "Tensor.backward")
+        for observe in BACKWARD_OBSERVERS:  # e.g. doctor.watch: reads the loss (usually none)
+            observe(self)
         if isinstance(inputs, Tensor):
             inputs = [inputs]
         run_backward([self], [gradient], retain_graph=bool(retain_graph), only=inputs)
@@ -550,6 +552,10 @@ def _unwrap(obj):
 # How many post-accumulate hooks are registered in the process: while none are, the engine
 # skips the bookkeeping that finds when each leaf's gradient is complete.
 POST_ACCUMULATE_HOOKS = [0]
+
+# Callables ``observe(tensor)`` that ``Tensor.backward`` calls first, with the tensor it starts
+# from (``doctor.watch`` reads the loss there). Added and removed by their owners.
+BACKWARD_OBSERVERS = []
 
 
 class _HookHandle:

@@ -7,63 +7,63 @@
     print(w.report())
 
 What it attaches (all undone on exit; the model, optimizer and RNG are left as they were):
-- a forward pre-hook and hook on the model (the batch of the last step, evaluation without
-  gradients in training mode) and pre-hooks on BatchNorm layers (batches of one);
-- wrappers around ``optimizer.step``/``zero_grad`` and ``model.zero_grad`` (instance attributes
-  shadowing the methods), and around ``Tensor.backward`` while a watch is active (the loss value,
-  and whether the previous step's gradients are still there: no ``zero_grad``);
+- a forward pre-hook on the model (the batch of the last step, evaluation without gradients in
+  training mode) and pre-hooks on BatchNorm layers (batches of one);
+- a wrapper around ``optimizer.step`` (an instance attribute shadowing the method);
+- a backward observer (``autograd.tensor.BACKWARD_OBSERVERS``): the loss value, and whether the
+  previous step's gradients are still there when the next backward starts (no ``zero_grad``);
 - a copy of every trainable parameter at entry (those that never change are reported).
 
-Every step costs a loss read, a check that the step's gradients are finite and their norms (one
-BLAS dot product per gradient) and a few Python calls. Every ``every``-th step also records
-activations and gradients per layer (anomaly mode's op observer and tensor hooks) and
-update/weight ratios; by default the interval adapts so that this sampling costs about 2% of the
-loop's time.
-``benchmarks/doctor_overhead.py`` measures the total (target: at most 5% of a step).
+Every step costs a loss read and a few Python calls. By default the watch bounds its own cost
+(``benchmarks/doctor_overhead.py`` measures it; target: at most 5% of a step):
+- the gradient check (the global norm, one BLAS dot product per gradient, which is non-finite
+  when any element is; a spike check against the running median) runs every step unless it
+  costs more than 1% of a step (tiny models, large parameters), then every k-th step (k <= 10);
+- the per-layer statistics (activations and gradients per layer through anomaly mode's op
+  observer and tensor hooks, update/weight ratios) are sampled every 10 steps or rarer, so that
+  sampling costs about 1% of the loop's time.
+With an explicit ``every``, the statistics are sampled every ``every`` steps and the gradients
+are checked every step.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from array import array
 from collections import deque
+from functools import partial
+from time import perf_counter
 
 import numpy as np
 
 from neuronet.autograd.anomaly import observe
 from neuronet.autograd.grad_mode import is_grad_enabled
-from neuronet.autograd.tensor import Tensor
+from neuronet.autograd.tensor import BACKWARD_OBSERVERS, Tensor
 from neuronet.doctor import numerics
 from neuronet.doctor.grad_flow import Measurement, record_layers
+from neuronet.doctor.watch_gradients import GradientChecks
 from neuronet.doctor.watch_report import build_report
 
 KEEP_MEASUREMENTS = 100  # sampled steps kept (each ~1-2 KB: per-layer statistics)
-_ACTIVE = []
-_ORIGINAL = {}
-SPIKE = 10.0
 MIN_EVERY = 10  # sample per-layer statistics at most every 10 steps...
 MAX_EVERY = 1000
-SAMPLE_SHARE = 0.02  # ...and, by default, rarely enough that sampling costs 2% of the loop
+SAMPLE_SHARE = 0.01  # ...and, by default, rarely enough that sampling costs 1% of the loop
+SAMPLE_COSTS_KEPT = 5  # the costliest of the last 5 sampled steps plans the next interval
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
 
 
-def _patched_backward(self, *args, **kwargs):
-    for w in list(_ACTIVE):
-        w._before_backward(self)
-    return _ORIGINAL["backward"](self, *args, **kwargs)
-
-
-class watch:
+class watch(GradientChecks):
     """Context manager that observes a training loop on ``model`` (and ``optimizer``).
 
     Args:
         model: the model being trained.
         optimizer: its optimizer (optional; without it, update checks are skipped).
-        every: record per-layer statistics every this many steps. Default (None): every 10
-            steps, or less often when one sampled step costs more than 2% of the loop's time
-            over that interval (measured as the loop runs).
+        every: record per-layer statistics every this many steps, and check the gradients
+            every step. Default (None): the watch bounds its cost as the loop runs: statistics
+            every 10 steps, or less often when one sampled step costs more than 1% of the
+            loop's time over that interval, and the gradients every step, or every k-th
+            (k <= 10) when checking them costs more than 1% of a step.
         on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
             seen (the ``Monitor`` callback prints them).
         track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
@@ -94,12 +94,14 @@ class watch:
         self.track_loss = track_loss
         self.losses = array("d")
         self.val = []  # (step, value) from record(val_loss=...)
-        self.grad_norms = array("d")
+        self.grad_norms = array("d")  # the global gradient norm of the checked steps...
+        self.grad_norm_steps = array("l")  # ...and which steps those were (0-based)
         self.lrs = array("d")
         self.steps = 0
         self.backwards = 0
         self.forwards = 0
-        self.zero_grads = 0
+        self.steps_checked = 0  # steps followed by another backward()...
+        self.grad_resets = 0  # ...and how many of those had cleared the gradients first
         self.accumulating = []  # steps whose gradients survived into the next backward
         self.eval_in_train = []
         self.batch_of_one = []
@@ -108,6 +110,9 @@ class watch:
         # short run all of its few): a long run's memory stays flat
         self.measurements = deque(maxlen=KEEP_MEASUREMENTS)
         self.spikes = []
+        self._norm_every = 1  # check the gradients every this many steps (see _plan_norms)
+        self._norm_costs = []
+        self._sample_costs = deque(maxlen=SAMPLE_COSTS_KEPT)
         self._codes_seen = set()
         self._attached = False
 
@@ -145,12 +150,8 @@ class watch:
         self._saved_attrs = []
         if self.optimizer is not None:
             self._wrap(self.optimizer, "step", self._step)
-            self._wrap(self.optimizer, "zero_grad", self._zero_grad)
-        self._wrap(model, "zero_grad", self._zero_grad)
-        if not _ACTIVE:
-            _ORIGINAL["backward"] = Tensor.backward
-            Tensor.backward = _patched_backward
-        _ACTIVE.append(self)
+        self._observer = self._before_backward
+        BACKWARD_OBSERVERS.append(self._observer)
         self._last_inputs = None
         self._out_grad = None
         self._stepped = None
@@ -160,6 +161,12 @@ class watch:
             self._next_sample = 0
         self._last_step_at = None
         self._nonfinite_seen = False
+        self._groups_seen = -1
+        self._next_norm = self.steps
+        self._first = None
+        self._first_param = None
+        self._spike_above = math.inf
+        self._spike_refresh_at = 11
         self._attached = True
 
     def detach(self) -> None:
@@ -173,9 +180,7 @@ class watch:
                 object.__setattr__(owner, name, old)
             else:
                 owner.__dict__.pop(name, None)
-        _ACTIVE.remove(self)
-        if not _ACTIVE:
-            Tensor.backward = _ORIGINAL.pop("backward")
+        BACKWARD_OBSERVERS.remove(self._observer)
         self._last_inputs = None
         self._attached = False
 
@@ -183,11 +188,8 @@ class watch:
         had = name in owner.__dict__
         original = getattr(owner, name)
         self._saved_attrs.append((owner, name, had, owner.__dict__.get(name)))
-
-        def call(*args, **kwargs):
-            return wrapper(original, *args, **kwargs)
-
-        object.__setattr__(owner, name, call)
+        # partial (C) rather than a closure: one Python frame per call, not two
+        object.__setattr__(owner, name, partial(wrapper, original))
 
     # ---- what the user can add --------------------------------------------------------------
     def record(self, val_loss: float | None = None) -> None:
@@ -238,14 +240,14 @@ class watch:
             )
 
     def _start_sampling(self) -> None:
-        started = time.perf_counter()
+        started = perf_counter()
         result = Measurement(self.steps)
         handles, observer = record_layers(self.model, result, root=self.model)
         handles.append(self.model.register_forward_hook(self._post_forward))
         mode = observe(observer)
         mode.__enter__()
         self._sampling = {"result": result, "handles": handles, "mode": mode}
-        self._sample_started_cost = time.perf_counter() - started
+        self._sample_started_cost = perf_counter() - started
 
     def _stop_sampling(self) -> None:
         s = self._sampling
@@ -258,20 +260,26 @@ class watch:
         self._sampling = None
 
     def _before_backward(self, tensor) -> None:
-        if tensor.array.size != 1:
+        a = tensor.array
+        if a.size != 1:
             return
         self.backwards += 1
-        if self._stepped is not None:
-            for p, g in self._stepped:
-                if p.grad is not None and p.grad is g and g.array.any():
-                    self.accumulating.append(self.steps)
-                    if len(self.accumulating) >= 2:
-                        self._emit_zero_grad()
-                    break
+        stepped = self._stepped
+        if stepped is not None:
+            # the first parameter the last step updated: its gradient object is still there,
+            # and not zeroed, when no zero_grad ran in between
             self._stepped = None
+            self.steps_checked += 1
+            p, g = stepped
+            if p.grad is g and g.array.any():
+                self.accumulating.append(self.steps)
+                if len(self.accumulating) >= 2:
+                    self._emit_zero_grad()
+            else:
+                self.grad_resets += 1
         if not self.track_loss:
             return
-        value = float(tensor.array.reshape(()))
+        value = a.item()
         self.losses.append(value)
         if not math.isfinite(value) and not self._nonfinite_seen:
             self._nonfinite_seen = True
@@ -283,7 +291,14 @@ class watch:
         found = numerics.locate(
             self.model, self._last_inputs, f"at step {step} the loss was {value}"
         )
+        unchecked = self.grad_norm_steps and self.grad_norm_steps[-1] < self.steps - 1
         for f in found:
+            if unchecked and f.evidence.get("parameters"):
+                f.prescription += (
+                    f" (this watch checked the gradients every {self._norm_every} steps, to bound "
+                    f"its cost, and step {self.steps} was not checked: watch(..., every=N) "
+                    "checks every step and names the op whose gradient went non-finite)"
+                )
             self._emit(f)
         return found
 
@@ -298,54 +313,38 @@ class watch:
                 f"the gradients used by optimizer step {self.accumulating[0]} were still in .grad "
                 f"when the next backward() ran ({len(self.accumulating)} steps so far): each step "
                 "adds to the previous gradients",
-                evidence={"steps": self.accumulating[:20], "zero_grad_calls": self.zero_grads},
+                evidence={"steps": self.accumulating[:20], "gradient_resets": self.grad_resets},
                 strength=3.0,
             )
         )
 
-    def _zero_grad(self, original, *args, **kwargs):
-        self.zero_grads += 1
-        return original(*args, **kwargs)
-
     def _step(self, original, *args, **kwargs):
-        now = time.perf_counter()
+        now = perf_counter()
         if self._last_step_at is not None:
             self.step_seconds.append(now - self._last_step_at)
-        total = 0.0
-        bad = None
-        stepped = []
-        for group in self.optimizer.param_groups:
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                flat = g.array.reshape(-1)
-                sq = float(flat.dot(flat))
-                if not math.isfinite(sq) and not np.isfinite(g.array).all():
-                    bad = p
-                total += sq
-                if len(stepped) < 8:
-                    stepped.append((p, g))
-        norm = math.sqrt(total) if math.isfinite(total) else float("inf")
-        self.grad_norms.append(norm)
-        self.lrs.append(float(self.optimizer.param_groups[0]["lr"]))
-        if bad is not None and not self._nonfinite_seen:
-            self._nonfinite_seen = True
-            self._gradient_nonfinite(bad)
-        elif len(self.grad_norms) > 10:
-            self._spike(norm)
-        sampled = self._sampling is not None
-        started = time.perf_counter()
-        before = self._sample_weights() if sampled else None
-        copied = time.perf_counter()
+        self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        if self.steps >= self._next_norm:
+            self._check_gradients(now)
+        else:  # not this step: keep what the zero_grad check needs
+            p = self._first_param
+            g = None if p is None else p.grad
+            self._first = None if g is None else (p, g)
+        if self._sampling is None:
+            result = original(*args, **kwargs)
+            self.steps += 1
+            self._stepped = self._first
+            self._last_step_at = now
+            return result
+        started = perf_counter()
+        before = self._sample_weights()
+        copied = perf_counter()
         result = original(*args, **kwargs)
         self.steps += 1
-        self._stepped = stepped
-        if sampled:
-            finishing = time.perf_counter()
-            self._finish_sample(before)
-            self._plan_next(copied - started + time.perf_counter() - finishing)
-        self._last_step_at = time.perf_counter()
+        self._stepped = self._first
+        finishing = perf_counter()
+        self._finish_sample(before)
+        self._plan_next(copied - started + perf_counter() - finishing)
+        self._last_step_at = now
         return result
 
     def _plan_next(self, sample_cost: float) -> None:
@@ -354,48 +353,22 @@ class watch:
 
         The extra cost is the setting up (``_sample_started_cost``), the weight copies around
         the update (``sample_cost``) and what the hooks added to the sampled step's forward and
-        backward: its time since the previous step (``step_seconds[-1]``) over the median."""
+        backward: its time since the previous step (``step_seconds[-1]``) over the median. One
+        such measurement is noisy (a short one would make the next interval short), so the
+        largest of the last ``SAMPLE_COSTS_KEPT`` plans it."""
         interval = self.every
         if self.adaptive and self.step_seconds:
             recent = sorted(self.step_seconds[-50:])
             typical = recent[len(recent) // 2]
             hooks = max(self.step_seconds[-1] - typical, 0.0)
-            extra = max(self._sample_started_cost + sample_cost, 0.0) + hooks
+            self._sample_costs.append(max(self._sample_started_cost + sample_cost, 0.0) + hooks)
+            extra = max(self._sample_costs)
             if typical > 0:
                 interval = max(
                     interval, min(MAX_EVERY, math.ceil(extra / (SAMPLE_SHARE * typical)))
                 )
         self.intervals.append(interval)
         self._next_sample = self.steps - 1 + interval  # steps counts the one just taken
-
-    def _gradient_nonfinite(self, param) -> None:
-        name = next((n for n, p in self._trainable if p is param), "?")
-        when = f"at step {self.steps + 1} the gradient of '{name}' held NaN/Inf"
-        captured = self._out_grad
-        # dL/d(output) of this very step when it was sampled; otherwise a unit gradient stands in
-        og = captured[1] if captured is not None and captured[0] == self.steps else ()
-        if len(og) and not np.isfinite(og).all():
-            from neuronet.doctor.findings import finding
-
-            self._emit(
-                finding(
-                    "numerics.non_finite",
-                    f"{when}; it already was at the model's "
-                    "output: the loss's backward produced it",
-                    strength=2.0,
-                )
-            )
-            return
-        for f in numerics.locate(self.model, self._last_inputs, when, output_grad=og):
-            self._emit(f)
-
-    def _spike(self, norm) -> None:
-        history = sorted(self.grad_norms[-21:-1])
-        if not math.isfinite(norm):
-            return
-        median = history[len(history) // 2]
-        if median > 0 and norm > SPIKE * median:
-            self.spikes.append({"step": self.steps, "norm": norm, "ratio": norm / median})
 
     def _sample_weights(self) -> dict:
         out = {}

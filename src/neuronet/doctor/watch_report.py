@@ -71,7 +71,7 @@ def _loop_findings(w) -> list:
                 f"the gradients used by optimizer step {w.accumulating[0]} were still in .grad "
                 f"when "
                 f"the next backward() ran ({len(w.accumulating)} of {w.steps} steps)",
-                evidence={"steps": w.accumulating[:20], "zero_grad_calls": w.zero_grads},
+                evidence={"steps": w.accumulating[:20], "gradient_resets": w.grad_resets},
                 strength=3.0,
             )
         )
@@ -187,12 +187,13 @@ def build_report(w, where: str = "the watched loop", trivial=None):
         "steps": w.steps,
         "forwards": w.forwards,
         "backwards": w.backwards,
-        "zero_grad_calls": w.zero_grads,
+        "gradient_resets": w.grad_resets,
         "sampled_steps": len(w.measurements),
     }
     stage.lines.append(
         f"{w.steps} optimizer steps, {w.backwards} backward passes, "
-        f"{w.forwards} forward passes, {w.zero_grads} zero_grad calls"
+        f"{w.forwards} forward passes; gradients cleared after {w.grad_resets} of the "
+        f"{w.steps_checked} steps followed by a backward()"
     )
     if finite:
         stage.lines.append(
@@ -214,7 +215,12 @@ def build_report(w, where: str = "the watched loop", trivial=None):
         if later:  # what the pictures show: the state during training
             summary = grad_flow.summarise(later)
     plots = {
-        "loss": {"losses": list(w.losses), "val": list(w.val), "grad_norms": list(w.grad_norms)}
+        "loss": {
+            "losses": list(w.losses),
+            "val": list(w.val),
+            "grad_norms": list(w.grad_norms),
+            "grad_norm_steps": list(w.grad_norm_steps),
+        }
     }
     if summary is not None:
         plots["grad_flow"] = summary
