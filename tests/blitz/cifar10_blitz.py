@@ -10,26 +10,23 @@ import torchvision
 import torchvision.transforms as transforms
 
 transform = transforms.Compose(
-    [transforms.ToTensor(), transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
-)
+    [transforms.ToTensor(),
+     transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
 
 batch_size = 4
 
-trainset = torchvision.datasets.CIFAR10(
-    root="./data", train=True, download=True, transform=transform
-)
-trainloader = torch.utils.data.DataLoader(
-    trainset, batch_size=batch_size, shuffle=True, num_workers=2
-)
+trainset = torchvision.datasets.CIFAR10(root='./data', train=True,
+                                        download=True, transform=transform)
+trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size,
+                                          shuffle=True, num_workers=2)
 
-testset = torchvision.datasets.CIFAR10(
-    root="./data", train=False, download=True, transform=transform
-)
-testloader = torch.utils.data.DataLoader(
-    testset, batch_size=batch_size, shuffle=False, num_workers=2
-)
+testset = torchvision.datasets.CIFAR10(root='./data', train=False,
+                                       download=True, transform=transform)
+testloader = torch.utils.data.DataLoader(testset, batch_size=batch_size,
+                                         shuffle=False, num_workers=2)
 
-classes = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+classes = ('plane', 'car', 'bird', 'cat',
+           'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,7 +43,7 @@ dataiter = iter(trainloader)
 images, labels = next(dataiter)
 
 imshow(torchvision.utils.make_grid(images))
-print(" ".join(f"{classes[labels[j]]:5s}" for j in range(batch_size)))
+print(' '.join(f'{classes[labels[j]]:5s}' for j in range(batch_size)))
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -80,6 +77,7 @@ criterion = nn.CrossEntropyLoss()
 optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
 
 for epoch in range(2):
+
     running_loss = 0.0
     for i, data in enumerate(trainloader, 0):
         inputs, labels = data
@@ -93,19 +91,19 @@ for epoch in range(2):
 
         running_loss += loss.item()
         if i % 2000 == 1999:
-            print(f"[{epoch + 1}, {i + 1:5d}] loss: {running_loss / 2000:.3f}")
+            print(f'[{epoch + 1}, {i + 1:5d}] loss: {running_loss / 2000:.3f}')
             running_loss = 0.0
 
-print("Finished Training")
+print('Finished Training')
 
-PATH = "./cifar_net.pth"
+PATH = './cifar_net.pth'
 torch.save(net.state_dict(), PATH)
 
 dataiter = iter(testloader)
 images, labels = next(dataiter)
 
 imshow(torchvision.utils.make_grid(images))
-print("GroundTruth: ", " ".join(f"{classes[labels[j]]:5s}" for j in range(4)))
+print('GroundTruth: ', ' '.join(f'{classes[labels[j]]:5s}' for j in range(4)))
 
 net = Net()
 net.load_state_dict(torch.load(PATH, weights_only=True))
@@ -114,7 +112,8 @@ outputs = net(images)
 
 _, predicted = torch.max(outputs, 1)
 
-print("Predicted: ", " ".join(f"{classes[predicted[j]]:5s}" for j in range(4)))
+print('Predicted: ', ' '.join(f'{classes[predicted[j]]:5s}'
+                              for j in range(4)))
 
 correct = 0
 total = 0
@@ -126,7 +125,7 @@ with torch.no_grad():
         total += labels.size(0)
         correct += (predicted == labels).sum().item()
 
-print(f"Accuracy of the network on the 10000 test images: {100 * correct // total} %")
+print(f'Accuracy of the network on the 10000 test images: {100 * correct // total} %')
 
 correct_pred = {classname: 0 for classname in classes}
 total_pred = {classname: 0 for classname in classes}
@@ -144,9 +143,9 @@ with torch.no_grad():
 
 for classname, correct_count in correct_pred.items():
     accuracy = 100 * float(correct_count) / total_pred[classname]
-    print(f"Accuracy for class: {classname:5s} is {accuracy:.1f} %")
+    print(f'Accuracy for class: {classname:5s} is {accuracy:.1f} %')
 
-device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+device = torch.device('cuda:0' if torch.cuda.is_available() else 'cpu')
 
 print(device)
 
