@@ -18,10 +18,10 @@ Every step costs a loss read and a few Python calls. By default the watch bounds
 (``benchmarks/doctor_overhead.py`` measures it; target: at most 5% of a step):
 - the gradient check (the global norm, one BLAS dot product per gradient, which is non-finite
   when any element is; a spike check against the running median) runs every step unless it
-  costs more than 1% of a step (tiny models, large parameters), then every k-th step (k <= 10);
+  costs more than 0.5% of a step (tiny models, large parameters), then every k-th step (k <= 10);
 - the per-layer statistics (activations and gradients per layer through anomaly mode's op
   observer and tensor hooks, update/weight ratios) are sampled every 10 steps or rarer, so that
-  sampling costs about 1% of the loop's time.
+  sampling costs about 0.5% of the loop's time.
 With an explicit ``every``, the statistics are sampled every ``every`` steps and the gradients
 are checked every step.
 """
@@ -47,7 +47,7 @@ from neuronet.doctor.watch_report import build_report
 KEEP_MEASUREMENTS = 100  # sampled steps kept (each ~1-2 KB: per-layer statistics)
 MIN_EVERY = 10  # sample per-layer statistics at most every 10 steps...
 MAX_EVERY = 1000
-SAMPLE_SHARE = 0.01  # ...and, by default, rarely enough that sampling costs 1% of the loop
+SAMPLE_SHARE = 0.005  # ...and, by default, rarely enough that sampling costs 0.5% of the loop
 SAMPLE_COSTS_KEPT = 5  # the costliest of the last 5 sampled steps plans the next interval
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
@@ -61,9 +61,9 @@ class watch(GradientChecks):
         optimizer: its optimizer (optional; without it, update checks are skipped).
         every: record per-layer statistics every this many steps, and check the gradients
             every step. Default (None): the watch bounds its cost as the loop runs: statistics
-            every 10 steps, or less often when one sampled step costs more than 1% of the
+            every 10 steps, or less often when one sampled step costs more than 0.5% of the
             loop's time over that interval, and the gradients every step, or every k-th
-            (k <= 10) when checking them costs more than 1% of a step.
+            (k <= 10) when checking them costs more than 0.5% of a step.
         on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
             seen (the ``Monitor`` callback prints them).
         track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
