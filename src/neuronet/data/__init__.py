@@ -5,8 +5,10 @@
     loader = DataLoader(data.train, batch_size=64, shuffle=True, generator=Generator(0))
     for x, y in loader: ...
 
-Layout: ``dataset.py`` (Dataset, TensorDataset, Subset, ConcatDataset, random_split),
-``collate.py``, ``dataloader.py``, ``transforms.py`` (imported as ``neuronet.data.transforms``),
+Layout: ``dataset.py`` (Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset,
+ChainDataset, random_split), ``samplers.py`` (Sampler, SequentialSampler, RandomSampler,
+SubsetRandomSampler, WeightedRandomSampler, BatchSampler), ``collate.py`` (default_collate,
+default_convert), ``dataloader.py``, ``transforms.py`` (imported as ``neuronet.data.transforms``),
 ``text.py`` (CharVocab, CharDataset, load_text), ``bundled.py`` (digits, pydoc_text),
 ``formats.py`` (MNIST/Fashion-MNIST IDX, CIFAR-10), ``tables.py`` (CSV) and ``registry.py``
 (``load(spec)``).
@@ -22,5 +24,6 @@ from neuronet.data.dataloader import *  # noqa: F403
 from neuronet.data.dataset import *  # noqa: F403
 from neuronet.data.formats import *  # noqa: F403
 from neuronet.data.registry import *  # noqa: F403
+from neuronet.data.samplers import *  # noqa: F403
 from neuronet.data.tables import *  # noqa: F403
 from neuronet.data.text import *  # noqa: F403

@@ -2,9 +2,11 @@
 
 ``default_collate`` follows ``torch.utils.data.default_collate``: it stacks Tensors and NumPy
 arrays along a new first dimension, turns numbers into 1-d tensors, and recurses into tuples,
-lists and dicts, keeping their structure. ``fetch_batch`` is how the ``DataLoader`` gets a batch:
-the dataset's own ``get_batch(indices)`` when it has one (already collated, vectorised), else
-``default_collate`` of the samples one by one.
+lists and dicts, keeping their structure. ``default_convert`` is what
+``DataLoader(batch_size=None)`` applies to each sample instead: arrays become tensors, nothing
+is stacked. ``fetch_batch`` is
+how the ``DataLoader`` gets a batch: the dataset's own ``get_batch(indices)`` when it has one
+(already collated, vectorised), else ``default_collate`` of the samples one by one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from neuronet.autograd.tensor import Tensor
 
-__all__ = ["default_collate", "fetch_batch"]
+__all__ = ["default_collate", "default_convert", "fetch_batch"]
 
 
 def _stack(arrays: list, where: str) -> Tensor:
@@ -109,3 +111,68 @@ def fetch_batch(dataset, indices: np.ndarray):
     if get_batch is not None:
         return get_batch(indices)
     return default_collate([dataset[i] for i in np.asarray(indices).tolist()])
+
+
+def default_convert(data):
+    """Convert one sample without batching it: what ``DataLoader(batch_size=None)`` does.
+
+    Rules (``torch.utils.data.default_convert``'s, with the difference noted):
+        NumPy array (numbers)  -> Tensor sharing its memory (no batch dimension added)
+        NumPy scalar           -> 0-d Tensor
+        Tensor, Python number, string, array of strings/objects -> unchanged
+        dict / namedtuple / list -> the same kind with converted values
+        tuple                  -> tuple of converted values (PyTorch returns a list)
+
+    Example:
+        >>> import numpy as np
+        >>> x, y = default_convert((np.zeros(3, np.float32), 1))
+        >>> type(x).__name__, x.shape, y
+        ('Tensor', (3,), 1)
+    """
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return data if data.dtype.kind in "OUSV" else Tensor(data)
+    if isinstance(data, np.generic):
+        return data if data.dtype.kind in "OUSV" else Tensor(np.asarray(data))
+    if isinstance(data, Mapping):
+        converted = {k: default_convert(v) for k, v in data.items()}
+        try:
+            return type(data)(converted)
+        except TypeError:  # a Mapping whose constructor takes something else
+            return converted
+    if isinstance(data, tuple):
+        fields = [default_convert(d) for d in data]
+        return type(data)(*fields) if hasattr(data, "_fields") else tuple(fields)
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        fields = [default_convert(d) for d in data]
+        try:
+            return type(data)(fields)
+        except TypeError:
+            return fields
+    return data
+
+
+def make_fetch(dataset, collate_fn, auto_collation: bool = True):
+    """How the loader turns one work item into what it hands out.
+
+    With automatic batching the item is an index array: ``fetch_batch`` (the ``get_batch``
+    fast path) unless a ``collate_fn`` is given, then ``collate_fn([dataset[i], ...])``.
+    Without (``batch_size=None``) the item is one index: ``collate_fn(dataset[i])``, with
+    ``default_convert`` as the default ``collate_fn``, as in PyTorch.
+    """
+    if not auto_collation:
+        convert = default_convert if collate_fn is None else collate_fn
+        return lambda index: convert(dataset[int(index)])
+    if collate_fn is None:
+        return lambda idx: fetch_batch(dataset, idx)
+    return lambda idx: collate_fn([dataset[i] for i in np.asarray(idx).tolist()])
+
+
+def collate_for(collate_fn, batch_size):
+    """The function applied to the samples of an ``IterableDataset`` batch (a list of
+    ``batch_size`` samples), or to each sample alone when ``batch_size`` is None: the given
+    ``collate_fn``, else ``default_collate`` or ``default_convert``."""
+    if collate_fn is not None:
+        return collate_fn
+    return default_convert if batch_size is None else default_collate

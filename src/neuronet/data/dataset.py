@@ -1,6 +1,7 @@
-"""Datasets: indexable collections of samples, as ``torch.utils.data`` defines them.
+"""Datasets: collections of samples, as ``torch.utils.data`` defines them.
 
-A dataset is anything with ``__getitem__(i)`` and ``__len__()``. A sample is usually a tuple
+A map-style dataset is anything with ``__getitem__(i)`` and ``__len__()``; an iterable-style
+one (``IterableDataset``) is a stream of samples with ``__iter__``. A sample is usually a tuple
 ``(input, target)`` of Tensors or arrays. A dataset may also define ``get_batch(indices)``, which
 returns a whole *collated* batch at once; ``DataLoader`` uses it instead of gathering samples one
 by one and stacking them (``TensorDataset`` does one fancy-index per tensor this way;
@@ -8,6 +9,8 @@ by one and stacking them (``TensorDataset`` does one fancy-index per tensor this
 
 Classes:
     Dataset            base class (``a + b`` concatenates)
+    IterableDataset    base class of streams (``a + b`` chains)
+    ChainDataset       several iterable datasets one after the other
     TensorDataset      samples are rows of equally long tensors/arrays
     Subset             a dataset restricted to given indices
     ConcatDataset      several datasets one after the other
@@ -28,6 +31,8 @@ from neuronet.random import Generator, resolve
 
 __all__ = [
     "Dataset",
+    "IterableDataset",
+    "ChainDataset",
     "TensorDataset",
     "Subset",
     "ConcatDataset",
@@ -40,17 +45,76 @@ class Dataset:
     """Base class: subclasses define ``__getitem__(index)`` and ``__len__()``.
 
     Optionally ``get_batch(indices)`` returning a collated batch (see module docstring).
-    ``dataset_a + dataset_b`` is ``ConcatDataset([dataset_a, dataset_b])``.
+    ``dataset_a + dataset_b`` is ``ConcatDataset([dataset_a, dataset_b])``. As in PyTorch the
+    base class has no ``__len__`` (an ``IterableDataset`` may have none).
     """
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
-
     def __add__(self, other) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` (and ``__len__`` if they know it).
+
+    ``DataLoader`` batches consecutive samples of one ``iter(dataset)`` per epoch. With
+    ``num_workers > 0`` every worker iterates its own copy, so without sharding each sample
+    comes once per worker; shard with ``get_worker_info()`` as in PyTorch:
+
+        class Range(IterableDataset):
+            def __init__(self, n):
+                self.n = n
+            def __iter__(self):
+                info = get_worker_info()          # None in the main process
+                if info is None:
+                    return iter(range(self.n))
+                return iter(range(info.id, self.n, info.num_workers))
+
+    Random draws inside ``__iter__`` should use ``neuronet.data.batch_generator()`` (seeded
+    per batch by the loader) to keep prefetching and exact resume deterministic.
+    ``a + b`` is ``ChainDataset([a, b])``.
+
+    Example:
+        >>> class Squares(IterableDataset):
+        ...     def __iter__(self):
+        ...         return (i * i for i in range(4))
+        >>> list(Squares() + Squares())
+        [0, 1, 4, 9, 0, 1, 4, 9]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets, one after the other (lazily: each is iterated when reached).
+
+    ``len()`` is the sum of the datasets' lengths (a ``TypeError`` if one has none).
+
+    Args:
+        datasets: the ``IterableDataset``s to chain.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset: datasets[{i}] is a "
+                    f"{type(d).__name__}; use ConcatDataset for map-style datasets"
+                )
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 def _as_array(value, position: int) -> np.ndarray:
@@ -202,6 +266,12 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ConcatDataset does not support IterableDataset (datasets[{i}] is a "
+                    f"{type(d).__name__}); chain streams with ChainDataset or a + b"
+                )
         self.cumulative_sizes = []
         total = 0
         for d in self.datasets:
