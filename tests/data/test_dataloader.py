@@ -279,8 +279,8 @@ def test_system_exit_in_the_thread_reaches_the_caller():
 
 
 def test_a_thread_that_vanishes_is_reported(monkeypatch):
-    from neuronet.data import dataloader
+    from neuronet.data import _fetch
 
-    monkeypatch.setattr(dataloader, "_worker", lambda *args: None)  # ends without a result
+    monkeypatch.setattr(_fetch, "_worker", lambda *args: None)  # ends without a result
     with pytest.raises(RuntimeError, match="prefetch thread stopped without a batch or an error"):
         next(iter(DataLoader(_ds(4), batch_size=2)))

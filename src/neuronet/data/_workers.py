@@ -6,6 +6,9 @@ collated batch, and the loader hands batches out strictly in order. Inside a wor
 is fetched under ``batch_seed(epoch_seed, b)`` exactly as without workers, so random transforms
 give the same batches whatever ``num_workers`` is, and exact resume works unchanged.
 
+An ``IterableDataset`` is different: each worker iterates its own copy and batches what it
+yields; the loader takes the workers' batches in turn (``_worker_streams.py``).
+
 Seeding follows PyTorch: with ``base_seed`` the epoch's seed drawn from the loader's generator,
 worker ``i`` seeds Python's ``random`` and neuronet's default generator with ``base_seed + i``
 and NumPy's global ``np.random`` with PyTorch's ``_generate_state(base_seed, i)`` (NumPy's
@@ -39,8 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neuronet.data._fetch import StreamBatches
 from neuronet.data._rng import batch_seed
-from neuronet.data.collate import fetch_batch
+from neuronet.data.collate import collate_for, make_fetch
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
@@ -80,10 +84,48 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def _make_fetch(dataset, collate_fn):
-    if collate_fn is None:
-        return lambda idx: fetch_batch(dataset, idx)
-    return lambda idx: collate_fn([dataset[i] for i in idx.tolist()])
+class StreamEnd:
+    """What a worker sends for a request past the end of its iterable dataset's stream."""
+
+
+class _MapServer:
+    """Serves a map-style dataset: task ``b`` is ``fetch(work)`` under batch ``b``'s seed."""
+
+    def __init__(self, dataset, collate_fn, auto_collation: bool):
+        self.fetch = make_fetch(dataset, collate_fn, auto_collation)
+
+    def __call__(self, generation, b, work, epoch_seed):
+        with batch_seed(epoch_seed, b):
+            return b, self.fetch(work)
+
+
+class _StreamServer:
+    """Serves an ``IterableDataset``: request ``j`` of a generation (an epoch) is this
+    worker's ``j``-th batch of its own pass over its copy of the dataset; ``work`` is the
+    number of batches to skip when the pass starts (the resume point). Batch ``j`` of worker
+    ``w`` is loaded under ``batch_seed(epoch_seed, j * num_workers + w)``; its key is that
+    same number."""
+
+    def __init__(self, dataset, collate_fn, batch_size, drop_last, worker_id, num_workers):
+        self.args = (dataset, batch_size, drop_last, collate_for(collate_fn, batch_size))
+        self.worker_id = worker_id
+        self.num_workers = num_workers
+        self.generation = None
+        self.stream = None
+
+    def key(self, j: int) -> int:
+        return j * self.num_workers + self.worker_id
+
+    def __call__(self, generation, j, skip, epoch_seed):
+        if generation != self.generation:
+            self.generation = generation
+            stride, offset = self.num_workers, self.worker_id
+            self.stream = StreamBatches(*self.args, epoch_seed, skip, stride, offset)
+        try:
+            _, batch = next(self.stream)
+        except StopIteration:
+            return self.key(j), StreamEnd()
+        return self.key(j), batch
 
 
 def _failure(worker_id: int, where: str, error: BaseException) -> dict:
@@ -100,14 +142,22 @@ def _failure(worker_id: int, where: str, error: BaseException) -> dict:
     }
 
 
-def _worker_loop(dataset, collate_fn, worker_id, num_workers, base_seed, init_fn, tasks, results):
-    """The body of one worker process: seed, init, then fetch batches until told to stop."""
+def _worker_loop(dataset, spec, worker_id, num_workers, base_seed, init_fn, tasks, results):
+    """The body of one worker process: seed, init, then serve tasks until told to stop.
+
+    ``spec`` is ``("map", collate_fn, auto_collation)`` or ``("stream", collate_fn,
+    batch_size, drop_last)`` (an ``IterableDataset``). A task is ``(generation, index, work,
+    epoch_seed)``; its result ``(generation, key, ok, batch or failure)``.
+    """
     global _INFO
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     parent = os.getppid()
     seed = _seed_worker(base_seed, worker_id)
     _INFO = WorkerInfo(worker_id, num_workers, seed, dataset)
-    fetch = _make_fetch(dataset, collate_fn)
+    if spec[0] == "map":
+        serve = _MapServer(dataset, *spec[1:])
+    else:
+        serve = _StreamServer(dataset, *spec[1:], worker_id, num_workers)
     try:
         if init_fn is not None:
             init_fn(worker_id)
@@ -125,13 +175,16 @@ def _worker_loop(dataset, collate_fn, worker_id, num_workers, base_seed, init_fn
             continue
         if task is None:
             return
-        generation, b, indices, epoch_seed = task
+        generation, index, work, epoch_seed = task
         try:
-            with batch_seed(epoch_seed, b):
-                payload = pickle.dumps((generation, b, True, fetch(indices)), protocol=5)
+            key, batch = serve(generation, index, work, epoch_seed)
+            payload = pickle.dumps((generation, key, True, batch), protocol=5)
         except Exception as error:
-            where = f"while loading batch {b}"
-            payload = pickle.dumps((generation, b, False, _failure(worker_id, where, error)))
+            if spec[0] == "map":
+                key, where = index, f"while loading batch {index}"
+            else:
+                key, where = serve.key(index), f"while loading its batch {index} of the stream"
+            payload = pickle.dumps((generation, key, False, _failure(worker_id, where, error)))
         results.put(payload)
 
 
@@ -165,7 +218,7 @@ class WorkerPool:
             tasks = ctx.Queue()
             args = (
                 loader.dataset,
-                loader.collate_fn,
+                loader._worker_spec(),
                 i,
                 self.num_workers,
                 base_seed,
@@ -189,6 +242,9 @@ class WorkerPool:
 
     def send(self, b: int, indices, epoch_seed: int) -> None:
         self.tasks[b % self.num_workers].put((self.generation, b, indices, epoch_seed))
+
+    def send_to(self, worker: int, index: int, work, epoch_seed: int) -> None:
+        self.tasks[worker].put((self.generation, index, work, epoch_seed))
 
     def receive(self, timeout: float):
         """The next result ``(generation, batch, ok, item)``; raises when a worker died or
