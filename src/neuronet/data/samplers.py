@@ -141,12 +141,12 @@ class RandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise TypeError(
                 f"RandomSampler: replacement should be a boolean value, but got "
-                f"replacement={replacement!r}"
+                f"replacement={replacement}"
             )
         if num_samples is not None and (not _is_int(num_samples) or num_samples <= 0):
             raise ValueError(
                 f"RandomSampler: num_samples should be a positive integer value, but got "
-                f"num_samples={num_samples!r}"
+                f"num_samples={num_samples}"
             )
         if num_samples is not None and len(data_source) == 0:
             raise ValueError(
@@ -266,12 +266,12 @@ class WeightedRandomSampler(Sampler):
         if not _is_int(num_samples) or num_samples <= 0:
             raise ValueError(
                 f"WeightedRandomSampler: num_samples should be a positive integer value, but "
-                f"got num_samples={num_samples!r}"
+                f"got num_samples={num_samples}"
             )
         if not isinstance(replacement, bool):
             raise ValueError(
                 f"WeightedRandomSampler: replacement should be a boolean value, but got "
-                f"replacement={replacement!r}"
+                f"replacement={replacement}"
             )
         w = _as_weights(weights)
         positive = int((w > 0).sum())
@@ -350,12 +350,11 @@ class BatchSampler(Sampler):
         if not _is_int(batch_size) or batch_size <= 0:
             raise ValueError(
                 f"BatchSampler: batch_size should be a positive integer value, but got "
-                f"batch_size={batch_size!r}"
+                f"batch_size={batch_size}"
             )
         if not isinstance(drop_last, bool):
             raise ValueError(
-                f"BatchSampler: drop_last should be a boolean value, but got "
-                f"drop_last={drop_last!r}"
+                f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last}"
             )
         self.sampler = sampler
         self.batch_size = int(batch_size)
