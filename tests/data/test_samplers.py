@@ -237,19 +237,15 @@ def test_torch_raises_the_same_kind_of_error(torch):
 
 
 def test_the_torch_import_path_has_the_new_names():
-    from neuronet.utils.data import (  # noqa: F401
-        BatchSampler,
-        ChainDataset,
-        IterableDataset,
-        RandomSampler,
-        Sampler,
-        SequentialSampler,
-        SubsetRandomSampler,
-        WeightedRandomSampler,
-        default_convert,
-        get_worker_info,
-    )
-    import neuronet.data
     import neuronet.utils.data
 
-    assert neuronet.utils.data.WeightedRandomSampler is neuronet.data.WeightedRandomSampler
+    import neuronet.data
+
+    names = [
+        "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+        "WeightedRandomSampler", "BatchSampler", "IterableDataset", "ChainDataset",
+        "default_convert", "get_worker_info",
+    ]
+    for name in names:
+        assert getattr(neuronet.utils.data, name) is getattr(neuronet.data, name)
+        assert name in neuronet.data.__dict__
