@@ -207,8 +207,12 @@ def test_exact_resume_mid_epoch_with_a_random_sampler(workers, prefetch):
     def make(seed):
         sampler = RandomSampler(_augmented(), generator=nt.Generator(seed))
         return DataLoader(
-            _augmented(), 5, sampler=sampler, generator=nt.Generator(seed + 1),
-            num_workers=workers, prefetch=prefetch,
+            _augmented(),
+            5,
+            sampler=sampler,
+            generator=nt.Generator(seed + 1),
+            num_workers=workers,
+            prefetch=prefetch,
         )
 
     state, _, _ = _resume_check(make, stop_after=2)
@@ -306,21 +310,42 @@ class _Unsized:
 
 
 LOADER_ERRORS = [
-    (dict(batch_sampler=_Uneven([5, 5]), batch_size=5), ValueError,
-     "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
-     "drop_last"),
-    (dict(batch_sampler=_Uneven([5, 5]), shuffle=True), ValueError,
-     "batch_sampler option is mutually exclusive"),
-    (dict(batch_sampler=_Uneven([5, 5]), sampler=range(10)), ValueError,
-     "batch_sampler option is mutually exclusive"),
-    (dict(batch_sampler=_Uneven([5, 5]), drop_last=True), ValueError,
-     "batch_sampler option is mutually exclusive"),
-    (dict(sampler=range(10), shuffle=True), ValueError,
-     "sampler option is mutually exclusive with shuffle"),
-    (dict(batch_size=None, drop_last=True), ValueError,
-     "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"),
-    (dict(batch_size=2, drop_last=1), ValueError,
-     "BatchSampler: drop_last should be a boolean value, but got drop_last=1"),
+    (
+        dict(batch_sampler=_Uneven([5, 5]), batch_size=5),
+        ValueError,
+        "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
+        "drop_last",
+    ),
+    (
+        dict(batch_sampler=_Uneven([5, 5]), shuffle=True),
+        ValueError,
+        "batch_sampler option is mutually exclusive",
+    ),
+    (
+        dict(batch_sampler=_Uneven([5, 5]), sampler=range(10)),
+        ValueError,
+        "batch_sampler option is mutually exclusive",
+    ),
+    (
+        dict(batch_sampler=_Uneven([5, 5]), drop_last=True),
+        ValueError,
+        "batch_sampler option is mutually exclusive",
+    ),
+    (
+        dict(sampler=range(10), shuffle=True),
+        ValueError,
+        "sampler option is mutually exclusive with shuffle",
+    ),
+    (
+        dict(batch_size=None, drop_last=True),
+        ValueError,
+        "batch_size=None option disables auto-batching and is mutually exclusive with drop_last",
+    ),
+    (
+        dict(batch_size=2, drop_last=1),
+        ValueError,
+        "BatchSampler: drop_last should be a boolean value, but got drop_last=1",
+    ),
     (dict(sampler=_Unsized()), TypeError, r"DataLoader: the sampler \(_Unsized\) has no __len__"),
     (dict(batch_sampler=_Unsized()), TypeError, "the batch_sampler .* has no __len__"),
     (dict(shuffle=1), TypeError, "shuffle should be a boolean value, but got shuffle=1"),

@@ -238,7 +238,10 @@ def test_errors_in_the_stream_reach_the_caller(workers):
 def test_exact_resume_mid_epoch_re_iterates_and_skips(workers, prefetch):
     def make(seed):
         return DataLoader(
-            Noisy(), batch_size=2, generator=nt.Generator(seed), num_workers=workers,
+            Noisy(),
+            batch_size=2,
+            generator=nt.Generator(seed),
+            num_workers=workers,
             prefetch=prefetch,
         )
 

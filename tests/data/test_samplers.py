@@ -159,51 +159,102 @@ def test_sampler_base_class():
 
 SAMPLER_ERRORS = [
     (lambda: SequentialSampler(3), TypeError, "SequentialSampler: data_source must have __len__"),
-    (lambda: RandomSampler(range(3), replacement=1), TypeError,
-     "RandomSampler: replacement should be a boolean value, but got replacement=1"),
-    (lambda: RandomSampler(range(3), num_samples=0), ValueError,
-     "RandomSampler: num_samples should be a positive integer value, but got num_samples=0"),
-    (lambda: RandomSampler(range(3), num_samples=2.0), ValueError,
-     "num_samples should be a positive integer value, but got num_samples=2.0"),
+    (
+        lambda: RandomSampler(range(3), replacement=1),
+        TypeError,
+        "RandomSampler: replacement should be a boolean value, but got replacement=1",
+    ),
+    (
+        lambda: RandomSampler(range(3), num_samples=0),
+        ValueError,
+        "RandomSampler: num_samples should be a positive integer value, but got num_samples=0",
+    ),
+    (
+        lambda: RandomSampler(range(3), num_samples=2.0),
+        ValueError,
+        "num_samples should be a positive integer value, but got num_samples=2.0",
+    ),
     (lambda: RandomSampler(range(3), num_samples=True), ValueError, "num_samples=True"),
-    (lambda: RandomSampler(range(0), num_samples=4), ValueError,
-     "RandomSampler: cannot draw num_samples=4 indices from an empty data_source"),
-    (lambda: RandomSampler(range(3), generator=np.random.default_rng(0)), TypeError,
-     "RandomSampler: generator must be a neuronet.Generator or None, got Generator"),
+    (
+        lambda: RandomSampler(range(0), num_samples=4),
+        ValueError,
+        "RandomSampler: cannot draw num_samples=4 indices from an empty data_source",
+    ),
+    (
+        lambda: RandomSampler(range(3), generator=np.random.default_rng(0)),
+        TypeError,
+        "RandomSampler: generator must be a neuronet.Generator or None, got Generator",
+    ),
     (lambda: RandomSampler(5), TypeError, "RandomSampler: data_source must have __len__"),
-    (lambda: SubsetRandomSampler([[1, 2], [3, 4]]), TypeError,
-     r"SubsetRandomSampler: indices must be a 1-D sequence of ints, got an array of shape "
-     r"\(2, 2\)"),
+    (
+        lambda: SubsetRandomSampler([[1, 2], [3, 4]]),
+        TypeError,
+        r"SubsetRandomSampler: indices must be a 1-D sequence of ints, got an array of shape "
+        r"\(2, 2\)",
+    ),
     (lambda: SubsetRandomSampler([0.5, 1.5]), TypeError, "dtype float64"),
-    (lambda: SubsetRandomSampler([1], generator=3), TypeError,
-     "SubsetRandomSampler: generator must be a neuronet.Generator"),
-    (lambda: WeightedRandomSampler([1.0, 2.0], 0), ValueError,
-     "WeightedRandomSampler: num_samples should be a positive integer value, but got "
-     "num_samples=0"),
+    (
+        lambda: SubsetRandomSampler([1], generator=3),
+        TypeError,
+        "SubsetRandomSampler: generator must be a neuronet.Generator",
+    ),
+    (
+        lambda: WeightedRandomSampler([1.0, 2.0], 0),
+        ValueError,
+        "WeightedRandomSampler: num_samples should be a positive integer value, but got "
+        "num_samples=0",
+    ),
     (lambda: WeightedRandomSampler([1.0, 2.0], 2.5), ValueError, "num_samples=2.5"),
-    (lambda: WeightedRandomSampler([1.0, 2.0], 2, replacement="no"), ValueError,
-     "WeightedRandomSampler: replacement should be a boolean value, but got replacement=no"),
-    (lambda: WeightedRandomSampler([[1.0, 2.0]], 2), ValueError,
-     r"WeightedRandomSampler: weights should be a 1d sequence but given weights have shape "
-     r"\(1, 2\)"),
-    (lambda: WeightedRandomSampler([1.0, -0.5], 2), ValueError,
-     r"weights must be non-negative and finite, but weights\[1\]=-0.5"),
+    (
+        lambda: WeightedRandomSampler([1.0, 2.0], 2, replacement="no"),
+        ValueError,
+        "WeightedRandomSampler: replacement should be a boolean value, but got replacement=no",
+    ),
+    (
+        lambda: WeightedRandomSampler([[1.0, 2.0]], 2),
+        ValueError,
+        r"WeightedRandomSampler: weights should be a 1d sequence but given weights have shape "
+        r"\(1, 2\)",
+    ),
+    (
+        lambda: WeightedRandomSampler([1.0, -0.5], 2),
+        ValueError,
+        r"weights must be non-negative and finite, but weights\[1\]=-0.5",
+    ),
     (lambda: WeightedRandomSampler([1.0, float("nan")], 2), ValueError, r"weights\[1\]=nan"),
     (lambda: WeightedRandomSampler([np.inf, 1.0], 2), ValueError, r"weights\[0\]=inf"),
-    (lambda: WeightedRandomSampler([0.0, 0.0], 2), ValueError,
-     "WeightedRandomSampler: weights must have a positive sum"),
-    (lambda: WeightedRandomSampler(["a", "b"], 2), TypeError,
-     "WeightedRandomSampler: weights must be numbers"),
-    (lambda: WeightedRandomSampler([1.0, 0.0, 2.0], 3, replacement=False), ValueError,
-     "cannot draw num_samples=3 indices without replacement from 2 positive weights"),
-    (lambda: WeightedRandomSampler([1.0], 1, generator="seed"), TypeError,
-     "WeightedRandomSampler: generator must be a neuronet.Generator"),
-    (lambda: BatchSampler(range(4), 0, False), ValueError,
-     "BatchSampler: batch_size should be a positive integer value, but got batch_size=0"),
+    (
+        lambda: WeightedRandomSampler([0.0, 0.0], 2),
+        ValueError,
+        "WeightedRandomSampler: weights must have a positive sum",
+    ),
+    (
+        lambda: WeightedRandomSampler(["a", "b"], 2),
+        TypeError,
+        "WeightedRandomSampler: weights must be numbers",
+    ),
+    (
+        lambda: WeightedRandomSampler([1.0, 0.0, 2.0], 3, replacement=False),
+        ValueError,
+        "cannot draw num_samples=3 indices without replacement from 2 positive weights",
+    ),
+    (
+        lambda: WeightedRandomSampler([1.0], 1, generator="seed"),
+        TypeError,
+        "WeightedRandomSampler: generator must be a neuronet.Generator",
+    ),
+    (
+        lambda: BatchSampler(range(4), 0, False),
+        ValueError,
+        "BatchSampler: batch_size should be a positive integer value, but got batch_size=0",
+    ),
     (lambda: BatchSampler(range(4), 2.0, False), ValueError, "batch_size=2.0"),
     (lambda: BatchSampler(range(4), True, False), ValueError, "batch_size=True"),
-    (lambda: BatchSampler(range(4), 2, 0), ValueError,
-     "BatchSampler: drop_last should be a boolean value, but got drop_last=0"),
+    (
+        lambda: BatchSampler(range(4), 2, 0),
+        ValueError,
+        "BatchSampler: drop_last should be a boolean value, but got drop_last=0",
+    ),
 ]
 
 
@@ -240,9 +291,16 @@ def test_the_torch_import_path_has_the_new_names():
     import neuronet.utils.data as alias
 
     names = [
-        "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-        "WeightedRandomSampler", "BatchSampler", "IterableDataset", "ChainDataset",
-        "default_convert", "get_worker_info",
+        "Sampler",
+        "SequentialSampler",
+        "RandomSampler",
+        "SubsetRandomSampler",
+        "WeightedRandomSampler",
+        "BatchSampler",
+        "IterableDataset",
+        "ChainDataset",
+        "default_convert",
+        "get_worker_info",
     ]
     for name in names:
         assert getattr(alias, name) is getattr(nt.data, name)

@@ -14,7 +14,14 @@ import pytest
 import neuronet as nt
 import neuronet.functional as F
 from neuronet import doctor, nn, optim
-from neuronet.data import DataLoader, TensorDataset
+from neuronet.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    TensorDataset,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -78,21 +85,69 @@ def _jsonable(state):
     return conv(state)
 
 
-@pytest.mark.parametrize("form", ["pair", "tensors", "dataset", "loader"])
+class _Stream(IterableDataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __iter__(self):
+        yield from zip(self.x, self.y)
+
+
+class _WholeBatches(Dataset):
+    """A map-style dataset whose items are batches of 40 (for ``batch_size=None``)."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x) // 40
+
+    def __getitem__(self, i):
+        return self.x[40 * i : 40 * (i + 1)], self.y[40 * i : 40 * (i + 1)]
+
+
+_FORMS = ["pair", "tensors", "dataset", "loader", "batch_sampler", "iterable", "loader_iterable"]
+
+
+def _data_form(form, x, y):
+    return {
+        "pair": lambda: (x, y),
+        "tensors": lambda: (nt.tensor(x), nt.tensor(y)),
+        "dataset": lambda: TensorDataset(x, y),
+        "loader": lambda: DataLoader(TensorDataset(x, y), batch_size=32),
+        "batch_sampler": lambda: DataLoader(
+            TensorDataset(x, y), batch_sampler=BatchSampler(RandomSampler(x), 24, False)
+        ),
+        "iterable": lambda: _Stream(x, y),
+        "loader_iterable": lambda: DataLoader(_Stream(x, y), batch_size=32),
+        "whole_batches": lambda: DataLoader(_WholeBatches(x, y), batch_size=None),
+    }[form]()
+
+
+@pytest.mark.parametrize("form", [*_FORMS, "whole_batches"])
 def test_data_forms_give_the_same_examination(form):
     x, y = blobs(1, n=200)
-    data = {
-        "pair": (x, y),
-        "tensors": (nt.tensor(x), nt.tensor(y)),
-        "dataset": TensorDataset(x, y),
-        "loader": DataLoader(TensorDataset(x, y), batch_size=32),
-    }[form]
+    data = _data_form(form, x, y)
     model = mlp(16, 4, 0)
+    state = nt.get_rng_state()
     report = doctor.diagnose(model, data, "cross_entropy", optim.Adam(model.parameters(), 1e-3))
+    assert nt.get_rng_state() == state
     data_stage = report.stages[0]
     assert data_stage.numbers["rows"] == 200
     assert data_stage.numbers["classes_present"] == 4
     assert not report.errors
+    streamed = form in ("iterable", "loader_iterable", "whole_batches")
+    assert ("read from a stream" in data_stage.lines[0]) == streamed
+
+
+@pytest.mark.parametrize("form", _FORMS)
+def test_every_data_form_shows_rows_with_nan(form):
+    x, y = blobs(2, n=200)
+    x[[7, 150]] = np.nan
+    report = doctor.diagnose(mlp(16, 4, 0), _data_form(form, x, y), "cross_entropy", None)
+    f = report.findings[0]
+    assert f.code == "data.non_finite"
+    assert f.evidence["rows"][:2] == [7, 150]
 
 
 @pytest.mark.parametrize(

@@ -247,3 +247,39 @@ def test_bad_arguments():
     nt.io.save(model, path)
     with pytest.raises(nt.io.CheckpointError, match="is a weights file written by neuronet.io"):
         Trainer(model, "cross_entropy", opt, quiet=True).fit(small_digits(32), resume=path)
+
+
+class _Stream(nt.data.IterableDataset):
+    def __init__(self, x, y, sized):
+        self.x, self.y, self.sized = x, y, sized
+
+    def __iter__(self):
+        yield from zip(self.x, self.y)
+
+    def __len__(self):
+        if not self.sized:
+            raise TypeError("no length")  # as a class without __len__ behaves for len()
+        return len(self.x)
+
+
+def test_iterable_datasets_train_in_their_own_order_or_say_why_not():
+    x, y = small_digits(96).arrays
+    # a sized stream trains, batched in its own order: the same weights as the same batches
+    streamed = mlp()
+    t = Trainer(streamed, "cross_entropy", optim.SGD(streamed.parameters(), lr=0.1), quiet=True)
+    t.fit(_Stream(x, y, sized=True), epochs=2)
+    assert t.steps_per_epoch == 3 and t.global_step == 6
+    by_hand = mlp()
+    opt = optim.SGD(by_hand.parameters(), lr=0.1)
+    for _ in range(2):
+        for i in range(0, 96, 32):
+            out = by_hand(nt.tensor(x[i : i + 32]))
+            loss = nt.functional.cross_entropy(out, nt.tensor(y[i : i + 32]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for a, b in zip(streamed.parameters(), by_hand.parameters()):
+        np.testing.assert_allclose(a.array, b.array, rtol=1e-6, atol=1e-7)
+    # an unsized one: the reason, not len()'s TypeError
+    with pytest.raises(TypeError, match="_Stream is an IterableDataset without __len__"):
+        Trainer(mlp(), "cross_entropy", opt, quiet=True).fit(_Stream(x, y, sized=False))

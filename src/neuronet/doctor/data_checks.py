@@ -213,7 +213,10 @@ def run(exam) -> None:
     inputs, target = rows.get(order)
     stage.numbers["rows"] = rows.n
     stage.numbers["rows_checked"] = int(order.size)
-    stage.lines.append(f"{rows.n} training rows ({order.size} checked)")
+    streamed = {True: " read from a stream", "its first": " read from a stream (its first)"}.get(
+        getattr(rows, "streamed", False), ""
+    )
+    stage.lines.append(f"{rows.n} training rows{streamed} ({order.size} checked)")
     for name, dataset in (("training", rows), ("validation", exam.val)):
         if dataset is None:
             continue

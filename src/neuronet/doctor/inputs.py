@@ -4,6 +4,12 @@ with a known kind, and the task (classification, binary, regression) they imply.
 ``data`` may be a Dataset (``get_batch`` is used when it has one), a DataLoader (its dataset and
 batch size), or a pair ``(inputs, targets)`` of arrays or tensors. Batches are drawn with the
 doctor's own ``Generator(seed)``, never the global one.
+
+Data that cannot be indexed by row is read as a stream, up to ``MAX_STREAM_ROWS`` rows, into
+arrays: an ``IterableDataset`` (alone or in a DataLoader, batched as the loader batches it) and
+a DataLoader with ``batch_size=None`` whose dataset returns whole batches. The stream is read
+through a loader of the doctor's own, with the global RNG state saved and restored around it,
+so the user's loader and random state are left as they were.
 """
 
 from __future__ import annotations
@@ -100,13 +106,67 @@ def _split(batch) -> tuple:
     return (_array(batch),), None
 
 
+MAX_STREAM_ROWS = 20_000  # rows read from a stream that cannot be indexed
+
+
+def _is_stream(data) -> bool:
+    from neuronet.data import DataLoader, IterableDataset
+
+    if isinstance(data, IterableDataset):
+        return True
+    if isinstance(data, DataLoader):
+        return isinstance(data.dataset, IterableDataset) or (
+            data.batch_size is None and data.batch_sampler is None
+        )
+    return False
+
+
+def _read_stream(data, batch_size: int, what: str) -> tuple:
+    """(inputs tuple, targets) arrays of the first ``MAX_STREAM_ROWS`` rows of a stream."""
+    from neuronet.data import DataLoader, IterableDataset
+    from neuronet.random import get_rng_state, set_rng_state
+
+    if isinstance(data, DataLoader):
+        dataset, collate, size = data.dataset, data.collate_fn, data.batch_size
+    else:
+        dataset, collate, size = data, None, batch_size
+    if not isinstance(dataset, IterableDataset):
+        size = None  # a map-style dataset whose items are whole batches (batch_size=None)
+    loader = DataLoader(dataset, batch_size=size, collate_fn=collate, generator=Generator(0))
+    state = get_rng_state()
+    xs_parts, y_parts, n = [], [], 0
+    try:
+        for batch in loader:
+            xs, y = _split(batch)
+            if y is not None and y.ndim == 0:  # items are single samples, not batches
+                xs, y = tuple(x[None] for x in xs), y[None]
+            xs_parts.append(xs)
+            y_parts.append(y)
+            n += len(xs[0])
+            if n >= MAX_STREAM_ROWS:
+                break
+    finally:
+        set_rng_state(state)
+    if n == 0:
+        raise ValueError(f"doctor: {what} is empty (its stream yielded no rows)")
+    xs = tuple(np.concatenate([part[i] for part in xs_parts]) for i in range(len(xs_parts[0])))
+    if any(y is None for y in y_parts):
+        raise ValueError(
+            f"doctor: {what} yields inputs without targets; give batches or samples as "
+            "(inputs, targets)"
+        )
+    return xs, np.concatenate(y_parts)
+
+
 class Rows:
     """The user's data as indexable rows: ``get(indices) -> (inputs tuple, target)`` arrays.
 
     Attributes:
         n: the number of samples.
-        batch_size: the batch size to use (the DataLoader's when one was given).
-        name: a short description for the report.
+        batch_size: the batch size to use (the DataLoader's, or its batch sampler's, when one
+            was given).
+        streamed: True when the rows were read from a stream (module docstring); "its first"
+            when the stream was longer than ``MAX_STREAM_ROWS``.
     """
 
     def __init__(self, data, batch_size: int, what: str = "data"):
@@ -116,8 +176,16 @@ class Rows:
         self.batch_size = int(batch_size)
         self._dataset = None
         self._arrays = None
-        if isinstance(data, DataLoader):
-            self.batch_size = data.batch_size
+        self.streamed = False
+        if _is_stream(data):
+            size = data.batch_size if isinstance(data, DataLoader) else None
+            xs, y = _read_stream(data, size or self.batch_size, what)
+            self.streamed = "its first" if len(y) >= MAX_STREAM_ROWS else True
+            self.batch_size = size or self.batch_size
+            data = (*xs, y)
+        elif isinstance(data, DataLoader):
+            sampler = data.batch_sampler
+            self.batch_size = data.batch_size or getattr(sampler, "batch_size", self.batch_size)
             data = data.dataset
         if isinstance(data, (tuple, list)) and len(data) == 2 and not hasattr(data, "__getitem__"):
             data = tuple(data)

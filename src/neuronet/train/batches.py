@@ -12,18 +12,31 @@ from neuronet.autograd.tensor import Tensor
 
 
 def make_loader(data, batch_size: int, shuffle: bool, generator):
-    from neuronet.data import DataLoader, TensorDataset
+    from neuronet.data import DataLoader, IterableDataset, TensorDataset
 
     if isinstance(data, DataLoader):
-        return data
-    if isinstance(data, Tensor):
-        data = TensorDataset(data)
-    if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
-    raise TypeError(
-        f"expected a Dataset, a DataLoader or a Tensor of inputs, got {type(data).__name__}; "
-        "wrap arrays with neuronet.data.TensorDataset(x, y)"
-    )
+        loader = data
+    elif isinstance(data, IterableDataset):  # a stream keeps its own order: no shuffling
+        loader = DataLoader(data, batch_size=batch_size)
+    elif isinstance(data, Tensor):
+        loader = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=shuffle)
+    elif hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    else:
+        raise TypeError(
+            f"expected a Dataset, a DataLoader or a Tensor of inputs, got {type(data).__name__}; "
+            "wrap arrays with neuronet.data.TensorDataset(x, y)"
+        )
+    try:
+        len(loader)
+    except TypeError:
+        raise TypeError(
+            f"Trainer: the data has no length: {type(loader.dataset).__name__} is an "
+            "IterableDataset without __len__, so the batches per epoch (for the progress, the "
+            "epoch's end and exact resume) are unknown; give it a __len__ returning the samples "
+            "it yields per epoch, or train it in a loop of your own (doctor.watch observes one)"
+        ) from None
+    return loader
 
 
 def split_batch(batch, need_target: bool = True):
