@@ -16,7 +16,7 @@ deterministic (see ``neuronet.data._fetch.StreamBatches``).
 
 from __future__ import annotations
 
-from neuronet.data._workers import StreamEnd, reraise
+from neuronet.data._workers import PoolIter, StreamEnd, reraise
 
 
 def start_position(num_workers: int) -> dict:
@@ -29,7 +29,7 @@ def start_position(num_workers: int) -> dict:
     }
 
 
-class StreamMultiProcessIter:
+class StreamMultiProcessIter(PoolIter):
     """One epoch of an ``IterableDataset`` from a ``WorkerPool`` (see the module docstring)."""
 
     def __init__(self, loader, token, pool, epoch_seed, position, persistent: bool):
@@ -118,18 +118,3 @@ class StreamMultiProcessIter:
         self._send(w)
         self.loader._advance(self.token, sum(self.counts), self.position())
         return item
-
-    def close(self, error: bool = False) -> None:
-        """Stop the workers, unless they persist (and nothing went wrong)."""
-        pool, self.pool = self.pool, None
-        if pool is None or (self.persistent and not error):
-            return
-        pool.shutdown()
-        if self.loader._pool is pool:
-            self.loader._pool = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

@@ -319,7 +319,29 @@ class _PlainRepr(str):
         return str(self)
 
 
-class MultiProcessIter:
+class PoolIter:
+    """What the iterators over a ``WorkerPool`` share (``MultiProcessIter`` here, and
+    ``_worker_streams.StreamMultiProcessIter``): ``pool``, ``persistent`` and ``loader``, and how
+    they stop the workers."""
+
+    def close(self, error: bool = False) -> None:
+        """Stop the workers, unless they persist (and nothing went wrong): a persistent pool
+        serves the next epoch, which ignores what this one left in flight."""
+        pool, self.pool = self.pool, None
+        if pool is None or (self.persistent and not error):
+            return
+        pool.shutdown()
+        if self.loader._pool is pool:
+            self.loader._pool = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class MultiProcessIter(PoolIter):
     """One epoch's batches from a ``WorkerPool``, in order (see the module docstring)."""
 
     def __init__(self, loader, token, pool, slices, epoch_seed, start, persistent: bool):
@@ -375,19 +397,3 @@ class MultiProcessIter:
         self._send()
         self.loader._advance(self.token, self.next_yield)
         return item
-
-    def close(self, error: bool = False) -> None:
-        """Stop the workers, unless they persist (and nothing went wrong): a persistent pool
-        serves the next epoch, which ignores what this one left in flight."""
-        pool, self.pool = self.pool, None
-        if pool is None or (self.persistent and not error):
-            return
-        pool.shutdown()
-        if self.loader._pool is pool:
-            self.loader._pool = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
