@@ -242,3 +242,38 @@ def test_a_non_finite_gradient_on_an_unchecked_step_is_still_named(monkeypatch):
     assert f.code == "numerics.non_finite" and f.module == "body"
     assert "parameter 'body.weight' already holds NaN/Inf" in f.message
     assert f"checked the gradients every {k} steps" in f.prescription
+
+
+class _NaNAfterB(nn.Module):
+    """From call ``bad_from`` on, a backward NaN is born right after ``b``: it reaches the
+    gradients of ``b`` and ``a``, not of ``c``."""
+
+    def __init__(self, bad_from: int):
+        super().__init__()
+        self.a = nn.Linear(16, 16)
+        self.b = nn.Linear(16, 16)
+        self.c = nn.Linear(16, 4)
+        self.calls = 0
+        self.bad_from = bad_from
+
+    def forward(self, x):
+        self.calls += 1
+        h = self.b(F.relu(self.a(x)))
+        if self.calls > self.bad_from:
+            h = h + (h * 0.0).sqrt()
+        return self.c(h)
+
+
+def test_an_unchecked_nan_gradient_is_placed_at_the_deepest_parameter_it_reached(monkeypatch):
+    watch_module = sys.modules["neuronet.doctor.watch_gradients"]
+    monkeypatch.setattr(watch_module, "NORM_SHARE", 1e-12)
+    x, y = blobs(5)
+    plan = watch_module.NORM_PLAN
+    m = _NaNAfterB(bad_from=plan + 1)
+    opt = optim.Adam(m.parameters(), 1e-3)
+    with doctor.watch(m, opt) as w:
+        _loop(m, opt, x, y, plan + 5)
+    f = w.report().findings[0]
+    assert f.code == "numerics.non_finite" and f.module == "b"
+    assert f.evidence["parameters"] == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert "parameter 'b.bias' (and 3 earlier ones) already holds NaN/Inf" in f.message

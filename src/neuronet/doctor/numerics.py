@@ -82,13 +82,18 @@ def locate(model, inputs, when: str, output_grad=None) -> list:
         return found
     params = bad_parameters(model)
     if params:
-        module = params[0].rsplit(".", 1)[0] if "." in params[0] else None
+        # An update wrote them, from a gradient that went non-finite somewhere in the backward
+        # pass and then reached every parameter before that point: the deepest one (the last
+        # in registration order, which is usually the forward order) is nearest its source.
+        deepest = params[-1]
+        module = deepest.rsplit(".", 1)[0] if "." in deepest else None
+        more = f" (and {len(params) - 1} earlier ones)" if len(params) > 1 else ""
         found.append(
             finding(
                 "numerics.non_finite",
-                f"{when}: parameter '{params[0]}' already holds NaN/Inf"
-                + (f" (and {len(params) - 1} more)" if len(params) > 1 else "")
-                + ": an earlier update wrote it (a non-finite or huge gradient)",
+                f"{when}: parameter '{deepest}'{more} already holds NaN/Inf: an earlier update "
+                "wrote it, from a non-finite or huge gradient that arose in the backward pass at "
+                "or after this module",
                 module=module,
                 evidence={"parameters": params[:20]},
                 strength=2.0,
