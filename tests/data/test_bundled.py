@@ -100,3 +100,5 @@ def test_char_vocab_round_trip_and_errors():
         CharVocab("aa")
     with pytest.raises(ValueError, match="too short for block_size=8"):
         CharDataset(vocab.encode("hollo"), 8)
+    with pytest.raises(TypeError, match=r"got a str of 5 characters; encode it first"):
+        CharDataset("hollo", 2)

@@ -271,3 +271,24 @@ def test_class_indices_stored_as_floats_under_mse_are_a_mismatch_not_a_broadcast
     )
     assert report.codes("warning")[0] == "loss.mismatch"
     assert "cross_entropy" in report.findings[0].prescription + report.findings[0].message
+
+
+def test_sequence_logits_with_classes_last_get_the_flattening_fix():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 7, (64, 8))
+    nt.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(7, 8), nn.Linear(8, 7))  # (N, T) -> (N, T, 7)
+    data = (ids, (ids + 1) % 7)  # a next token the model can learn
+    report = doctor.diagnose(model, data, "cross_entropy", optim.Adam(model.parameters(), 1e-2))
+    f = report.findings[0]
+    assert f.code == "loss.mismatch" and f.severity == "error"
+    assert "holds its 7 classes on the last axis" in f.prescription
+    assert "out.reshape(-1, out.shape[-1]), y.reshape(-1)" in f.prescription
+    # and the fix it gives is one the doctor then finds nothing wrong with
+    fixed = doctor.diagnose(
+        model,
+        data,
+        lambda out, y: F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1)),
+        optim.Adam(model.parameters(), 1e-2),
+    )
+    assert not fixed.codes("error")

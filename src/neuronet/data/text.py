@@ -130,6 +130,12 @@ class CharDataset(Dataset):
     """
 
     def __init__(self, ids, block_size: int, vocab: CharVocab | None = None):
+        if isinstance(ids, str):
+            raise TypeError(
+                f"CharDataset: ids must be the encoded text (integer ids), got a str of "
+                f"{len(ids)} characters; encode it first: vocab = CharVocab.from_text(text); "
+                "CharDataset(vocab.encode(text), block_size, vocab)"
+            )
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.ndim != 1:
             raise ValueError(f"CharDataset: ids must be one-dimensional, got shape {ids.shape}")

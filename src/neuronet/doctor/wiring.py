@@ -288,12 +288,22 @@ def run(exam) -> None:
         if "data.label_out_of_range" in known or "loss.mismatch" in known or broadcast:
             return
         code = "loss.broadcast" if "broadcast" in text else "loss.mismatch"
+        extra = {}
+        if _classes_last(exam, out, y):
+            c = out.shape[-1]
+            extra["prescription"] = (
+                f"the output holds its {c} classes on the last axis, as a sequence model's "
+                f"(N, T, {c}) logits do, while {exam.loss.name} takes them on axis 1 (PyTorch's "
+                "rule): flatten both, loss=lambda out, y: F.cross_entropy(out.reshape(-1, "
+                "out.shape[-1]), y.reshape(-1)), or pass out.transpose(1, 2)"
+            )
         exam.add(
             code,
             f"{exam.loss.name} fails on output {tuple(out.shape)} and target "
             f"{tuple(y.shape)} ({y.dtype}): {text}",
             evidence={"error": str(err)[:500]},
             strength=3.0,
+            **extra,
         )
         return
     if not isinstance(value, Tensor) or value.array.size != 1:
@@ -311,3 +321,14 @@ def run(exam) -> None:
     leaves = [row for row in exam.layers if row["leaf"]]
     if plain:
         _check_double_softmax(exam, out, y, leaves[-1] if leaves else None)
+
+
+def _classes_last(exam, out, y) -> bool:
+    """Class indices (N, T, ...) against logits with the classes on the last axis."""
+    return (
+        exam.loss.kind in ("cross_entropy", "nll")
+        and y.dtype.kind in "iu"
+        and out.ndim == y.ndim + 1
+        and out.ndim >= 3
+        and tuple(out.shape[:-1]) == tuple(y.shape)
+    )
