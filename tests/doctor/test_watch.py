@@ -277,3 +277,20 @@ def test_an_unchecked_nan_gradient_is_placed_at_the_deepest_parameter_it_reached
     assert f.code == "numerics.non_finite" and f.module == "b"
     assert f.evidence["parameters"] == ["a.weight", "a.bias", "b.weight", "b.bias"]
     assert "parameter 'b.bias' (and 3 earlier ones) already holds NaN/Inf" in f.message
+
+
+def test_gradient_spikes_are_recorded_against_the_running_median():
+    x, y = blobs(6)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 1e-6)  # the weights barely move: only the scale changes
+    spiked = {25: 1000.0, 33: 50.0, 41: 5.0}  # the last is below the 10x threshold
+    with doctor.watch(m, opt, every=10) as w:
+        for step in range(50):
+            loss = F.cross_entropy(m(nt.tensor(x[:32])), nt.tensor(y[:32])) * spiked.get(step, 1.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert [s["step"] for s in w.spikes] == [25, 33]
+    np.testing.assert_allclose([s["ratio"] for s in w.spikes], [1000.0, 50.0], rtol=0.05)
+    f = next(f for f in w.report().findings if f.code == "grad.exploding")
+    assert f.evidence["spikes"][0]["step"] == 25

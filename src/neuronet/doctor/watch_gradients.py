@@ -15,7 +15,7 @@ import numpy as np
 from neuronet.doctor import numerics
 
 SPIKE = 10.0  # a gradient norm above 10x the median of the previous 20 is a spike
-SPIKE_REFRESH = 4  # steps between refreshes of that threshold (also refreshed on exceeding it)
+SPIKE_REFRESH = 4  # checks between refreshes of that threshold (also refreshed on exceeding it)
 NORM_SHARE = 0.005  # by default the gradients are checked every step unless that costs more
 NORM_MAX_EVERY = 10  # than 0.5% of a step; then every k-th step, k at most 10,
 NORM_PLAN = 16  # re-planned from the median cost of the last 16 checks
@@ -106,7 +106,7 @@ class GradientChecks:
     def _spike(self, norm) -> None:
         """Called when ``norm`` exceeds the cached threshold (SPIKE x the running median of the
         previous 20 norms): refresh the threshold, and record a spike when it still exceeds it.
-        The threshold is also refreshed every ``SPIKE_REFRESH`` steps, so the check costs one
+        The threshold is also refreshed every ``SPIKE_REFRESH`` checks, so a check costs one
         comparison on a typical step."""
         n = len(self.grad_norms)
         if n <= 10 or not math.isfinite(norm):
