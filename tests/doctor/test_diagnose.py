@@ -208,6 +208,24 @@ def test_bad_arguments_are_clear_errors():
         doctor.diagnose(model, (x, y[:10]), "cross_entropy")
     with pytest.raises(TypeError, match="Dataset, a DataLoader or a pair"):
         doctor.diagnose(model, 42, "cross_entropy")
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        doctor.diagnose(model, (x, y), "cross_entropy", batch_size=0)
+    with pytest.raises(TypeError, match="seed must be an int, got 'a'"):
+        doctor.diagnose(model, (x, y), "cross_entropy", seed="a")
+    with pytest.raises(TypeError, match="doctor.watch: model must be an nn.Module, got int"):
+        doctor.watch(42)
+    with pytest.raises(TypeError, match="doctor.watch: optimizer must be a neuronet.optim"):
+        doctor.watch(model, "adam")
+
+
+def test_report_write_refuses_a_file_and_writes_nothing(tmp_path):
+    x, y = blobs(0, n=50)
+    report = doctor.diagnose(mlp(16, 4, 0), (x, y), "cross_entropy")
+    target = tmp_path / "report.md"
+    target.write_text("mine")
+    with pytest.raises(NotADirectoryError, match="is a file; give a folder"):
+        report.write(target)
+    assert target.read_text() == "mine" and sorted(tmp_path.iterdir()) == [target]
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,14 @@ def diagnose(
             "doctor.diagnose: optimizer must be a neuronet.optim optimizer (or None), "
             f"got {type(optimizer).__name__}"
         )
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or (batch_size < 1)
+    ):
+        raise ValueError(f"doctor.diagnose: batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"doctor.diagnose: seed must be an int, got {seed!r}")
     plan = resolve_budget(budget)
     rows = Rows(data, batch_size, "data")
     val_rows = Rows(val, batch_size, "val") if val is not None else None

@@ -83,6 +83,11 @@ class Report:
         from neuronet.doctor import plots, render
 
         out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(
+                f"Report.write: '{out}' is a file; give a folder (created if missing) for "
+                "doctor.md, doctor.json and the PNGs"
+            )
         out.mkdir(parents=True, exist_ok=True)
         images, note = plots.write_all(self, out)
         written = [out / name for name in images]

@@ -79,6 +79,15 @@ class watch(GradientChecks):
         on_finding=None,
         track_loss: bool = True,
     ):
+        from neuronet.nn.module import Module
+
+        if not isinstance(model, Module):
+            raise TypeError(f"doctor.watch: model must be an nn.Module, got {type(model).__name__}")
+        if optimizer is not None and not hasattr(optimizer, "param_groups"):
+            raise TypeError(
+                "doctor.watch: optimizer must be a neuronet.optim optimizer (or None), got "
+                f"{type(optimizer).__name__}"
+            )
         if every is not None and (int(every) != every or every < 1):
             raise ValueError(f"watch: every must be a positive int or None, got {every!r}")
         self.model = model
