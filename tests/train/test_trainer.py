@@ -283,3 +283,13 @@ def test_iterable_datasets_train_in_their_own_order_or_say_why_not():
     # an unsized one: the reason, not len()'s TypeError
     with pytest.raises(TypeError, match="_Stream is an IterableDataset without __len__"):
         Trainer(mlp(), "cross_entropy", opt, quiet=True).fit(_Stream(x, y, sized=False))
+
+
+def test_make_loader_shuffles_every_map_style_input_from_the_trainers_generator():
+    from neuronet.train.batches import make_loader
+
+    g = nt.Generator(3)
+    x, y = small_digits(40).arrays
+    for data in (nt.tensor(x), TensorDataset(x, y)):
+        loader = make_loader(data, 8, True, g)
+        assert loader.generator is g and isinstance(loader.sampler, nt.data.RandomSampler)

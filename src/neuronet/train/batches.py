@@ -18,9 +18,9 @@ def make_loader(data, batch_size: int, shuffle: bool, generator):
         loader = data
     elif isinstance(data, IterableDataset):  # a stream keeps its own order: no shuffling
         loader = DataLoader(data, batch_size=batch_size)
-    elif isinstance(data, Tensor):
-        loader = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=shuffle)
-    elif hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+    elif isinstance(data, Tensor) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
+        if isinstance(data, Tensor):
+            data = TensorDataset(data)
         loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
     else:
         raise TypeError(
