@@ -25,7 +25,7 @@ from neuronet.data import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from faults import blobs, digits, mlp  # noqa: E402
+from faults import blobs, digits, mlp, regression  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -310,3 +310,26 @@ def test_sequence_logits_with_classes_last_get_the_flattening_fix():
         optim.Adam(model.parameters(), 1e-2),
     )
     assert not fixed.codes("error")
+
+
+def test_minibatch_noise_on_noisy_labels_is_not_oscillation():
+    # the label depends on a feature the model never sees: the loss stays high and each
+    # minibatch's loss swings by ~13% of the starting loss, with the weights settled
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 8)).astype(np.float32)
+    hidden = rng.standard_normal(300).astype(np.float32)
+    y = (x[:, 0] + hidden > 0).astype(np.int64)
+    nt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    report = doctor.diagnose(model, (x, y), "cross_entropy", optim.Adam(model.parameters(), 1e-2))
+    assert "train.oscillating" not in report.codes()
+
+
+def test_a_rate_at_the_stability_limit_oscillates_on_the_fixed_batch():
+    x, y = regression(0)
+    nt.manual_seed(0)
+    model = nn.Linear(8, 1)
+    report = doctor.diagnose(model, (x, y[:, None]), "mse", optim.SGD(model.parameters(), 0.6))
+    assert report.codes("warning")[:2] == ["lr.too_high", "train.oscillating"]
+    f = next(f for f in report.findings if f.code == "train.oscillating")
+    assert "the training loss on a fixed batch swings by" in f.message

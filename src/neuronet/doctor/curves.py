@@ -21,7 +21,10 @@ docs/doctor.md):
   (the last fifth's median is at least ``SETTLE`` = 80% of the middle third's; a healthy run
   still halves its loss between the two). Minibatch noise
   near convergence is large relative to a small loss, never to the starting loss, and a run that
-  is still improving is not flagged.
+  is still improving is not flagged. On data whose loss stays high (noisy labels) minibatch noise
+  alone can reach 10% of the starting loss, so where the caller has it (diagnose's short run)
+  the check reads the loss of one *fixed* batch after every step (``fixed``): it swings only when
+  the weights do.
 - ``train.overfitting``: the validation loss ends more than 10% above its minimum while the
   training loss kept falling after that minimum.
 """
@@ -52,9 +55,10 @@ def _autocorr1(r: np.ndarray) -> float:
     return float((r[1:] * r[:-1]).sum() / denom) if denom > 0 else 0.0
 
 
-def analyse(losses, val=None, trivial=None, where="the run") -> list:
+def analyse(losses, val=None, trivial=None, where="the run", fixed=None) -> list:
     """Findings for a loss curve. ``val``: [(step, loss)]; ``trivial``: the loss of the best
-    constant prediction (or None)."""
+    constant prediction (or None); ``fixed``: the loss of one fixed batch after every step
+    (or None), which ``train.oscillating`` then reads instead of the training losses."""
     out = []
     losses = list(losses)
     bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
@@ -134,11 +138,16 @@ def analyse(losses, val=None, trivial=None, where="the run") -> list:
                 strength=1.0,
             )
         )
-    _oscillation(out, x, trend, n, head, where)
+    if fixed is not None and len(fixed) == n and np.all(np.isfinite(fixed)):
+        f = np.asarray(fixed, dtype=np.float64)
+        f_head = float(np.median(f[:k_head]))
+        _oscillation(out, f, running_median(f, window), n, f_head, where, " on a fixed batch")
+    else:
+        _oscillation(out, x, trend, n, head, where)
     return out
 
 
-def _oscillation(out, x, trend, n, head, where) -> None:
+def _oscillation(out, x, trend, n, head, where, which="") -> None:
     half = n // 2
     r = (x - trend)[half:]
     swing = float(1.4826 * np.median(np.abs(r - np.median(r))))
@@ -148,8 +157,8 @@ def _oscillation(out, x, trend, n, head, where) -> None:
         out.append(
             finding(
                 "train.oscillating",
-                f"in {where}, the training loss swings by {swing:.3g} from step to step in the "
-                f"second "
+                f"in {where}, the training loss{which} swings by {swing:.3g} from step to step in "
+                f"the second "
                 f"half ({swing / head:.0%} of its starting level {head:.3g}) and does not settle "
                 f"(middle third {mid:.3g}, last fifth {tail:.3g})",
                 evidence={"swing": swing, "head": head, "middle": mid, "tail": tail},

@@ -45,6 +45,16 @@ def _val_loss(exam, model, batch) -> float:
         model.train()
 
 
+def _fixed_loss(exam, model, batch) -> float:
+    """The loss of ``batch`` at the current weights, in training mode as the run is, without
+    recording a graph. ``model.forward`` rather than ``model(...)``: the watch's hook on the
+    model must not take this forward for a step of the loop (or for evaluation in training
+    mode)."""
+    inputs, target = batch
+    with no_grad():
+        return float(exam.loss.fn(model.forward(*inputs), target).item())
+
+
 def run(exam) -> None:
     """Stages 6 and 7."""
     flow = exam.stage("grad_flow", "6. Gradient flow during training")
@@ -60,18 +70,22 @@ def run(exam) -> None:
         size = min(VAL_SAMPLES, 4 * exam.rows.batch_size, exam.val.n)
         val_batch = as_tensors(exam.val.sample(size, exam.generator(10)))
     every_val = max(1, steps // VAL_POINTS)
+    probe = next(batches)  # the fixed batch whose loss tells oscillation from minibatch noise
+    fixed = []
     with watch(model, optimizer, every=max(1, steps // 8)) as w:
         model.train()
         for i in range(steps):
             value = loops.step(exam, model, optimizer, next(batches))
             if not math.isfinite(value):
                 break
+            fixed.append(_fixed_loss(exam, model, probe))
             if val_batch is not None and (i + 1) % every_val == 0:
                 w.record(val_loss=_val_loss(exam, model, val_batch))
     sub = build_report(
         w,
         where=f"the short run with {type(optimizer).__name__} at lr {exam.user_lr or 1e-3:g}",
         trivial=trivial_loss(exam),
+        fixed=fixed,
     )
     for f in sub.findings:
         exam.findings.append(f)

@@ -152,14 +152,14 @@ def _lr_note(w) -> str:
     return ""
 
 
-def build_report(w, where: str = "the watched loop", trivial=None):
+def build_report(w, where: str = "the watched loop", trivial=None, fixed=None):
     """The ``Report`` of a watch (also used by diagnose's short run and the Monitor)."""
     from neuronet.doctor.report import Report
 
     found = [f for f in w.live if f.code != "opt.missing_zero_grad"]  # remade in full below
     found += _loop_findings(w)
     found += _unchanged(w)
-    curve = curves.analyse(w.losses, w.val, trivial=trivial, where=where)
+    curve = curves.analyse(w.losses, w.val, trivial=trivial, where=where, fixed=fixed)
     note = _lr_note(w)
     for f in curve:
         if f.code == "train.diverging" and note:
