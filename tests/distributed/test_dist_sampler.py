@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuronet.data import DataLoader, TensorDataset
+from neuronet.data import DataLoader, Sampler, TensorDataset
 from neuronet.distributed import DistributedSampler
 
 
@@ -72,6 +72,7 @@ def test_rank_defaults_need_init():
 def test_dataloader_takes_a_sampler():
     data = TensorDataset(np.arange(10, dtype=np.float32), np.arange(10))
     sampler = DistributedSampler(data, 3, 1, shuffle=False)
+    assert isinstance(sampler, Sampler)  # as torch's is a torch.utils.data.Sampler
     loader = DataLoader(data, batch_size=3, sampler=sampler)
     assert len(loader) == 2
     assert [y.array.tolist() for _, y in loader] == [[1, 4, 7], [0]]

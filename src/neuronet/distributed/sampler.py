@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
+from neuronet.data.samplers import Sampler
 from neuronet.random import Generator
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler):
     """The indices of ``dataset`` that this rank loads, for ``DataLoader(sampler=...)``.
 
     Every epoch all ranks draw the same order (a permutation seeded by ``seed + epoch`` when
