@@ -33,13 +33,7 @@ class StreamMultiProcessIter(PoolIter):
     """One epoch of an ``IterableDataset`` from a ``WorkerPool`` (see the module docstring)."""
 
     def __init__(self, loader, token, pool, epoch_seed, position, persistent: bool):
-        self.loader = loader
-        self.token = token
-        self.pool = pool
-        self.epoch_seed = epoch_seed
-        self.epoch = loader._epoch
-        self.persistent = persistent
-        self.timeout = loader.timeout
+        super().__init__(loader, token, pool, epoch_seed, persistent)
         self.n = pool.num_workers
         position = position or start_position(self.n)
         self.counts = [int(c) for c in position["batches"]]

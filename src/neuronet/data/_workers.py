@@ -321,8 +321,17 @@ class _PlainRepr(str):
 
 class PoolIter:
     """What the iterators over a ``WorkerPool`` share (``MultiProcessIter`` here, and
-    ``_worker_streams.StreamMultiProcessIter``): ``pool``, ``persistent`` and ``loader``, and how
+    ``_worker_streams.StreamMultiProcessIter``): the loader, pool and epoch they serve, and how
     they stop the workers."""
+
+    def __init__(self, loader, token, pool, epoch_seed, persistent: bool):
+        self.loader = loader
+        self.token = token
+        self.pool = pool
+        self.epoch_seed = epoch_seed
+        self.epoch = loader._epoch
+        self.persistent = persistent
+        self.timeout = loader.timeout
 
     def close(self, error: bool = False) -> None:
         """Stop the workers, unless they persist (and nothing went wrong): a persistent pool
@@ -345,14 +354,8 @@ class MultiProcessIter(PoolIter):
     """One epoch's batches from a ``WorkerPool``, in order (see the module docstring)."""
 
     def __init__(self, loader, token, pool, slices, epoch_seed, start, persistent: bool):
-        self.loader = loader
-        self.token = token
-        self.pool = pool
+        super().__init__(loader, token, pool, epoch_seed, persistent)
         self.slices = slices
-        self.epoch_seed = epoch_seed
-        self.epoch = loader._epoch
-        self.persistent = persistent
-        self.timeout = loader.timeout
         pool.generation += 1
         self.generation = pool.generation
         self.next_send = start

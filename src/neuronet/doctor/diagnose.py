@@ -21,7 +21,7 @@ import numpy as np
 
 from neuronet.doctor import data_checks, init_checks, lr_finder, overfit, short_run, wiring
 from neuronet.doctor.exam import Exam
-from neuronet.doctor.inputs import Rows, resolve_loss
+from neuronet.doctor.inputs import Rows, check_model_and_optimizer, resolve_loss
 from neuronet.doctor.report import Report
 from neuronet.random import get_rng_state, set_rng_state
 
@@ -182,15 +182,7 @@ def diagnose(
         A ``Report``: ``report.findings`` most likely cause first, ``print(report)``,
         ``report.write(out_dir)``.
     """
-    from neuronet.nn.module import Module
-
-    if not isinstance(model, Module):
-        raise TypeError(f"doctor.diagnose: model must be an nn.Module, got {type(model).__name__}")
-    if optimizer is not None and not hasattr(optimizer, "param_groups"):
-        raise TypeError(
-            "doctor.diagnose: optimizer must be a neuronet.optim optimizer (or None), "
-            f"got {type(optimizer).__name__}"
-        )
+    check_model_and_optimizer("doctor.diagnose", model, optimizer)
     if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, (int, np.integer))

@@ -64,6 +64,19 @@ class Loss:
     name: str
 
 
+def check_model_and_optimizer(owner: str, model, optimizer) -> None:
+    """TypeError unless ``model`` is an ``nn.Module`` and ``optimizer`` an optimizer or None."""
+    from neuronet.nn.module import Module
+
+    if not isinstance(model, Module):
+        raise TypeError(f"{owner}: model must be an nn.Module, got {type(model).__name__}")
+    if optimizer is not None and not hasattr(optimizer, "param_groups"):
+        raise TypeError(
+            f"{owner}: optimizer must be a neuronet.optim optimizer (or None), got "
+            f"{type(optimizer).__name__}"
+        )
+
+
 def resolve_loss(loss) -> Loss:
     """The user's loss (a name, a module or a function) as a ``Loss``."""
     from neuronet.train.losses import resolve_loss as by_name

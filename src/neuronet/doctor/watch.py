@@ -41,6 +41,7 @@ from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.autograd.tensor import BACKWARD_OBSERVERS, Tensor
 from neuronet.doctor import numerics
 from neuronet.doctor.grad_flow import Measurement, record_layers
+from neuronet.doctor.inputs import check_model_and_optimizer
 from neuronet.doctor.watch_gradients import GradientChecks
 from neuronet.doctor.watch_report import build_report
 
@@ -79,15 +80,7 @@ class watch(GradientChecks):
         on_finding=None,
         track_loss: bool = True,
     ):
-        from neuronet.nn.module import Module
-
-        if not isinstance(model, Module):
-            raise TypeError(f"doctor.watch: model must be an nn.Module, got {type(model).__name__}")
-        if optimizer is not None and not hasattr(optimizer, "param_groups"):
-            raise TypeError(
-                "doctor.watch: optimizer must be a neuronet.optim optimizer (or None), got "
-                f"{type(optimizer).__name__}"
-            )
+        check_model_and_optimizer("doctor.watch", model, optimizer)
         if every is not None and (int(every) != every or every < 1):
             raise ValueError(f"watch: every must be a positive int or None, got {every!r}")
         self.model = model
