@@ -215,6 +215,47 @@ def test_default_watch_bounds_its_gradient_checks(monkeypatch):
     assert list(w.grad_norm_steps) == list(range(40))
 
 
+def test_between_full_steps_the_watch_only_counts_and_still_finds_loop_bugs(monkeypatch):
+    """Checks every k-th step (forced): the full steps are the checked ones plus each sampled
+    step and the one before it (which times it); the zero_grad, eval-mode and schedule checks
+    still fire from the full steps alone."""
+    grads = sys.modules["neuronet.doctor.watch_gradients"]
+    watch_module = sys.modules["neuronet.doctor.watch"]
+    monkeypatch.setattr(grads, "NORM_SHARE", 1e-12)
+    monkeypatch.setattr(watch_module, "SAMPLE_SHARE", 1e12)  # sample every MIN_EVERY steps
+    plan, k, every = grads.NORM_PLAN, grads.NORM_MAX_EVERY, watch_module.MIN_EVERY
+    x, y = blobs(7)
+    nt.manual_seed(0)
+    m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 4))
+    opt = optim.SGD(m.parameters(), 0.01)
+    n = 80
+    with doctor.watch(m, opt) as w:
+        for step in range(n):
+            loss = F.cross_entropy(m(nt.tensor(x[:32])), nt.tensor(y[:32]))
+            loss.backward()  # no zero_grad: gradients accumulate
+            opt.step()
+            opt.param_groups[0]["lr"] *= 1.2
+            if step % 20 == 19:
+                with nt.no_grad():  # evaluation, still in training mode
+                    m(nt.tensor(x[:50]))
+    checked = list(range(plan)) + list(range(plan - 1 + k, n, k))
+    sampled = list(range(0, n, every))
+    assert list(w.grad_norm_steps) == checked
+    assert [s.step for s in w.measurements] == sampled
+    before_sampled = set(range(every - 1, n, every))  # (79 comes before the sample due at 80)
+    full = sorted(set(checked) | set(sampled) | before_sampled)
+    assert list(w.lr_steps) == full
+    np.testing.assert_allclose(w.lrs, [0.01 * 1.2**s for s in full])
+    assert len(w.step_seconds) == len(full) - 1 and min(w.step_seconds) > 0
+    assert w.steps == n and len(w.losses) == n and w.backwards == n
+    assert w.eval_in_train == [20, 40, 60, 80]
+    # the zero_grad check follows each checked step: every one found the gradients still there
+    assert w.steps_checked == len(checked) and w.accumulating == [s + 1 for s in checked]
+    codes = w.report().codes()
+    assert "opt.missing_zero_grad" in codes and "train.eval_in_train_mode" in codes
+    assert not m._forward_pre_hooks and all(not h._forward_pre_hooks for h in m.modules())
+
+
 def test_a_non_finite_gradient_with_a_finite_loss_is_named():
     x, y = blobs(4)
     m = _SqrtOfZero(bad_from=5)

@@ -7,23 +7,27 @@
     print(w.report())
 
 What it attaches (all undone on exit; the model, optimizer and RNG are left as they were):
-- a forward pre-hook on the model (the batch of the last step, evaluation without gradients in
-  training mode) and pre-hooks on BatchNorm layers (batches of one);
+- a forward pre-hook on the model that keeps the batch of the last forward (a C-level
+  ``dict.__setitem__``: no Python runs for it), pre-hooks on BatchNorm layers (batches of one)
+  and on the first Dropout/BatchNorm layer (evaluation without gradients in training mode);
 - a wrapper around ``optimizer.step`` (an instance attribute shadowing the method);
 - a backward observer (``autograd.tensor.BACKWARD_OBSERVERS``): the loss value, and whether the
   previous step's gradients are still there when the next backward starts (no ``zero_grad``);
 - a copy of every trainable parameter at entry (those that never change are reported).
 
-Every step costs a loss read and a few Python calls. By default the watch bounds its own cost
-(``benchmarks/doctor_overhead.py`` measures it; target: at most 5% of a step):
+Every step costs a loss read, a step count and a few Python calls. The rest runs on "full" steps
+only. By default the watch bounds its own cost (``benchmarks/doctor_overhead.py`` measures it;
+target: at most 5% of a step):
 - the gradient check (the global norm, one BLAS dot product per gradient, which is non-finite
-  when any element is; a spike check against the running median) runs every step unless it
-  costs more than 0.5% of a step (tiny models, large parameters), then every k-th step (k <= 10);
+  when any element is; a spike check against the running median; the zero_grad check that
+  follows it; the learning rate and the step time) runs every step unless it costs more than
+  0.5% of a step (tiny models, large parameters), then every k-th step (k <= 10);
 - the per-layer statistics (activations and gradients per layer through anomaly mode's op
   observer and tensor hooks, update/weight ratios) are sampled every 10 steps or rarer, so that
-  sampling costs about 0.5% of the loop's time.
-With an explicit ``every``, the statistics are sampled every ``every`` steps and the gradients
-are checked every step.
+  sampling costs about 0.5% of the loop's time. A forward pre-hook that starts them is on the
+  model only while a sampled step is due.
+With an explicit ``every``, the statistics are sampled every ``every`` steps and every step is
+a full step.
 """
 
 from __future__ import annotations
@@ -98,11 +102,11 @@ class watch(GradientChecks):
         self.val = []  # (step, value) from record(val_loss=...)
         self.grad_norms = array("d")  # the global gradient norm of the checked steps...
         self.grad_norm_steps = array("l")  # ...and which steps those were (0-based)
-        self.lrs = array("d")
+        self.lrs = array("d")  # the first group's learning rate at the full steps...
+        self.lr_steps = array("l")  # ...which were these (0-based)
         self.steps = 0
         self.backwards = 0
-        self.forwards = 0
-        self.steps_checked = 0  # steps followed by another backward()...
+        self.steps_checked = 0  # full steps followed by another backward()...
         self.grad_resets = 0  # ...and how many of those had cleared the gradients first
         self.accumulating = []  # steps whose gradients survived into the next backward
         self.eval_in_train = []
@@ -112,7 +116,7 @@ class watch(GradientChecks):
         # short run all of its few): a long run's memory stays flat
         self.measurements = deque(maxlen=KEEP_MEASUREMENTS)
         self.spikes = []
-        self._norm_every = 1  # check the gradients every this many steps (see _plan_norms)
+        self._norm_every = 1  # a full step every this many steps (see _plan_norms)
         self._norm_costs = []
         self._sample_costs = deque(maxlen=SAMPLE_COSTS_KEPT)
         self._codes_seen = set()
@@ -131,19 +135,23 @@ class watch(GradientChecks):
         if self._attached:
             return
         model = self.model
-        self._handles = [model.register_forward_pre_hook(self._pre_forward)]
+        # the batch of the last forward: dict.__setitem__(model, args), called from C
+        self._inputs = {}
+        self._handles = [model.register_forward_pre_hook(self._inputs.__setitem__)]
         self._stochastic = []
         for path, m in model.named_modules():
             kind = type(m).__name__
             if kind in _NORMS:
-                self._stochastic.append(path)
                 self._handles.append(
                     m.register_forward_pre_hook(
                         lambda mod, args, path=path: self._check_norm(mod, args, path)
                     )
                 )
-            elif kind in _DROPOUTS and getattr(m, "p", 0) > 0:
-                self._stochastic.append(path)
+            elif not (kind in _DROPOUTS and getattr(m, "p", 0) > 0):
+                continue
+            if not self._stochastic:  # one forward reaches it once: count evaluations there
+                self._handles.append(m.register_forward_pre_hook(self._check_eval))
+            self._stochastic.append(path)
         self._trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self._initial = {n: p.array.copy() for n, p in self._trainable}
         self._in_optimizer = set()
@@ -154,27 +162,30 @@ class watch(GradientChecks):
             self._wrap(self.optimizer, "step", self._step)
         self._observer = self._before_backward
         BACKWARD_OBSERVERS.append(self._observer)
-        self._last_inputs = None
         self._out_grad = None
         self._stepped = None
+        self._first = None
         self._sampling = None
+        self._armed = None
         self._sample_started_cost = 0.0
         if self.steps == 0:
-            self._next_sample = 0
-        self._last_step_at = None
+            self._next_sample = 0 if self.optimizer is not None else math.inf
+        self._last_full = None  # (perf_counter, steps) at the last full step
         self._nonfinite_seen = False
         self._groups_seen = -1
         self._next_norm = self.steps
-        self._first = None
-        self._first_param = None
+        self._next_full = self.steps
         self._spike_above = math.inf
         self._spike_refresh_at = 11
         self._attached = True
+        if self.steps >= self._next_sample:
+            self._arm_sampling()
 
     def detach(self) -> None:
         if not self._attached:
             return
         self._stop_sampling()
+        self._disarm_sampling()
         for h in self._handles:
             h.remove()
         for owner, name, had, old in reversed(self._saved_attrs):
@@ -183,7 +194,7 @@ class watch(GradientChecks):
             else:
                 owner.__dict__.pop(name, None)
         BACKWARD_OBSERVERS.remove(self._observer)
-        self._last_inputs = None
+        self._inputs = {}
         self._attached = False
 
     def _wrap(self, owner, name: str, wrapper) -> None:
@@ -206,17 +217,35 @@ class watch(GradientChecks):
             self.on_finding(f)
         self._codes_seen.add(f.code)
 
+    @property
+    def _last_inputs(self):
+        """The arguments of the model's last forward (None before the first)."""
+        return self._inputs.get(self.model)
+
+    def _check_eval(self, module, args) -> None:
+        """On the first Dropout/BatchNorm layer: a forward without gradients (evaluation) while
+        that layer is in training mode."""
+        if module.training and not is_grad_enabled():
+            self.eval_in_train.append(self.steps)
+
+    def _arm_sampling(self) -> None:
+        """Put ``_pre_forward`` on the model: the next forward with gradients is sampled."""
+        if self._armed is None:
+            self._armed = self.model.register_forward_pre_hook(self._pre_forward)
+
+    def _disarm_sampling(self) -> None:
+        if self._armed is not None:
+            self._armed.remove()
+            self._armed = None
+
     def _pre_forward(self, module, args):
-        self.forwards += 1
+        """On the model while a sampled step is due: start sampling at its first forward with
+        gradients (an evaluation forward before it leaves the hook in place)."""
         if not is_grad_enabled():
-            if module.training and self._stochastic:
-                self.eval_in_train.append(self.steps)
             return None
-        self._last_inputs = args
-        if self._sampling is not None:
-            self._stop_sampling()
-        if self.steps >= self._next_sample and self.optimizer is not None:
-            self._start_sampling()
+        self._disarm_sampling()
+        self._stop_sampling()
+        self._start_sampling()
         return None
 
     def _post_forward(self, module, args, out):
@@ -321,32 +350,44 @@ class watch(GradientChecks):
         )
 
     def _step(self, original, *args, **kwargs):
+        """``optimizer.step`` while attached: count the step; the rest on full steps only."""
+        if self.steps < self._next_full:
+            result = original(*args, **kwargs)
+            self.steps += 1
+            return result
+        return self._full_step(original, args, kwargs)
+
+    def _full_step(self, original, args, kwargs):
+        """The step time (averaged over the steps since the last full step), the learning rate,
+        the gradient check when due and, on a sampled step, the update/weight ratios."""
         now = perf_counter()
-        if self._last_step_at is not None:
-            self.step_seconds.append(now - self._last_step_at)
+        last = self._last_full
+        if last is not None and self.steps > last[1]:
+            self.step_seconds.append((now - last[0]) / (self.steps - last[1]))
+        self._last_full = (now, self.steps)
         self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        self.lr_steps.append(self.steps)
         if self.steps >= self._next_norm:
             self._check_gradients(now)
-        else:  # not this step: keep what the zero_grad check needs
-            p = self._first_param
-            g = None if p is None else p.grad
-            self._first = None if g is None else (p, g)
         if self._sampling is None:
             result = original(*args, **kwargs)
             self.steps += 1
-            self._stepped = self._first
-            self._last_step_at = now
-            return result
-        started = perf_counter()
-        before = self._sample_weights()
-        copied = perf_counter()
-        result = original(*args, **kwargs)
-        self.steps += 1
-        self._stepped = self._first
-        finishing = perf_counter()
-        self._finish_sample(before)
-        self._plan_next(copied - started + perf_counter() - finishing)
-        self._last_step_at = now
+        else:
+            started = perf_counter()
+            before = self._sample_weights()
+            copied = perf_counter()
+            result = original(*args, **kwargs)
+            self.steps += 1
+            finishing = perf_counter()
+            self._finish_sample(before)
+            self._plan_next(copied - started + perf_counter() - finishing)
+        # the zero_grad check at the next backward() follows the steps whose gradients it read
+        self._stepped, self._first = self._first, None
+        if self.steps >= self._next_sample:  # the next step is sampled, and full
+            self._arm_sampling()
+            self._next_full = self.steps
+        else:  # the next gradient check, or the step before a sampled one (it times that one)
+            self._next_full = min(self._next_norm, self._next_sample - 1)
         return result
 
     def _plan_next(self, sample_cost: float) -> None:

@@ -1,8 +1,8 @@
 """The gradient check of ``watch``: the global gradient norm of a step, NaN/Inf in any gradient
 (named at once, with the op that produced it), gradient-norm spikes, and how often to check.
 
-``GradientChecks`` is a part of ``watch`` (its base class), split out by concept: ``watch._step``
-calls ``_check_gradients`` on the steps ``_plan_norms`` chooses.
+``GradientChecks`` is a part of ``watch`` (its base class), split out by concept: ``watch``'s
+full steps call ``_check_gradients`` on the steps ``_plan_norms`` chooses.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ class GradientChecks:
             if first is None:
                 first = (p, g)
         self._first = first
-        self._first_param = None if first is None else first[0]
         norm = math.sqrt(total) if total < _INF else _INF
         self.grad_norms.append(norm)
         self.grad_norm_steps.append(self.steps)

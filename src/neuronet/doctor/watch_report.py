@@ -134,7 +134,9 @@ def _schedule_finding(w):
     """The schedule raised the rate more than 10x and the loss then diverged: lr.too_high."""
     finite = [(i, v) for i, v in enumerate(w.losses) if np.isfinite(v)]
     best_step = min(finite, key=lambda iv: iv[1])[0] if finite else 0
-    at_best = w.lrs[min(best_step, len(w.lrs) - 1)]
+    # the rate of the last full step at or before the best one (the watch reads the rate there)
+    at = max(int(np.searchsorted(w.lr_steps, best_step, side="right")) - 1, 0)
+    at_best = w.lrs[at]
     return finding(
         "lr.too_high",
         f"the learning rate grew from {w.lrs[0]:.2e} to {w.lrs[-1]:.2e} during the run and the "
@@ -185,15 +187,13 @@ def build_report(w, where: str = "the watched loop", trivial=None, fixed=None):
     finite = [v for v in w.losses if np.isfinite(v)]
     stage.numbers = {
         "steps": w.steps,
-        "forwards": w.forwards,
         "backwards": w.backwards,
         "gradient_resets": w.grad_resets,
         "sampled_steps": len(w.measurements),
     }
     stage.lines.append(
-        f"{w.steps} optimizer steps, {w.backwards} backward passes, "
-        f"{w.forwards} forward passes; gradients cleared after {w.grad_resets} of the "
-        f"{w.steps_checked} steps followed by a backward()"
+        f"{w.steps} optimizer steps, {w.backwards} backward passes; gradients cleared after "
+        f"{w.grad_resets} of the {w.steps_checked} checked steps followed by a backward()"
     )
     if finite:
         stage.lines.append(
