@@ -542,6 +542,7 @@ CONTROLS = [
     Case("deep ReLU net, He init + BatchNorm", None, _c_deep_bn),
     Case("small CNN on digit images", None, _c_cnn),
     Case("regression MLP", None, _c_regression),
-    Case("imbalanced but separable classes", None, _c_imbalanced),
+    # a healthy control's `expected` is the one warning it should get (None: no warning at all)
+    Case("imbalanced but separable classes", "data.class_imbalance", _c_imbalanced),
     Case("correct loop under watch", None, _c_watch, "watch"),
 ]

@@ -238,6 +238,8 @@ def test_between_full_steps_the_watch_only_counts_and_still_finds_loop_bugs(monk
             if step % 20 == 19:
                 with nt.no_grad():  # evaluation, still in training mode
                     m(nt.tensor(x[:50]))
+            with nt.no_grad(), w.own_forward():  # a probe of the caller's own: not counted
+                m(nt.tensor(x[:50]))
     checked = list(range(plan)) + list(range(plan - 1 + k, n, k))
     sampled = list(range(0, n, every))
     assert list(w.grad_norm_steps) == checked

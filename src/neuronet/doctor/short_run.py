@@ -45,14 +45,13 @@ def _val_loss(exam, model, batch) -> float:
         model.train()
 
 
-def _fixed_loss(exam, model, batch) -> float:
+def _fixed_loss(exam, model, batch, w) -> float:
     """The loss of ``batch`` at the current weights, in training mode as the run is, without
-    recording a graph. ``model.forward`` rather than ``model(...)``: the watch's hook on the
-    model must not take this forward for a step of the loop (or for evaluation in training
-    mode)."""
+    recording a graph. The watch ``w`` is told it is the doctor's own forward: not evaluation
+    in training mode."""
     inputs, target = batch
-    with no_grad():
-        return float(exam.loss.fn(model.forward(*inputs), target).item())
+    with no_grad(), w.own_forward():
+        return float(exam.loss.fn(model(*inputs), target).item())
 
 
 def run(exam) -> None:
@@ -78,7 +77,7 @@ def run(exam) -> None:
             value = loops.step(exam, model, optimizer, next(batches))
             if not math.isfinite(value):
                 break
-            fixed.append(_fixed_loss(exam, model, probe))
+            fixed.append(_fixed_loss(exam, model, probe, w))
             if val_batch is not None and (i + 1) % every_val == 0:
                 w.record(val_loss=_val_loss(exam, model, val_batch))
     sub = build_report(

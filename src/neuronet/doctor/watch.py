@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import deque
+from contextlib import contextmanager
 from functools import partial
 from time import perf_counter
 
@@ -120,6 +121,7 @@ class watch(GradientChecks):
         self._norm_costs = []
         self._sample_costs = deque(maxlen=SAMPLE_COSTS_KEPT)
         self._codes_seen = set()
+        self._own = 0  # inside own_forward()
         self._attached = False
 
     # ---- attach / detach ------------------------------------------------------------------
@@ -225,8 +227,18 @@ class watch(GradientChecks):
     def _check_eval(self, module, args) -> None:
         """On the first Dropout/BatchNorm layer: a forward without gradients (evaluation) while
         that layer is in training mode."""
-        if module.training and not is_grad_enabled():
+        if module.training and not is_grad_enabled() and not self._own:
             self.eval_in_train.append(self.steps)
+
+    @contextmanager
+    def own_forward(self):
+        """A block whose forwards are the caller's own probes (diagnose's fixed-batch loss), not
+        the loop's evaluation: evaluation in training mode is not counted there."""
+        self._own += 1
+        try:
+            yield
+        finally:
+            self._own -= 1
 
     def _arm_sampling(self) -> None:
         """Put ``_pre_forward`` on the model: the next forward with gradients is sampled."""
