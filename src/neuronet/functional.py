@@ -17,6 +17,7 @@ from neuronet.ops.loss import *  # noqa: F403
 from neuronet.ops.matmul import *  # noqa: F403
 from neuronet.ops.batch_norm import *  # noqa: F403
 from neuronet.ops.normalization import *  # noqa: F403
+from neuronet.ops.padding import *  # noqa: F403
 from neuronet.ops.pooling import *  # noqa: F403
 from neuronet.ops.recurrent import *  # noqa: F403
 from neuronet.ops.reduction import *  # noqa: F403

@@ -1,4 +1,5 @@
-"""Edge cases of ops/shape.py and ops/padding.py: error messages, views, torch agreement."""
+"""Edge cases of ops/shape.py, ops/joining.py (cat, stack, split, chunk), ops/rearranging.py
+(repeat, tril) and ops/padding.py: error messages, views, torch agreement."""
 
 from __future__ import annotations
 

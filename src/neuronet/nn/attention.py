@@ -21,6 +21,7 @@ from neuronet.nn.linear import Linear
 from neuronet.nn.module import Module
 from neuronet.nn.parameter import Parameter
 from neuronet.ops import arithmetic as A
+from neuronet.ops import joining as J
 from neuronet.ops import matmul as M
 from neuronet.ops import reduction as R
 from neuronet.ops import shape as S
@@ -206,20 +207,20 @@ class MultiheadAttention(Module):
         E = self.embed_dim
         b_q = b_k = b_v = None
         if self.in_proj_bias is not None:
-            b_q, b_k, b_v = S.split(self.in_proj_bias, E)
+            b_q, b_k, b_v = J.split(self.in_proj_bias, E)
         if not self._qkv_same_embed_dim:
             q = M.linear(query, self.q_proj_weight, b_q)
             k = M.linear(key, self.k_proj_weight, b_k)
             v = M.linear(value, self.v_proj_weight, b_v)
             return q, k, v
         if query is key and key is value:  # self-attention: one (E -> 3E) GEMM
-            return S.split(M.linear(query, self.in_proj_weight, self.in_proj_bias), E, dim=-1)
-        w_q, w_k, w_v = S.split(self.in_proj_weight, E)
+            return J.split(M.linear(query, self.in_proj_weight, self.in_proj_bias), E, dim=-1)
+        w_q, w_k, w_v = J.split(self.in_proj_weight, E)
         q = M.linear(query, w_q, b_q)
         if key is value:  # encoder-decoder attention: one (E -> 2E) GEMM for keys and values
-            w_kv = S.split(self.in_proj_weight, [E, 2 * E])[1]
-            b_kv = None if b_q is None else S.split(self.in_proj_bias, [E, 2 * E])[1]
-            k, v = S.split(M.linear(key, w_kv, b_kv), E, dim=-1)
+            w_kv = J.split(self.in_proj_weight, [E, 2 * E])[1]
+            b_kv = None if b_q is None else J.split(self.in_proj_bias, [E, 2 * E])[1]
+            k, v = J.split(M.linear(key, w_kv, b_kv), E, dim=-1)
             return q, k, v
         return q, M.linear(key, w_k, b_k), M.linear(value, w_v, b_v)
 

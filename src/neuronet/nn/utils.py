@@ -18,7 +18,8 @@ import math
 import numpy as np
 
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops.shape import cat, reshape
+from neuronet.ops.joining import cat
+from neuronet.ops.shape import reshape
 
 
 def _as_list(parameters) -> list:

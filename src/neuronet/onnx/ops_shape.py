@@ -12,7 +12,9 @@ from neuronet.onnx.graph import ExportError
 from neuronet.onnx.registry import maps
 from neuronet.ops import embedding as E
 from neuronet.ops import indexing as I
+from neuronet.ops import joining as J
 from neuronet.ops import padding as P
+from neuronet.ops import rearranging as RA
 from neuronet.ops import shape as S
 
 INT_MAX = np.iinfo(np.int64).max
@@ -45,26 +47,26 @@ def _permute(g, call):
     return [g.node("Transpose", [g.arg(call, 0)], perm=[int(p) for p in call.param("perm")])]
 
 
-@maps(S.Cat)
+@maps(J.Cat)
 def _cat(g, call):
     xs = [g.arg(call, i) for i in range(len(call.args))]
     return [g.node("Concat", xs, axis=int(call.param("dim", 0)))]
 
 
-@maps(S.Stack)
+@maps(J.Stack)
 def _stack(g, call):
     dim = int(call.param("dim", 0))
     xs = [g.unsqueeze(g.arg(call, i), [dim]) for i in range(len(call.args))]
     return [g.node("Concat", xs, axis=dim)]
 
 
-@maps(S.Split)
+@maps(J.Split)
 def _split(g, call):
     sections = [int(s) for s in _same_param(call, "sections")]
     return g.split(g.arg(call, 0), sections, int(call.param("dim", 0)))
 
 
-@maps(S.Unbind)
+@maps(J.Unbind)
 def _unbind(g, call):
     dim = int(call.param("dim", 0))
     n = len(call.outputs)
@@ -73,14 +75,14 @@ def _unbind(g, call):
     return [g.squeeze(part, [dim]) for part in g.split(g.arg(call, 0), [1] * n, dim)]
 
 
-@maps(S.Flip)
+@maps(RA.Flip)
 def _flip(g, call):
     dims = [int(d) for d in call.param("dims")]
     n = len(dims)
     return [g.slice(g.arg(call, 0), [-1] * n, [INT_MIN] * n, dims, [-1] * n)]
 
 
-@maps(S.Repeat)
+@maps(RA.Repeat)
 def _repeat(g, call):
     reps = [int(r) for r in _same_param(call, "reps")]
     x = g.arg(call, 0)
@@ -90,7 +92,7 @@ def _repeat(g, call):
     return [g.node("Tile", [x, g.ints(reps)])]
 
 
-@maps(S.Tri)
+@maps(RA.Tri)
 def _tri(g, call):
     k = g.const(np.asarray(int(call.param("diagonal", 0)), dtype=np.int64))
     return [g.node("Trilu", [g.arg(call, 0), k], upper=int(bool(call.param("upper", False))))]

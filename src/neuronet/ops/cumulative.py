@@ -18,7 +18,8 @@ from neuronet.autograd.tensor import Tensor
 from neuronet.ops._util import normalize_dims
 from neuronet.ops.arithmetic import sub
 from neuronet.ops.indexing import gather, getitem
-from neuronet.ops.shape import cat, reshape
+from neuronet.ops.joining import cat
+from neuronet.ops.shape import reshape
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])

@@ -1,19 +1,172 @@
-"""Joining and splitting by NumPy's conventions: hstack, vstack, dstack, column_stack,
-atleast_1d/2d/3d, tensor_split, hsplit, vsplit, dsplit, meshgrid, broadcast_tensors,
-broadcast_shapes.
+"""Joining and splitting: cat (concat), stack, split, chunk, unbind; and the same by NumPy's
+conventions: hstack, vstack, dstack, column_stack, atleast_1d/2d/3d, tensor_split, hsplit,
+vsplit, dsplit, meshgrid, broadcast_tensors, broadcast_shapes.
 
-All are compositions of reshape, expand, cat and split, so their gradients are those ops'
-(exact: a value moved is a gradient moved back).
+A value moved is a gradient moved back, so each backward is the inverse move:
+    cat:     y = [x_1, ..., x_n] along dim      dL/dx_i = the slice of dL/dy where x_i landed
+    stack:   y[..., i, ...] = x_i (a new dim)   dL/dx_i = dL/dy indexed at i along dim
+    split:   y_k = consecutive slices of x      dL/dx = [dL/dy_1, ..., dL/dy_n] joined
+    unbind:  y_i = x indexed at i along dim     dL/dx = the dL/dy_i stacked along dim
+Split and unbind return NumPy views. The NumPy-style functions are compositions of reshape,
+expand, cat and split, so their gradients are those ops' (exact).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
-from neuronet.ops.shape import Split, _axis, cat, expand, reshape
+from neuronet.ops.shape import _axis, _check, cast, expand, reshape
 
 
+def _tensors(tensors, op: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
+    kinds = {t.array.dtype.kind for t in tensors}
+    if "f" in kinds and len(kinds) > 1:  # torch's promotion: ints join floats as the float type
+        target = np.result_type(*[t.array.dtype for t in tensors if t.array.dtype.kind == "f"])
+        return [t if t.array.dtype.kind == "f" else cast(t, target) for t in tensors]
+    return list(tensors)
+
+
+class Cat(Function):
+    """y = [x_1, ..., x_n] joined along dim;  dL/dx_i = the slice of dL/dy where x_i landed.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([x.shape[dim] for x in xs[:-1]])
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        parts = np.split(grad_out, ctx.bounds, axis=ctx.dim)
+        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim; all other sizes must match."""
+    tensors = _tensors(tensors, "cat")
+    if len(tensors) > 1 and any(t.shape != (0,) for t in tensors):
+        # torch's legacy rule: 1-D empty tensors are skipped, whatever the other shapes
+        tensors = [t for t in tensors if t.shape != (0,)]
+    first = tensors[0].shape
+    axis = _axis(dim, len(first), "cat")
+    for i, t in enumerate(tensors):
+        if t.array.ndim != len(first) or any(
+            a != b for d, (a, b) in enumerate(zip(t.shape, first)) if d != axis
+        ):
+            raise ValueError(
+                f"cat: sizes of tensors must match except in dim {dim}: entry 0 has shape "
+                f"{first} but entry {i} has shape {t.shape}"
+            )
+    return Cat.apply(*tensors, dim=axis)
+
+
+concat = cat
+
+
+class Stack(Function):
+    """y = x_1, ..., x_n stacked along a new dim;  dL/dx_i = dL/dy indexed at i along dim.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        parts = np.moveaxis(grad_out, ctx.dim, 0)
+        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shape tensors along a new dim ``dim`` (in [-ndim - 1, ndim])."""
+    tensors = _tensors(tensors, "stack")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != first:
+            raise ValueError(
+                f"stack: expects each tensor to be equal size, but got {first} at entry 0 and "
+                f"{t.shape} at entry {i}"
+            )
+    return Stack.apply(*tensors, dim=_axis(dim, len(first) + 1, "stack"))
+
+
+class Split(Function):
+    """y_1, ..., y_n = consecutive slices of x along dim (views);
+    dL/dx = [dL/dy_1, ..., dL/dy_n] joined along dim (zeros for outputs that got none).
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, sections=(), dim=0):
+        ctx.dim = dim
+        return tuple(np.split(x, np.cumsum(sections[:-1]), axis=dim))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (np.concatenate(grads, axis=ctx.dim),)
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
+    shape = _check(tensor, "split").array.shape
+    axis = _axis(dim, len(shape), "split")
+    n = shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {size}")
+        sections = [size] * (n // size) + ([n % size] if n % size else [])
+        sections = sections or [0]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != n or any(s < 0 for s in sections):
+            raise ValueError(
+                f"split: split sizes {sections} must be non-negative and sum exactly to {n} "
+                f"(the size of dim {dim} of a tensor of shape {shape})"
+            )
+    return Split.apply(tensor, sections=tuple(sections), dim=axis)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` pieces of size ceil(n / chunks) (possibly fewer pieces)."""
+    shape = _check(input, "chunk").array.shape
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = shape[_axis(dim, len(shape), "chunk")]
+    return split(input, max(1, -(-n // int(chunks))), dim)
+
+
+class Unbind(Function):
+    """y_i = x indexed at i along dim (the dim removed);  dL/dx = the dL/dy_i stacked along dim.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        return tuple(np.moveaxis(x, dim, 0))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (np.stack(grads, axis=ctx.dim),)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim."""
+    shape = _check(input, "unbind").array.shape
+    return Unbind.apply(input, dim=_axis(dim, len(shape), "unbind"))
+
+
+# ---- NumPy's conventions, composed of the ops above -----------------------------------------
 def _tensor_list(tensors, op: str) -> list:
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -101,9 +254,7 @@ def _split_at(input: Tensor, bounds: list, axis: int) -> tuple:
 def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     """Split into ``n`` nearly equal pieces (the first n % size pieces one longer), or at the
     given indices (pieces may be empty), as NumPy's ``array_split``."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"tensor_split: expected a Tensor, got {type(input).__name__}")
-    axis = _axis(dim, input.ndim, "tensor_split")
+    axis = _axis(dim, _check(input, "tensor_split").ndim, "tensor_split")
     spec = indices_or_sections
     if isinstance(spec, Tensor):
         if spec.dtype.kind not in "iu" or spec.ndim > 1:
@@ -192,6 +343,12 @@ def broadcast_tensors(*tensors) -> tuple:
 
 
 __all__ = [
+    "cat",
+    "concat",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",

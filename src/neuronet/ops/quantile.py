@@ -97,7 +97,7 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op) -> Tensor:
 
 
 def _stack(values: list) -> Tensor:
-    from neuronet.ops.shape import cat
+    from neuronet.ops.joining import cat
 
     return cat([unsqueeze(v, 0) for v in values], 0)
 

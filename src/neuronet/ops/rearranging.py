@@ -1,8 +1,13 @@
-"""Rearranging elements: roll, tile, repeat_interleave, narrow, select, rot90, fliplr, flipud,
-ravel, and ``Tensor.unfold`` (sliding windows along one dim).
+"""Rearranging elements: flip, roll, repeat, tile, repeat_interleave, narrow, select, rot90,
+fliplr, flipud, ravel, tril, triu, and ``Tensor.unfold`` (sliding windows along one dim).
 
-Values are only moved or copied, so each backward moves the gradient back, adding where one
-input element was copied to several outputs (repeat_interleave, overlapping windows).
+Values are only moved, copied or (tril/triu) zeroed, so each backward moves the gradient back,
+adding where one input element was copied to several outputs:
+    flip:    y = x reversed along dims          dL/dx = dL/dy reversed along the same dims
+    repeat:  y = x tiled reps[i] times per dim  dL/dx = dL/dy summed over the copies
+    tril:    y = the lower triangle of x        dL/dx = the lower triangle of dL/dy (triu alike)
+and likewise for roll (roll back), repeat_interleave and overlapping windows (add the copies).
+``flip`` returns a NumPy view.
 """
 
 from __future__ import annotations
@@ -13,13 +18,7 @@ from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._util import normalize_dims
 from neuronet.ops.indexing import getitem
-from neuronet.ops.shape import _axis, flip, repeat, reshape, transpose
-
-
-def _check(input, op: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
-    return input
+from neuronet.ops.shape import _axis, _check, _sizes, reshape, transpose
 
 
 class Roll(Function):
@@ -57,6 +56,66 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
     axes = tuple(_axis(d, input.ndim, "roll") for d in dims)
     return Roll.apply(input, shifts=tuple(int(s) for s in shifts), dims=axes)
+
+
+class Flip(Function):
+    """y = x reversed along dims;  dL/dx = dL/dy reversed along the same dims.
+    Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, dims=()):
+        ctx.dims = dims
+        return np.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (np.flip(grad_out, ctx.dims),)
+
+
+def flip(input: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (``flip(x, 0, 1)``, ``flip(x, (0, 1))`` or
+    ``flip(x, dims=(0, 1))``)."""
+    ndim = _check(input, "flip").array.ndim
+    if dims is not None:
+        if args:
+            raise TypeError("flip: give the dims either as arguments or as dims=, not both")
+        args = (dims,)
+    dims = args
+    dims = normalize_dims(_sizes(dims, "flip"), ndim, "flip")
+    return Flip.apply(input, dims=dims)
+
+
+class Repeat(Function):
+    """y = x tiled reps[i] times along each dim (torch ``repeat`` = NumPy ``tile``);
+    dL/dx = dL/dy summed over the copies.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, reps=()):
+        ctx.in_shape = x.shape
+        ctx.reps = reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        reps = ctx.reps
+        padded = (1,) * (len(reps) - len(ctx.in_shape)) + ctx.in_shape
+        interleaved = [n for pair in zip(reps, padded) for n in pair]
+        grad = grad_out.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+        return (grad.reshape(ctx.in_shape),)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` sizes[i] times along each dim (extra leading sizes add dims)."""
+    shape = _check(input, "repeat").array.shape
+    reps = _sizes(sizes, "repeat")
+    if len(reps) < len(shape):
+        raise ValueError(
+            f"repeat: the number of repeat sizes ({len(reps)}) can not be smaller than the number "
+            f"of dims of the tensor (shape {shape})"
+        )
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
+    return Repeat.apply(input, reps=reps)
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -190,6 +249,37 @@ def ravel(input: Tensor) -> Tensor:
     return reshape(_check(input, "ravel"), -1)
 
 
+class Tri(Function):
+    """y = lower (tril) or upper (triu) triangle of the last two dims of x, from ``diagonal``;
+    dL/dx = the same triangle of dL/dy.  Saves: nothing (shapes only)."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0, upper=False):
+        ctx.params = (diagonal, upper)
+        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        diagonal, upper = ctx.params
+        return (np.triu(grad_out, diagonal) if upper else np.tril(grad_out, diagonal),)
+
+
+def _tri(input, diagonal: int, upper: bool, op: str) -> Tensor:
+    if _check(input, op).array.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {input.shape}")
+    return Tri.apply(input, diagonal=int(diagonal), upper=upper)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero the elements above the ``diagonal``-th diagonal of the last two dims."""
+    return _tri(input, diagonal, False, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero the elements below the ``diagonal``-th diagonal of the last two dims."""
+    return _tri(input, diagonal, True, "triu")
+
+
 class Unfold(Function):
     """y = all windows of ``size`` elements along ``dim``, every ``step`` elements: dim becomes
     the window index and a new last dim holds the window;  dL/dx = each window's gradient
@@ -239,7 +329,9 @@ def unfold_dimension(input: Tensor, dimension: int, size: int, step: int) -> Ten
 
 
 __all__ = [
+    "flip",
     "roll",
+    "repeat",
     "tile",
     "repeat_interleave",
     "narrow",
@@ -248,4 +340,6 @@ __all__ = [
     "fliplr",
     "flipud",
     "ravel",
+    "tril",
+    "triu",
 ]

@@ -1,12 +1,14 @@
-"""Shape ops: cast; reshape, view, flatten, unflatten, squeeze, unsqueeze; permute, transpose,
-movedim, t; expand, broadcast_to; cat, stack, split, chunk, unbind; flip, repeat, tril, triu.
-(``pad`` lives in ``ops/padding.py`` and is re-exported here, so ``functional`` finds it.)
+"""Shape ops: cast, clone; reshape, view, flatten, unflatten, squeeze, unsqueeze; permute,
+transpose, movedim, t; expand, broadcast_to. (Joining and splitting, ``cat``, ``stack``,
+``split``, ``chunk``, ``unbind``, live in ``ops/joining.py``; ``flip``, ``repeat``, ``tril`` and
+``triu`` copy elements into a new order and live in ``ops/rearranging.py``.)
 
 None of them changes a value, so every backward is the inverse rearrangement of the gradient:
-reshape it back, permute it back, sum over broadcast copies, slice it up or concatenate it.
-Forwards return NumPy views where NumPy can (reshape, permute, expand, split, flip), like
-PyTorch's view ops. ``view`` is ``reshape``: a NumPy array is reshaped without a copy whenever
-its memory allows it, and copied otherwise, so ``view`` never fails on non-contiguous tensors.
+reshape it back, permute it back, or sum it over the broadcast copies. Forwards return NumPy
+views where NumPy can (reshape, permute, expand), like PyTorch's view ops. ``view`` is
+``reshape``: a NumPy array is reshaped without a copy whenever its memory allows it, and copied
+otherwise, so ``view`` never fails on non-contiguous tensors. The argument helpers ``_check``,
+``_sizes`` and ``_axis`` below serve ``joining.py`` and ``rearranging.py`` too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import numpy as np
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._util import normalize_dims, unbroadcast
-from neuronet.ops.padding import pad
 
 
 class Cast(Function):
@@ -66,7 +67,6 @@ def clone(input: Tensor) -> Tensor:
     return Clone.apply(input)
 
 
-# ---- Functions ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x with a new shape (the same elements in row-major order);
     dL/dx = dL/dy reshaped to x's shape.  Saves: nothing (shapes only)."""
@@ -107,114 +107,6 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return (unbroadcast(grad_out, ctx.in_shape),)
-
-
-class Cat(Function):
-    """y = [x_1, ..., x_n] joined along dim;  dL/dx_i = the slice of dL/dy where x_i landed.
-    Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, *xs, dim=0):
-        ctx.dim = dim
-        ctx.bounds = np.cumsum([x.shape[dim] for x in xs[:-1]])
-        return np.concatenate(xs, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        parts = np.split(grad_out, ctx.bounds, axis=ctx.dim)
-        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
-
-
-class Stack(Function):
-    """y = x_1, ..., x_n stacked along a new dim;  dL/dx_i = dL/dy indexed at i along dim.
-    Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, *xs, dim=0):
-        ctx.dim = dim
-        return np.stack(xs, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        parts = np.moveaxis(grad_out, ctx.dim, 0)
-        return tuple(p if need else None for p, need in zip(parts, ctx.needs_input_grad))
-
-
-class Split(Function):
-    """y_1, ..., y_n = consecutive slices of x along dim (views);
-    dL/dx = [dL/dy_1, ..., dL/dy_n] joined along dim (zeros for outputs that got none).
-    Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, x, sections=(), dim=0):
-        ctx.dim = dim
-        return tuple(np.split(x, np.cumsum(sections[:-1]), axis=dim))
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return (np.concatenate(grads, axis=ctx.dim),)
-
-
-class Unbind(Function):
-    """y_i = x indexed at i along dim (the dim removed);  dL/dx = the dL/dy_i stacked along dim.
-    Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, x, dim=0):
-        ctx.dim = dim
-        return tuple(np.moveaxis(x, dim, 0))
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return (np.stack(grads, axis=ctx.dim),)
-
-
-class Flip(Function):
-    """y = x reversed along dims;  dL/dx = dL/dy reversed along the same dims.
-    Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, x, dims=()):
-        ctx.dims = dims
-        return np.flip(x, dims)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return (np.flip(grad_out, ctx.dims),)
-
-
-class Repeat(Function):
-    """y = x tiled reps[i] times along each dim (torch ``repeat`` = NumPy ``tile``);
-    dL/dx = dL/dy summed over the copies.  Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, x, reps=()):
-        ctx.in_shape = x.shape
-        ctx.reps = reps
-        return np.tile(x, reps)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        reps = ctx.reps
-        padded = (1,) * (len(reps) - len(ctx.in_shape)) + ctx.in_shape
-        interleaved = [n for pair in zip(reps, padded) for n in pair]
-        grad = grad_out.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(reps), 2)))
-        return (grad.reshape(ctx.in_shape),)
-
-
-class Tri(Function):
-    """y = lower (tril) or upper (triu) triangle of the last two dims of x, from ``diagonal``;
-    dL/dx = the same triangle of dL/dy.  Saves: nothing (shapes only)."""
-
-    @staticmethod
-    def forward(ctx, x, diagonal=0, upper=False):
-        ctx.params = (diagonal, upper)
-        return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        diagonal, upper = ctx.params
-        return (np.triu(grad_out, diagonal) if upper else np.tril(grad_out, diagonal),)
 
 
 # ---- argument helpers --------------------------------------------------------------------
@@ -414,135 +306,6 @@ def broadcast_to(input: Tensor, shape) -> Tensor:
     return expand(input, tuple(shape))
 
 
-def _tensors(tensors, op: str) -> list:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty list of tensors")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
-    kinds = {t.array.dtype.kind for t in tensors}
-    if "f" in kinds and len(kinds) > 1:  # torch's promotion: ints join floats as the float type
-        target = np.result_type(*[t.array.dtype for t in tensors if t.array.dtype.kind == "f"])
-        return [t if t.array.dtype.kind == "f" else cast(t, target) for t in tensors]
-    return list(tensors)
-
-
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dim; all other sizes must match."""
-    tensors = _tensors(tensors, "cat")
-    if len(tensors) > 1 and any(t.shape != (0,) for t in tensors):
-        # torch's legacy rule: 1-D empty tensors are skipped, whatever the other shapes
-        tensors = [t for t in tensors if t.shape != (0,)]
-    first = tensors[0].shape
-    axis = _axis(dim, len(first), "cat")
-    for i, t in enumerate(tensors):
-        if t.array.ndim != len(first) or any(
-            a != b for d, (a, b) in enumerate(zip(t.shape, first)) if d != axis
-        ):
-            raise ValueError(
-                f"cat: sizes of tensors must match except in dim {dim}: entry 0 has shape "
-                f"{first} but entry {i} has shape {t.shape}"
-            )
-    return Cat.apply(*tensors, dim=axis)
-
-
-concat = cat
-
-
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join same-shape tensors along a new dim ``dim`` (in [-ndim - 1, ndim])."""
-    tensors = _tensors(tensors, "stack")
-    first = tensors[0].shape
-    for i, t in enumerate(tensors):
-        if t.shape != first:
-            raise ValueError(
-                f"stack: expects each tensor to be equal size, but got {first} at entry 0 and "
-                f"{t.shape} at entry {i}"
-            )
-    return Stack.apply(*tensors, dim=_axis(dim, len(first) + 1, "stack"))
-
-
-def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
-    shape = _check(tensor, "split").array.shape
-    axis = _axis(dim, len(shape), "split")
-    n = shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        size = int(split_size_or_sections)
-        if size <= 0:
-            raise ValueError(f"split: split_size must be a positive int, got {size}")
-        sections = [size] * (n // size) + ([n % size] if n % size else [])
-        sections = sections or [0]
-    else:
-        sections = [int(s) for s in split_size_or_sections]
-        if sum(sections) != n or any(s < 0 for s in sections):
-            raise ValueError(
-                f"split: split sizes {sections} must be non-negative and sum exactly to {n} "
-                f"(the size of dim {dim} of a tensor of shape {shape})"
-            )
-    return Split.apply(tensor, sections=tuple(sections), dim=axis)
-
-
-def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """Split into ``chunks`` pieces of size ceil(n / chunks) (possibly fewer pieces)."""
-    shape = _check(input, "chunk").array.shape
-    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    n = shape[_axis(dim, len(shape), "chunk")]
-    return split(input, max(1, -(-n // int(chunks))), dim)
-
-
-def unbind(input: Tensor, dim: int = 0) -> tuple:
-    """The slices along ``dim``, each without that dim."""
-    shape = _check(input, "unbind").array.shape
-    return Unbind.apply(input, dim=_axis(dim, len(shape), "unbind"))
-
-
-def flip(input: Tensor, *args, dims=None) -> Tensor:
-    """Reverse the order of elements along ``dims`` (``flip(x, 0, 1)``, ``flip(x, (0, 1))`` or
-    ``flip(x, dims=(0, 1))``)."""
-    ndim = _check(input, "flip").array.ndim
-    if dims is not None:
-        if args:
-            raise TypeError("flip: give the dims either as arguments or as dims=, not both")
-        args = (dims,)
-    dims = args
-    dims = normalize_dims(_sizes(dims, "flip"), ndim, "flip")
-    return Flip.apply(input, dims=dims)
-
-
-def repeat(input: Tensor, *sizes) -> Tensor:
-    """Tile ``input`` sizes[i] times along each dim (extra leading sizes add dims)."""
-    shape = _check(input, "repeat").array.shape
-    reps = _sizes(sizes, "repeat")
-    if len(reps) < len(shape):
-        raise ValueError(
-            f"repeat: the number of repeat sizes ({len(reps)}) can not be smaller than the number "
-            f"of dims of the tensor (shape {shape})"
-        )
-    if any(r < 0 for r in reps):
-        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
-    return Repeat.apply(input, reps=reps)
-
-
-def _tri(input, diagonal: int, upper: bool, op: str) -> Tensor:
-    if _check(input, op).array.ndim < 2:
-        raise ValueError(f"{op}: input must have at least 2 dims, got shape {input.shape}")
-    return Tri.apply(input, diagonal=int(diagonal), upper=upper)
-
-
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Zero the elements above the ``diagonal``-th diagonal of the last two dims."""
-    return _tri(input, diagonal, False, "tril")
-
-
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Zero the elements below the ``diagonal``-th diagonal of the last two dims."""
-    return _tri(input, diagonal, True, "triu")
-
-
 __all__ = [
     "cast",
     "clone",
@@ -558,15 +321,4 @@ __all__ = [
     "movedim",
     "expand",
     "broadcast_to",
-    "cat",
-    "concat",
-    "stack",
-    "split",
-    "chunk",
-    "unbind",
-    "flip",
-    "repeat",
-    "tril",
-    "triu",
-    "pad",
 ]

@@ -15,7 +15,9 @@ from neuronet.autograd.tensor import Tensor
 from neuronet.ops import activation as _activation
 from neuronet.ops import arithmetic as A
 from neuronet.ops import indexing as _indexing
+from neuronet.ops import joining as _joining
 from neuronet.ops import matmul as _matmul
+from neuronet.ops import rearranging as _rearranging
 from neuronet.ops import reduction as _reduction
 from neuronet.ops import shape as _shape
 from neuronet.ops import softmax as _softmax
@@ -132,13 +134,13 @@ _PRIMITIVES = {
     "broadcast_to": _shape.broadcast_to,
     "contiguous": lambda self, memory_format=None: self,
     "clone": _shape.clone,
-    "split": _shape.split,
-    "chunk": _shape.chunk,
-    "unbind": _shape.unbind,
-    "flip": _shape.flip,
-    "repeat": _shape.repeat,
-    "tril": _shape.tril,
-    "triu": _shape.triu,
+    "split": _joining.split,
+    "chunk": _joining.chunk,
+    "unbind": _joining.unbind,
+    "flip": _rearranging.flip,
+    "repeat": _rearranging.repeat,
+    "tril": _rearranging.tril,
+    "triu": _rearranging.triu,
     "__getitem__": _indexing.getitem,
     "gather": _indexing.gather,
     "scatter_add": _indexing.scatter_add,

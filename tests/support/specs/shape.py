@@ -1,4 +1,5 @@
-"""Specs for ops/shape.py and ops/padding.py."""
+"""Specs for ops/shape.py (views, cast, clone), ops/joining.py (cat, stack, split, chunk,
+unbind), ops/rearranging.py (flip, repeat, tril, triu) and ops/padding.py."""
 
 from __future__ import annotations
 
