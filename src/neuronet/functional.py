@@ -7,6 +7,7 @@ This file holds no logic: every name is an op function re-exported from its one 
 from __future__ import annotations
 
 from neuronet.ops.activation import *  # noqa: F403
+from neuronet.ops.adaptive_pooling import *  # noqa: F403
 from neuronet.ops.arithmetic import *  # noqa: F403
 from neuronet.ops.attention import *  # noqa: F403
 from neuronet.ops.conv import *  # noqa: F403

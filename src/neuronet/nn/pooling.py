@@ -1,14 +1,16 @@
 """Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d.
 
 No parameters; each layer stores its hyperparameters as PyTorch does (so ``repr`` matches) and
-calls the op in ``neuronet.ops.pooling``. An input the op rejects raises with this layer's path
-in the model, e.g. "MaxPool2d at 'features.3': max_pool2d: input of shape ... is too small".
+calls the op in ``neuronet.ops.pooling`` (``neuronet.ops.adaptive_pooling`` for the adaptive
+layers). An input the op rejects raises with this layer's path in the model, e.g. "MaxPool2d at
+'features.3': max_pool2d: input of shape ... is too small".
 """
 
 from __future__ import annotations
 
 from neuronet.autograd.tensor import Tensor
 from neuronet.nn.module import Module
+from neuronet.ops import adaptive_pooling as AP
 from neuronet.ops import pooling as P
 
 
@@ -202,7 +204,7 @@ class AdaptiveAvgPool1d(_AdaptivePool):
         super().__init__(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        return self._pool(P.adaptive_avg_pool1d, input, self.output_size)
+        return self._pool(AP.adaptive_avg_pool1d, input, self.output_size)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool):
@@ -222,7 +224,7 @@ class AdaptiveAvgPool2d(_AdaptivePool):
         super().__init__(output_size)
 
     def forward(self, input: Tensor) -> Tensor:
-        return self._pool(P.adaptive_avg_pool2d, input, self.output_size)
+        return self._pool(AP.adaptive_avg_pool2d, input, self.output_size)
 
 
 class AdaptiveMaxPool1d(_AdaptivePool):
@@ -232,7 +234,7 @@ class AdaptiveMaxPool1d(_AdaptivePool):
     """
 
     def forward(self, input: Tensor):
-        return self._pool(P.adaptive_max_pool1d, input, self.output_size, self.return_indices)
+        return self._pool(AP.adaptive_max_pool1d, input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptivePool):
@@ -242,7 +244,7 @@ class AdaptiveMaxPool2d(_AdaptivePool):
     """
 
     def forward(self, input: Tensor):
-        return self._pool(P.adaptive_max_pool2d, input, self.output_size, self.return_indices)
+        return self._pool(AP.adaptive_max_pool2d, input, self.output_size, self.return_indices)
 
 
 def _single(value):

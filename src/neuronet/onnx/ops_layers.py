@@ -12,6 +12,7 @@ import numpy as np
 
 from neuronet.onnx.graph import ExportError
 from neuronet.onnx.registry import maps
+from neuronet.ops import adaptive_pooling as AP
 from neuronet.ops import batch_norm as B
 from neuronet.ops import conv as C
 from neuronet.ops import normalization as N
@@ -136,7 +137,7 @@ def _avg_pool(g, call):
     return [_unbatched(g, y, unbatched)]
 
 
-@maps(P.AdaptiveAvgPool)
+@maps(AP.AdaptiveAvgPool)
 def _adaptive_avg_pool(g, call):
     """y = A_h x A_w^T with the op's averaging matrices (GlobalAveragePool for one bin)."""
     spatial = call.param("spatial")
@@ -158,7 +159,7 @@ def _adaptive_avg_pool(g, call):
     return [_unbatched(g, y, unbatched)]
 
 
-@maps(P.AdaptiveMaxPool)
+@maps(AP.AdaptiveMaxPool)
 def _adaptive_max_pool(g, call):
     """The maximum over each adaptive bin, one axis at a time (a max over a box is separable)."""
     if call.param("return_indices"):

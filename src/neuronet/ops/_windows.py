@@ -3,8 +3,8 @@
 The pooling window of output pixel (oh, ow) covers the padded-input cells
 (oh*sh + i*dh, ow*sw + j*dw) for kernel taps 0 <= i < kH, 0 <= j < kW. Tap (i, j) of all windows
 at once is one strided view with the output's shape, so every pooling op is a loop over the
-kH*kW taps of whole-array NumPy operations (see ``pooling.py``). Adaptive pools use bins
-[floor(i*L/n), ceil((i+1)*L/n)) instead of a fixed kernel.
+kH*kW taps of whole-array NumPy operations (see ``pooling.py``). Adaptive pools
+(``adaptive_pooling.py``) use bins [floor(i*L/n), ceil((i+1)*L/n)) instead of a fixed kernel.
 """
 
 from __future__ import annotations

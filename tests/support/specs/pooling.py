@@ -1,4 +1,5 @@
-"""Specs for ops/pooling.py: max/avg pooling (1d, 2d) and adaptive avg/max pooling (1d, 2d).
+"""Specs for ops/pooling.py (max/avg pooling, 1d and 2d) and ops/adaptive_pooling.py (adaptive
+avg/max pooling, 1d and 2d).
 
 Inputs are continuous random values, so no window has a tie (ties are tested against PyTorch
 in tests/nn/test_pooling.py). Configs cover stride < kernel (overlapping windows), padding,
