@@ -1,4 +1,5 @@
-"""Edge cases of ops/reduction.py: ties, zeros, degrees of freedom, infinities, errors."""
+"""Edge cases of ops/reduction.py and of var/std (ops/statistics.py): ties, zeros, degrees of
+freedom, infinities, errors."""
 
 from __future__ import annotations
 

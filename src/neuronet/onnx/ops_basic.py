@@ -15,11 +15,13 @@ from neuronet.onnx.graph import ExportError
 from neuronet.onnx.registry import maps
 from neuronet.ops import activation as A
 from neuronet.ops import arithmetic as R
+from neuronet.ops import cumulative as Cum
 from neuronet.ops import dropout as D
 from neuronet.ops import matmul as M
 from neuronet.ops import reduction as Red
 from neuronet.ops import shape as S
 from neuronet.ops import softmax as Sm
+from neuronet.ops import statistics as St
 from neuronet.ops import unary as U
 
 
@@ -211,7 +213,7 @@ def _amax(g, call):
     return [g.reduce(op, g.arg(call, 0), axes, call.param("keepdim", False))]
 
 
-@maps(Red.Var, Red.Std)
+@maps(St.Var, St.Std)
 def _var(g, call):
     """sum((x - mean)**2) / (n - correction), and its square root for std."""
     x = g.arg(call, 0)
@@ -227,7 +229,7 @@ def _var(g, call):
     if call.param("keepdim", False):
         squares = g.unsqueeze(squares, axes)
     var = g.node("Div", [squares, g.scalar(dof if dof else 0.0, dtype)])
-    return [g.node("Sqrt", [var]) if call.fn is Red.Std else var]
+    return [g.node("Sqrt", [var]) if call.fn is St.Std else var]
 
 
 @maps(Red.MaxDim)
@@ -242,7 +244,7 @@ def _max_dim(g, call):
     return [values, indices]
 
 
-@maps(Red.CumSum)
+@maps(Cum.CumSum)
 def _cumsum(g, call):
     dim = g.const(np.asarray(call.param("dim", 0), dtype=np.int64))
     return [g.node("CumSum", [g.arg(call, 0), dim])]

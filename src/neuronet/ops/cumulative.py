@@ -1,10 +1,13 @@
-"""Running (cumulative) ops along one dim: cumprod, cummax, cummin, logcumsumexp, and diff.
-(``cumsum`` lives with the reductions in ``reduction.py``.)
+"""Running (cumulative) ops along one dim: cumsum, cumprod, cummax, cummin, logcumsumexp, and
+diff.
 
-cummax/cummin return (values, indices); the index is the latest position holding the running
-extreme (ties move it forward, a NaN wins), and the values are read with ``gather``, so each
-gradient goes to the element that holds the extreme, as PyTorch. ``diff`` is a composition of
-slices and a subtraction.
+The gradient of a running op at x_k gathers every later output that x_k fed:
+    cumsum:  y_i = x_1 + ... + x_i       dL/dx_k = dL/dy_k + ... + dL/dy_n (a reversed cumsum)
+    cumprod: y_i = x_1 * ... * x_i       dL/dx_k = sum over i >= k of dL/dy_i * y_i / x_k
+(cumprod handles zeros explicitly, see ``CumProd``). cummax/cummin return (values, indices); the
+index is the latest position holding the running extreme (ties move it forward, a NaN wins), and
+the values are read with ``gather``, so each gradient goes to the element that holds the
+extreme, as PyTorch. ``diff`` is a composition of slices and a subtraction.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from neuronet.ops._util import normalize_dims
 from neuronet.ops.arithmetic import sub
 from neuronet.ops.indexing import gather, getitem
 from neuronet.ops.joining import cat
-from neuronet.ops.shape import reshape
+from neuronet.ops.reduction import Sum
+from neuronet.ops.shape import cast, reshape
+from neuronet.ops.unary import _check as _check_tensor
 
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
@@ -33,6 +38,32 @@ def _check(input, op: str) -> Tensor:
 
 def _reverse_cumsum(a: np.ndarray, axis: int) -> np.ndarray:
     return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+class CumSum(Function):
+    """y_i = x_1 + ... + x_i along dim;  dL/dx_i = dL/dy_i + ... + dL/dy_n (a reversed
+    cumulative sum of the output gradient).  Saves: nothing."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (_reverse_cumsum(grad_out, ctx.dim),)
+
+
+def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running sum along ``dim``; integer and bool inputs give int64."""
+    _check_tensor(input, "cumsum")  # the reductions' check (its message names the fix)
+    if dtype is not None:
+        input = cast(input, dtype)
+    if input.array.ndim == 0:
+        normalize_dims(dim, 0, "cumsum")
+        return Sum.apply(input)
+    (axis,) = normalize_dims(dim, input.array.ndim, "cumsum")
+    return CumSum.apply(input, dim=axis)
 
 
 class CumProd(Function):
@@ -81,8 +112,6 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running product along ``dim``; zeros get their exact gradient."""
     _check(input, "cumprod")
     if dtype is not None:
-        from neuronet.ops.shape import cast
-
         input = cast(input, dtype)
     if input.ndim == 0:
         normalize_dims(dim, 0, "cumprod")
@@ -197,4 +226,4 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
     return x
 
 
-__all__ = ["cumprod", "cummax", "cummin", "logcumsumexp", "diff"]
+__all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"]

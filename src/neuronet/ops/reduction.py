@@ -1,12 +1,12 @@
-"""Reductions: sum, mean, prod, var, std, logsumexp, norm, max/min, amax/amin, argmax/argmin,
-all/any, cumsum.
+"""Reductions: sum, mean, prod, logsumexp, norm, max/min, amax/amin, argmax/argmin, all/any.
+(Variance and standard deviation are in ``ops/statistics.py``, running sums such as ``cumsum``
+in ``ops/cumulative.py``; both use this file's ``_dims``, ``_keep`` and ``_count``.)
 
 ``dim`` is an int or a tuple of ints (negative counts from the end); ``dim=None`` (or ``()``)
-reduces over every dimension. ``keepdim=True`` keeps each reduced dimension with size 1.
+reduces over every dimension. ``keepdim=True`` keeps each reduced dimension with size 1. Each
+backward broadcasts dL/dy back over the reduced dims (``_keep``) and multiplies by dy/dx.
 
 Conventions (PyTorch's):
-- ``var``/``std`` divide by N - correction with correction=1 by default (unbiased), unlike
-  NumPy's ``ddof=0``; ``unbiased=False`` is the same as ``correction=0``.
 - ``max(x)``/``min(x)``/``amax``/``amin`` split the gradient evenly between tied extremes;
   ``max(x, dim)`` returns ``(values, indices)`` and sends the gradient to the returned index
   (the first occurrence of the extreme).
@@ -15,7 +15,6 @@ Conventions (PyTorch's):
 
 from __future__ import annotations
 
-import builtins
 import math
 from collections import namedtuple
 
@@ -46,11 +45,6 @@ def _count(shape: tuple, dims) -> int:
     if dims is None:
         return math.prod(shape)
     return math.prod(shape[d] for d in dims)
-
-
-def _undefined(a: np.ndarray) -> np.ndarray:
-    """a / 0 without a warning: inf where a != 0, NaN where a == 0 (N - correction <= 0)."""
-    return np.where(a == 0, np.nan, np.copysign(np.inf, a)).astype(a.dtype)
 
 
 def _keep(grad: np.ndarray, dims, keepdim: bool, ndim: int) -> np.ndarray:
@@ -120,56 +114,6 @@ class Prod(Function):
         others = np.where(zeros == 0, _keep(y, dims, keepdim, x.ndim) / np.where(is_zero, 1, x), 0)
         others = np.where(is_zero & (zeros == 1), nonzero_prod, others)
         return (grad * others,)
-
-
-class Var(Function):
-    """y = sum((x - mean)**2) / (N - correction);
-    dL/dx = dL/dy * 2 (x - mean) / (N - correction).  Saves: x - mean."""
-
-    @staticmethod
-    def forward(ctx, x, dims=None, correction=1, keepdim=False):
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        dof = builtins.max(_count(x.shape, dims) - correction, 0)
-        ctx.save_for_backward(centered)
-        ctx.meta = (dims, keepdim, dof)
-        squares = np.sum(centered * centered, axis=dims, keepdims=keepdim)
-        return np.asarray(squares / dof if dof else _undefined(squares))
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (centered,) = ctx.saved
-        dims, keepdim, dof = ctx.meta
-        grad = _keep(grad_out, dims, keepdim, centered.ndim)
-        if not dof:
-            return (_undefined(grad * centered),)
-        return (grad * centered * (2 / dof),)
-
-
-class Std(Function):
-    """y = sqrt(var(x));  dL/dx = dL/dy * (x - mean) / ((N - correction) * y), and 0 where
-    y == 0 (as PyTorch).  Saves: x - mean, y."""
-
-    @staticmethod
-    def forward(ctx, x, dims=None, correction=1, keepdim=False):
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        dof = builtins.max(_count(x.shape, dims) - correction, 0)
-        squares = np.sum(centered * centered, axis=dims, keepdims=keepdim)
-        y = np.asarray(np.sqrt(squares / dof if dof else _undefined(squares)))
-        ctx.save_for_backward(centered, y)
-        ctx.meta = (dims, keepdim, dof)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        centered, y = ctx.saved
-        dims, keepdim, dof = ctx.meta
-        y = _keep(y, dims, keepdim, centered.ndim)
-        grad = _keep(grad_out, dims, keepdim, centered.ndim)
-        grad_var = grad / np.where(y == 0, 1, y)
-        grad_var = np.where(y == 0, 0, grad_var)  # torch: no gradient where std == 0
-        if not dof:
-            return (_undefined(grad_var * centered),)
-        return (grad_var * centered / dof,)
 
 
 class LogSumExp(Function):
@@ -301,21 +245,6 @@ class MaxDim(Function):
         return (grad,)
 
 
-class CumSum(Function):
-    """y_i = x_1 + ... + x_i along dim;  dL/dx_i = dL/dy_i + ... + dL/dy_n (a reversed
-    cumulative sum of the output gradient).  Saves: nothing."""
-
-    @staticmethod
-    def forward(ctx, x, dim=0):
-        ctx.dim = dim
-        return np.cumsum(x, axis=dim)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        dim = ctx.dim
-        return (np.flip(np.cumsum(np.flip(grad_out, dim), axis=dim), dim),)
-
-
 def _reduced_shape(shape: tuple, dims) -> tuple:
     if dims is None:
         return ()
@@ -363,39 +292,6 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     _check(input, "prod")
     input = _cast(input, dtype)
     return Prod.apply(input, dims=_dims(input, dim, "prod"), keepdim=keepdim)
-
-
-def _correction(op: str, dim, unbiased, correction):
-    if isinstance(dim, bool):  # var(x, False): the legacy (input, unbiased) form
-        if unbiased is not None:
-            raise TypeError(f"{op}: got unbiased twice (as dim={dim} and unbiased={unbiased})")
-        dim, unbiased = None, dim
-    if unbiased is not None and correction is not None:
-        raise ValueError(f"{op}: give either unbiased or correction, not both")
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    return dim, correction
-
-
-def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None) -> Tensor:
-    """Variance over ``dim``: sum((x - mean)**2) / (N - correction).
-
-    PyTorch's default is the unbiased estimate (correction=1); NumPy's ``var`` uses ddof=0.
-    ``unbiased=False`` means correction=0.
-    """
-    x = _floating(input, "var")
-    dim, correction = _correction("var", dim, unbiased, correction)
-    dims = _dims(x, dim, "var")
-    return Var.apply(x, dims=dims, correction=correction, keepdim=keepdim)
-
-
-def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None) -> Tensor:
-    """Standard deviation over ``dim``: sqrt(var(input, dim, correction=...)); unbiased by
-    default as PyTorch (NumPy's ``std`` uses ddof=0)."""
-    x = _floating(input, "std")
-    dim, correction = _correction("std", dim, unbiased, correction)
-    dims = _dims(x, dim, "std")
-    return Std.apply(x, dims=dims, correction=correction, keepdim=keepdim)
 
 
 def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -506,23 +402,10 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return Tensor(np.asarray(np.any(input.array, axis=dims, keepdims=keepdim)))
 
 
-def cumsum(input: Tensor, dim: int, dtype=None) -> Tensor:
-    """Running sum along ``dim``; integer and bool inputs give int64."""
-    _check(input, "cumsum")
-    input = _cast(input, dtype)
-    if input.array.ndim == 0:
-        normalize_dims(dim, 0, "cumsum")
-        return Sum.apply(input)
-    (axis,) = normalize_dims(dim, input.array.ndim, "cumsum")
-    return CumSum.apply(input, dim=axis)
-
-
 __all__ = [
     "sum",
     "mean",
     "prod",
-    "var",
-    "std",
     "logsumexp",
     "norm",
     "max",
@@ -533,5 +416,4 @@ __all__ = [
     "argmin",
     "all",
     "any",
-    "cumsum",
 ]

@@ -14,6 +14,7 @@ from neuronet import creation as _creation
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops import activation as _activation
 from neuronet.ops import arithmetic as A
+from neuronet.ops import cumulative as _cumulative
 from neuronet.ops import indexing as _indexing
 from neuronet.ops import joining as _joining
 from neuronet.ops import matmul as _matmul
@@ -21,6 +22,7 @@ from neuronet.ops import rearranging as _rearranging
 from neuronet.ops import reduction as _reduction
 from neuronet.ops import shape as _shape
 from neuronet.ops import softmax as _softmax
+from neuronet.ops import statistics as _statistics
 from neuronet.ops import unary as _unary
 
 
@@ -102,8 +104,8 @@ _PRIMITIVES = {
     "sum": _reduction.sum,
     "mean": _reduction.mean,
     "prod": _reduction.prod,
-    "var": _reduction.var,
-    "std": _reduction.std,
+    "var": _statistics.var,
+    "std": _statistics.std,
     "logsumexp": _reduction.logsumexp,
     "norm": _reduction.norm,
     "max": _reduction.max,
@@ -114,7 +116,7 @@ _PRIMITIVES = {
     "argmin": _reduction.argmin,
     "all": _reduction.all,
     "any": _reduction.any,
-    "cumsum": _reduction.cumsum,
+    "cumsum": _cumulative.cumsum,
     "reshape": _shape.reshape,
     "view": _shape.view,
     "reshape_as": lambda self, other: _shape.reshape(self, other.shape),

@@ -1,4 +1,5 @@
-"""Specs for ops/reduction.py: every dim form (None, int, negative, tuple) and keepdim."""
+"""Specs for ops/reduction.py, var/std (ops/statistics.py) and cumsum (ops/cumulative.py): every
+dim form (None, int, negative, tuple) and keepdim."""
 
 from __future__ import annotations
 
