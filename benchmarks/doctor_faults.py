@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "doctor"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from doctor_overhead import blas  # noqa: E402
 from faults import CONTROLS, FAULTS  # noqa: E402
+from harness import blas_kernel  # noqa: E402
 
 
 def run(case, seed):
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     seeds = range(args.seeds)
     bar = "|" if args.markdown else " "
-    print(f"BLAS: {blas()}\n")
+    print(f"BLAS: {blas_kernel()}\n")
     header = ["fault", "expected code", "via", "rank per seed", "s/run"]
     print(_row(header, bar))
     if args.markdown:

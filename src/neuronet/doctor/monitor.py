@@ -43,7 +43,7 @@ class Monitor(Callback):
 
     Args:
         every: record per-layer statistics every this many steps (default: adaptive, as
-            ``watch``: every 10 steps or rarer, so that it costs about 0.5% of training).
+            ``watch``: every 10 steps or rarer, so that it costs about 0.25% of training).
         check_every: read the loss curve and the statistics every this many steps (default 50).
         stop_on_nan: stop training at the first non-finite loss (default True).
         verbose: print warnings (default: unless the trainer is quiet; errors always print).

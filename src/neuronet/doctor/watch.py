@@ -21,10 +21,10 @@ target: at most 5% of a step):
 - the gradient check (the global norm, one BLAS dot product per gradient, which is non-finite
   when any element is; a spike check against the running median; the zero_grad check that
   follows it; the learning rate and the step time) runs every step unless it costs more than
-  0.5% of a step (tiny models, large parameters), then every k-th step (k <= 10);
+  0.25% of a step (tiny models, large parameters), then every k-th step (k <= 20);
 - the per-layer statistics (activations and gradients per layer through anomaly mode's op
   observer and tensor hooks, update/weight ratios) are sampled every 10 steps or rarer, so that
-  sampling costs about 0.5% of the loop's time. A forward pre-hook that starts them is on the
+  sampling costs about 0.25% of the loop's time. A forward pre-hook that starts them is on the
   model only while a sampled step is due.
 With an explicit ``every``, the statistics are sampled every ``every`` steps and every step is
 a full step.
@@ -52,8 +52,8 @@ from neuronet.doctor.watch_report import build_report
 
 KEEP_MEASUREMENTS = 100  # sampled steps kept (each ~1-2 KB: per-layer statistics)
 MIN_EVERY = 10  # sample per-layer statistics at most every 10 steps...
-MAX_EVERY = 1000
-SAMPLE_SHARE = 0.005  # ...and, by default, rarely enough that sampling costs 0.5% of the loop
+MAX_EVERY = 5000  # (a 0.3 ms step: about every 1.5 s)
+SAMPLE_SHARE = 0.0025  # ...and, by default, rarely enough that sampling costs 0.25% of the loop
 SAMPLE_COSTS_KEPT = 5  # the costliest of the last 5 sampled steps plans the next interval
 _NORMS = ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d")
 _DROPOUTS = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout")
@@ -67,9 +67,9 @@ class watch(GradientChecks):
         optimizer: its optimizer (optional; without it, update checks are skipped).
         every: record per-layer statistics every this many steps, and check the gradients
             every step. Default (None): the watch bounds its cost as the loop runs: statistics
-            every 10 steps, or less often when one sampled step costs more than 0.5% of the
+            every 10 steps, or less often when one sampled step costs more than 0.25% of the
             loop's time over that interval, and the gradients every step, or every k-th
-            (k <= 10) when checking them costs more than 0.5% of a step.
+            (k <= 20) when checking them costs more than 0.25% of a step.
         on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
             seen (the ``Monitor`` callback prints them).
         track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
@@ -117,7 +117,8 @@ class watch(GradientChecks):
         # short run all of its few): a long run's memory stays flat
         self.measurements = deque(maxlen=KEEP_MEASUREMENTS)
         self.spikes = []
-        self._norm_every = 1  # a full step every this many steps (see _plan_norms)
+        self._norm_every = 1  # a full step every this many steps (see _plan_norms)...
+        self._next_norm = 0  # ...the next one
         self._norm_costs = []
         self._sample_costs = deque(maxlen=SAMPLE_COSTS_KEPT)
         self._codes_seen = set()
@@ -170,13 +171,13 @@ class watch(GradientChecks):
         self._sampling = None
         self._armed = None
         self._sample_started_cost = 0.0
-        if self.steps == 0:
+        if self.steps == 0:  # a watch attached again carries on with its schedules
             self._next_sample = 0 if self.optimizer is not None else math.inf
+            self._next_norm = 0
         self._last_full = None  # (perf_counter, steps) at the last full step
         self._nonfinite_seen = False
         self._groups_seen = -1
-        self._next_norm = self.steps
-        self._next_full = self.steps
+        self._next_full = min(self._next_norm, self._next_sample - 1)
         self._spike_above = math.inf
         self._spike_refresh_at = 11
         self._attached = True

@@ -16,8 +16,8 @@ from neuronet.doctor import numerics
 
 SPIKE = 10.0  # a gradient norm above 10x the median of the previous 20 is a spike
 SPIKE_REFRESH = 4  # checks between refreshes of that threshold (also refreshed on exceeding it)
-NORM_SHARE = 0.005  # by default the gradients are checked every step unless that costs more
-NORM_MAX_EVERY = 10  # than 0.5% of a step; then every k-th step, k at most 10,
+NORM_SHARE = 0.0025  # by default the gradients are checked every step unless that costs more
+NORM_MAX_EVERY = 20  # than 0.25% of a step; then every k-th step, k at most 20,
 NORM_PLAN = 16  # re-planned from the median cost of the last 16 checks
 _INF = math.inf
 
