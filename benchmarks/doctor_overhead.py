@@ -12,9 +12,10 @@ median of the rounds' paired ratios (each block against the plain block of its r
 interquartile range, and the ratio of total times.
 Targets: a watch at most 1.05x a step, anomaly mode at most 1.3x.
 
-(Blocks used to be 50 steps. Attaching a watch every 50 steps churns CPython's specialised
-attribute caches around ``optimizer.step`` and the model's hooks, which added about 2% to the
-watch's ratio on the 0.3 ms step; a user's loop attaches once.)
+(Blocks used to be 50 steps, the watch entered and left around each: the same code measured
+about 2% more on the 0.3 ms step that way, most likely CPython's specialised attribute lookups
+around ``optimizer.step`` and the model's hooks rebuilt at each attach; a user's loop attaches
+once.)
 
 Usage: python benchmarks/doctor_overhead.py [--rounds 20] [--seconds 0.5] [--threads N]
 """
