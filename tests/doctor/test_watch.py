@@ -258,6 +258,24 @@ def test_between_full_steps_the_watch_only_counts_and_still_finds_loop_bugs(monk
     assert not m._forward_pre_hooks and all(not h._forward_pre_hooks for h in m.modules())
 
 
+def test_a_watch_attached_again_carries_on_with_its_schedule(monkeypatch):
+    """Leaving and re-entering a watch does not force a gradient check: the next one comes
+    k steps after the last, as in one long loop."""
+    grads = sys.modules["neuronet.doctor.watch_gradients"]
+    monkeypatch.setattr(grads, "NORM_SHARE", 1e-12)
+    plan, k = grads.NORM_PLAN, grads.NORM_MAX_EVERY
+    x, y = blobs(3)
+    m = mlp(16, 4, 0)
+    opt = optim.SGD(m.parameters(), 0.05)
+    w = doctor.watch(m, opt)
+    with w:
+        _loop(m, opt, x, y, plan + 2)
+    with w:
+        _loop(m, opt, x, y, k)
+    assert list(w.grad_norm_steps) == list(range(plan)) + [plan - 1 + k]
+    assert w.steps == plan + 2 + k
+
+
 def test_a_non_finite_gradient_with_a_finite_loss_is_named():
     x, y = blobs(4)
     m = _SqrtOfZero(bad_from=5)
