@@ -67,6 +67,42 @@ def test_deliberate_gradient_accumulation_is_not_missing_zero_grad():
     assert "opt.missing_zero_grad" not in w.report().codes()
 
 
+def test_a_gan_loop_watched_on_one_model_is_judged_by_that_model_alone():
+    """Generator and discriminator, each with its optimizer and zero_grad; the watch is on the
+    generator. The discriminator's backward between two generator steps is not a missing
+    zero_grad, and its loss is not the generator's (it used to make 2 losses a step: a false
+    opt.missing_zero_grad error and a loss curve read as oscillating)."""
+    nt.manual_seed(0)
+    gen = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    disc = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    g_opt, d_opt = optim.Adam(gen.parameters(), 1e-3), optim.Adam(disc.parameters(), 1e-3)
+    rng = np.random.default_rng(0)
+    ones, zeros = nt.ones(32, 1), nt.zeros(32, 1)
+    g_losses = []
+    with doctor.watch(gen, g_opt) as w:
+        for _ in range(60):
+            z = nt.tensor(rng.standard_normal((32, 8)).astype(np.float32))
+            real = nt.tensor(rng.standard_normal((32, 4)).astype(np.float32) + 2)
+            fake = gen(z)
+            d_loss = F.binary_cross_entropy_with_logits(
+                disc(real), ones
+            ) + F.binary_cross_entropy_with_logits(disc(fake.detach()), zeros)
+            d_opt.zero_grad()
+            d_loss.backward()
+            d_opt.step()
+            g_loss = F.binary_cross_entropy_with_logits(disc(fake), ones)
+            g_opt.zero_grad()
+            g_loss.backward()
+            g_opt.step()
+            g_losses.append(g_loss.item())
+    assert w.steps == 60 and w.backwards == 120
+    np.testing.assert_array_equal(w.losses, g_losses)
+    checked = [s for s in w.grad_norm_steps if s < 59]  # each followed by a generator backward
+    assert w.steps_checked == w.grad_resets == len(checked) >= 16 and not w.accumulating
+    assert not w.report().codes("warning")
+    assert all(not p._hooks for p in gen.parameters())  # the zero_grad check's hook is gone
+
+
 def test_zero_grad_with_set_to_none_false_is_recognised():
     x, y = blobs(2)
     m = mlp(16, 4, 0)

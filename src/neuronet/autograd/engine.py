@@ -261,7 +261,7 @@ def _finish_leaf(leaf, g, captures, accumulate, assigned, chosen) -> None:
     """Pass ``g`` through the leaf's hooks, add it to ``leaf.grad`` (unless ``accumulate`` is
     off or ``chosen`` leaves it out), then call its post-accumulate hooks."""
     if leaf._hooks:
-        for hook in leaf._hooks:
+        for hook in list(leaf._hooks):  # a hook may remove itself (doctor.watch's does)
             replaced = hook(Tensor(g))
             if replaced is not None:
                 g = replaced.array if isinstance(replaced, Tensor) else replaced

@@ -123,6 +123,8 @@ class watch(GradientChecks):
         self._sample_costs = deque(maxlen=SAMPLE_COSTS_KEPT)
         self._codes_seen = set()
         self._own = 0  # inside own_forward()
+        self._loss = None
+        self._zero_grad_hook = None
         self._attached = False
 
     # ---- attach / detach ------------------------------------------------------------------
@@ -166,8 +168,9 @@ class watch(GradientChecks):
         self._observer = self._before_backward
         BACKWARD_OBSERVERS.append(self._observer)
         self._out_grad = None
-        self._stepped = None
+        self._loss = None  # the array of the last backward's loss, until the step
         self._first = None
+        self._zero_grad_hook = None
         self._sampling = None
         self._armed = None
         self._sample_started_cost = 0.0
@@ -187,8 +190,11 @@ class watch(GradientChecks):
     def detach(self) -> None:
         if not self._attached:
             return
+        if self._loss is not None:
+            self._take_loss()
         self._stop_sampling()
         self._disarm_sampling()
+        self._disarm_zero_grad_check()
         for h in self._handles:
             h.remove()
         for owner, name, had, old in reversed(self._saved_attrs):
@@ -304,30 +310,51 @@ class watch(GradientChecks):
         self._sampling = None
 
     def _before_backward(self, tensor) -> None:
+        """Every ``backward()`` from a single value: its loss. With an optimizer the loss waits
+        for the step (``_take_loss``): the last backward before this optimizer's step is that
+        step's, while in a loop that trains two models (a GAN) the other model's backward
+        comes and goes in between."""
         a = tensor.array
         if a.size != 1:
             return
         self.backwards += 1
-        stepped = self._stepped
-        if stepped is not None:
-            # the first parameter the last step updated: its gradient object is still there,
-            # and not zeroed, when no zero_grad ran in between
-            self._stepped = None
+        if self.track_loss:
+            self._loss = a
+            if self.optimizer is None:
+                self._take_loss()
+
+    def _take_loss(self) -> None:
+        """Record the pending loss (a non-finite one is traced to its source at once)."""
+        value = self._loss.item()
+        self._loss = None
+        self.losses.append(value)
+        if not math.isfinite(value) and not self._nonfinite_seen:
+            self._nonfinite_seen = True
+            self.nonfinite(value, self.steps + 1)
+
+    def _arm_zero_grad_check(self, p, g) -> None:
+        """After a checked step: at the next backward that reaches ``p`` (the first parameter
+        the step updated, so a backward of this model), is the step's gradient ``g`` still in
+        ``p.grad``, and not zeroed? Then no ``zero_grad`` ran in between. A tensor hook on
+        ``p``, removed when it has looked (or at the next checked step)."""
+        self._disarm_zero_grad_check()
+
+        def check(grad):
+            self._disarm_zero_grad_check()
             self.steps_checked += 1
-            p, g = stepped
             if p.grad is g and g.array.any():
                 self.accumulating.append(self.steps)
                 if len(self.accumulating) >= 2:
                     self._emit_zero_grad()
             else:
                 self.grad_resets += 1
-        if not self.track_loss:
-            return
-        value = a.item()
-        self.losses.append(value)
-        if not math.isfinite(value) and not self._nonfinite_seen:
-            self._nonfinite_seen = True
-            self.nonfinite(value, self.steps + 1)
+
+        self._zero_grad_hook = p.register_hook(check)
+
+    def _disarm_zero_grad_check(self) -> None:
+        if self._zero_grad_hook is not None:
+            self._zero_grad_hook.remove()
+            self._zero_grad_hook = None
 
     def nonfinite(self, value, step) -> list:
         """Report a non-finite loss at ``step`` (1-based, the step it would have been): name its
@@ -363,8 +390,16 @@ class watch(GradientChecks):
         )
 
     def _step(self, original, *args, **kwargs):
-        """``optimizer.step`` while attached: count the step; the rest on full steps only."""
+        """``optimizer.step`` while attached: the loss and the step count; the rest on full
+        steps only."""
         if self.steps < self._next_full:
+            if self._loss is not None:  # (_take_loss, inline: this runs every step)
+                value = self._loss.item()
+                self._loss = None
+                self.losses.append(value)
+                if not math.isfinite(value) and not self._nonfinite_seen:
+                    self._nonfinite_seen = True
+                    self.nonfinite(value, self.steps + 1)
             result = original(*args, **kwargs)
             self.steps += 1
             return result
@@ -373,6 +408,8 @@ class watch(GradientChecks):
     def _full_step(self, original, args, kwargs):
         """The step time (averaged over the steps since the last full step), the learning rate,
         the gradient check when due and, on a sampled step, the update/weight ratios."""
+        if self._loss is not None:
+            self._take_loss()
         now = perf_counter()
         last = self._last_full
         if last is not None and self.steps > last[1]:
@@ -394,8 +431,9 @@ class watch(GradientChecks):
             finishing = perf_counter()
             self._finish_sample(before)
             self._plan_next(copied - started + perf_counter() - finishing)
-        # the zero_grad check at the next backward() follows the steps whose gradients it read
-        self._stepped, self._first = self._first, None
+        if self._first is not None:  # the gradients were checked: so will be their reset
+            self._arm_zero_grad_check(*self._first)
+            self._first = None
         if self.steps >= self._next_sample:  # the next step is sampled, and full
             self._arm_sampling()
             self._next_full = self.steps
@@ -453,4 +491,6 @@ class watch(GradientChecks):
     # ---- results ------------------------------------------------------------------------------
     def report(self):
         """A ``Report`` of everything seen so far."""
+        if self._attached and self._loss is not None:  # a backward() not followed by a step
+            self._take_loss()
         return build_report(self)
