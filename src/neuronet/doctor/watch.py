@@ -393,13 +393,8 @@ class watch(GradientChecks):
         """``optimizer.step`` while attached: the loss and the step count; the rest on full
         steps only."""
         if self.steps < self._next_full:
-            if self._loss is not None:  # (_take_loss, inline: this runs every step)
-                value = self._loss.item()
-                self._loss = None
-                self.losses.append(value)
-                if not math.isfinite(value) and not self._nonfinite_seen:
-                    self._nonfinite_seen = True
-                    self.nonfinite(value, self.steps + 1)
+            if self._loss is not None:
+                self._take_loss()
             result = original(*args, **kwargs)
             self.steps += 1
             return result
