@@ -11,8 +11,11 @@ What it attaches (all undone on exit; the model, optimizer and RNG are left as t
   ``dict.__setitem__``: no Python runs for it), pre-hooks on BatchNorm layers (batches of one)
   and on the first Dropout/BatchNorm layer (evaluation without gradients in training mode);
 - a wrapper around ``optimizer.step`` (an instance attribute shadowing the method);
-- a backward observer (``autograd.tensor.BACKWARD_OBSERVERS``): the loss value, and whether the
-  previous step's gradients are still there when the next backward starts (no ``zero_grad``);
+- a backward observer (``autograd.tensor.BACKWARD_OBSERVERS``): the loss, taken at the next
+  optimizer step (the last backward before a step is that step's: a GAN's other model's
+  backward in between is not);
+- after a checked step, a tensor hook on the first parameter it updated: at the next backward
+  that reaches it, are that step's gradients still there, not zeroed (no ``zero_grad``)?
 - a copy of every trainable parameter at entry (those that never change are reported).
 
 Every step costs a loss read, a step count and a few Python calls. The rest runs on "full" steps
@@ -72,7 +75,8 @@ class watch(GradientChecks):
             (k <= 20) when checking them costs more than 0.25% of a step.
         on_finding: optional callable ``on_finding(finding)`` called the moment a problem is
             seen (the ``Monitor`` callback prints them).
-        track_loss: read the loss from every ``backward()`` (the Monitor feeds it instead).
+        track_loss: record the loss of each step, that of the last ``backward()`` before it
+            (without an optimizer, of every ``backward()``).
 
     After the block (or during it), ``report()`` returns a ``Report``.
     """
