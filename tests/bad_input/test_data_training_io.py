@@ -67,7 +67,7 @@ CASES = [
     ("Subset index 20", lambda f: Subset(data, [20])[0], IndexError, "Subset: index 20"),
     ("DataLoader batch_size 0", lambda f: DataLoader(data, batch_size=0), ValueError,
      "batch_size should be a positive integer value, but got batch_size=0"),
-    ("DataLoader batch_size 2.5", lambda f: DataLoader(data, batch_size=2.5), TypeError,
+    ("DataLoader batch_size 2.5", lambda f: DataLoader(data, batch_size=2.5), ValueError,
      "batch_size=2.5"),
     ("DataLoader of an int", lambda f: DataLoader(42, batch_size=2), TypeError,
      "DataLoader: dataset must have __len__ and __getitem__ .* got int"),

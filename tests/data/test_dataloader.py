@@ -255,8 +255,9 @@ def test_load_state_dict_between_epochs_and_errors():
 def test_argument_errors():
     with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
         DataLoader(_ds(), batch_size=0)
-    with pytest.raises(TypeError, match="batch_size should be a positive integer value"):
-        DataLoader(_ds(), batch_size=2.5)
+    for bad in (2.5, "4", True):  # ValueError, as torch raises for each
+        with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+            DataLoader(_ds(), batch_size=bad)
     with pytest.raises(TypeError, match="shuffle should be a boolean value"):
         DataLoader(_ds(), shuffle="yes")
     with pytest.raises(TypeError, match="generator must be a neuronet.Generator"):

@@ -9,13 +9,12 @@ import numpy as np
 def check_batch_size(batch_size) -> None:
     if batch_size is None:
         return
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool):
-        raise TypeError(
-            f"batch_size should be a positive integer value, but got batch_size={batch_size!r}"
-        )
-    if batch_size <= 0:
+    # ValueError for a wrong type too, as PyTorch raises (code that catches it works unchanged)
+    is_int = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+    if not is_int or batch_size <= 0:
         raise ValueError(
-            f"batch_size should be a positive integer value, but got batch_size={batch_size}"
+            f"batch_size should be a positive integer value, but got batch_size={batch_size!r}"
+            " (an int >= 1, or None for a dataset that yields whole batches)"
         )
 
 
