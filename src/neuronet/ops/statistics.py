@@ -37,18 +37,25 @@ def _undefined(a: np.ndarray) -> np.ndarray:
     return np.where(a == 0, np.nan, np.copysign(np.inf, a)).astype(a.dtype)
 
 
+def _variance(x, dims, correction, keepdim) -> tuple:
+    """(x - mean, N - correction floored at 0, the variance) over ``dims``, shared by Var and
+    Std; the variance is inf/NaN where N - correction <= 0."""
+    centered = x - np.mean(x, axis=dims, keepdims=True)
+    dof = max(_count(x.shape, dims) - correction, 0)
+    squares = np.sum(centered * centered, axis=dims, keepdims=keepdim)
+    return centered, dof, np.asarray(squares / dof if dof else _undefined(squares))
+
+
 class Var(Function):
     """y = sum((x - mean)**2) / (N - correction);
     dL/dx = dL/dy * 2 (x - mean) / (N - correction).  Saves: x - mean."""
 
     @staticmethod
     def forward(ctx, x, dims=None, correction=1, keepdim=False):
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        dof = max(_count(x.shape, dims) - correction, 0)
+        centered, dof, y = _variance(x, dims, correction, keepdim)
         ctx.save_for_backward(centered)
         ctx.meta = (dims, keepdim, dof)
-        squares = np.sum(centered * centered, axis=dims, keepdims=keepdim)
-        return np.asarray(squares / dof if dof else _undefined(squares))
+        return y
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -66,10 +73,8 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, dims=None, correction=1, keepdim=False):
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        dof = max(_count(x.shape, dims) - correction, 0)
-        squares = np.sum(centered * centered, axis=dims, keepdims=keepdim)
-        y = np.asarray(np.sqrt(squares / dof if dof else _undefined(squares)))
+        centered, dof, variance = _variance(x, dims, correction, keepdim)
+        y = np.asarray(np.sqrt(variance))
         ctx.save_for_backward(centered, y)
         ctx.meta = (dims, keepdim, dof)
         return y
