@@ -256,10 +256,10 @@ def test_between_full_steps_the_watch_only_counts_and_still_finds_loop_bugs(monk
     step and the one before it (which times it); the zero_grad, eval-mode and schedule checks
     still fire from the full steps alone."""
     grads = sys.modules["neuronet.doctor.watch_gradients"]
-    watch_module = sys.modules["neuronet.doctor.watch"]
     monkeypatch.setattr(grads, "NORM_SHARE", 1e-12)
-    monkeypatch.setattr(watch_module, "SAMPLE_SHARE", 1e12)  # sample every MIN_EVERY steps
-    plan, k, every = grads.NORM_PLAN, grads.NORM_MAX_EVERY, watch_module.MIN_EVERY
+    sampling = sys.modules["neuronet.doctor.watch_sampling"]
+    monkeypatch.setattr(sampling, "SAMPLE_SHARE", 1e12)  # sample every MIN_EVERY steps
+    plan, k, every = grads.NORM_PLAN, grads.NORM_MAX_EVERY, sampling.MIN_EVERY
     x, y = blobs(7)
     nt.manual_seed(0)
     m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 4))

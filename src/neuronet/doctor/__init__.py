@@ -16,7 +16,8 @@ Every code, how it is measured and its thresholds: docs/doctor.md. Layout: ``fin
 vocabulary and the ranking), ``inputs.py`` (data, loss and task), ``exam.py`` (one
 examination's state), one file per stage (``data_checks``, ``wiring``, ``init_checks``,
 ``overfit``, ``lr_finder``, ``grad_flow``, ``short_run``), ``curves.py`` (reading a loss
-curve), ``watch.py`` and ``watch_report.py``, ``numerics.py`` (locating a NaN after the fact),
+curve), ``watch.py`` (its gradient checks in ``watch_gradients.py``, its per-layer sampling
+in ``watch_sampling.py``) and ``watch_report.py``, ``numerics.py`` (locating a NaN after the fact),
 ``monitor.py`` (the Trainer callback), ``report.py``, ``render.py`` and ``plots.py``.
 """
 
