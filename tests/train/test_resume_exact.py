@@ -14,7 +14,7 @@ import pytest
 
 import neuronet as nt
 from neuronet import nn, optim
-from neuronet.data import TensorDataset, load_digits
+from neuronet.data import IterableDataset, TensorDataset, load_digits
 from neuronet.train import Callback, EarlyStopping, Trainer
 
 BATCHES = 7  # 200 samples in batches of 32: the last batch is short
@@ -24,6 +24,16 @@ EPOCHS = 4
 def _data():
     x, y = load_digits("train").arrays
     return TensorDataset(x[:200], y[:200]), TensorDataset(x[200:264], y[200:264])
+
+
+class _Stream(IterableDataset):
+    """A data set as a stream without __len__ (its epoch ends when it does), in its order."""
+
+    def __init__(self, data):
+        self.x, self.y = data.arrays
+
+    def __iter__(self):
+        yield from zip(self.x, self.y)
 
 
 class Interrupter(Callback):
@@ -84,6 +94,8 @@ def _build(case: dict, seed: int, callbacks=(), out_dir=None):
 
 def _fit(trainer, case, **kwargs):
     train, val = _data()
+    if case.get("stream"):
+        train, val = _Stream(train), _Stream(val)
     val = None if case.get("no_val") else val
     return trainer.fit(
         train, val, epochs=case.get("epochs", EPOCHS), steps=case.get("steps"), **kwargs
@@ -120,6 +132,12 @@ CASES = {
     "Ctrl-C during validation": ({"dropout": 0.2}, {"during_val": 1}),
     "Ctrl-C after an epoch's last batch": ({}, {"at": 2 * BATCHES}),
     "Ctrl-C in the last epoch": ({"accumulate": 2}, {"at": 3 * BATCHES + 3}),
+    "stream without __len__, mid-epoch": ({"stream": True, "dropout": 0.2}, {"at": 10}),
+    "stream, accumulate=2, mid-group": ({"stream": True, "accumulate": 2}, {"at": BATCHES + 3}),
+    # the stream's last batch leaves half a group; its step comes once the stream has ended
+    "stream, Ctrl-C after its last batch": ({"stream": True, "accumulate": 2}, {"at": BATCHES}),
+    "stream, step-capped": ({"stream": True, "steps": 17}, {"at": 5}),
+    "stream, extended by steps": ({"stream": True, "steps": 17}, {"first": {"steps": 10}}),
 }
 
 

@@ -262,7 +262,7 @@ class _Stream(nt.data.IterableDataset):
         return len(self.x)
 
 
-def test_iterable_datasets_train_in_their_own_order_or_say_why_not():
+def test_iterable_datasets_train_in_their_own_order():
     x, y = small_digits(96).arrays
     # a sized stream trains, batched in its own order: the same weights as the same batches
     streamed = mlp()
@@ -280,9 +280,47 @@ def test_iterable_datasets_train_in_their_own_order_or_say_why_not():
             opt.step()
     for a, b in zip(streamed.parameters(), by_hand.parameters()):
         np.testing.assert_allclose(a.array, b.array, rtol=1e-6, atol=1e-7)
-    # an unsized one: the reason, not len()'s TypeError
-    with pytest.raises(TypeError, match="_Stream is an IterableDataset without __len__"):
-        Trainer(mlp(), "cross_entropy", opt, quiet=True).fit(_Stream(x, y, sized=False))
+
+
+def _fit_stream(sized, accumulate=1, n=96, val=None, **fit):
+    x, y = small_digits(256).arrays
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    sched.interval = "step"  # so that the step of a partial group shows in the rate as well
+    t = Trainer(model, "cross_entropy", opt, sched, accumulate=accumulate, quiet=True)
+    val = None if val is None else _Stream(x[200 : 200 + val], y[200 : 200 + val], sized)
+    t.fit(_Stream(x[:n], y[:n], sized), val, **fit)
+    return t
+
+
+@pytest.mark.parametrize("accumulate", [1, 2, 3])
+def test_a_stream_without_len_trains_as_the_same_stream_with_one(accumulate):
+    # 80 samples in batches of 32: 3 batches, the last one short; with accumulate=2 the last
+    # group is one batch, which only the end of the stream can tell
+    sized = _fit_stream(True, accumulate, n=80, val=40, epochs=3)
+    unsized = _fit_stream(False, accumulate, n=80, val=40, epochs=3)
+    assert sized.steps_per_epoch == 3 and unsized.steps_per_epoch is None
+    assert unsized.global_step == sized.global_step == 3 * -(-3 // accumulate)
+    for a, b in zip(sized.model.parameters(), unsized.model.parameters()):
+        assert np.array_equal(a.array, b.array)
+    assert unsized.history.epochs == sized.history.epochs  # val_loss of an unsized val stream
+    assert unsized.scheduler.state_dict() == sized.scheduler.state_dict()
+    assert unsized.where({"epoch": 1, "batch": 2, "step": 5}) == "step 5 (epoch 2, batch 3)"
+
+
+def test_a_stream_capped_by_steps_stops_there_and_an_empty_one_is_refused():
+    t = _fit_stream(False, n=96, epochs=5, steps=4)
+    assert (t.global_step, t.epoch) == (4, 1)  # 3 steps an epoch
+    with pytest.raises(ValueError, match="the training data is empty"):
+        _fit_stream(False, n=0)
+    with pytest.raises(ValueError, match="Trainer.fit: the validation data is empty"):
+        _fit_stream(False, n=64, val=0)
+    t = _fit_stream(False, n=64)
+    with pytest.raises(ValueError, match="Trainer.evaluate: the data is empty"):
+        t.evaluate(_Stream(np.zeros((0, 64), np.float32), np.zeros(0, np.int64), False))
+    x, y = small_digits(64).arrays
+    assert t.predict(_Stream(x, y, False)).shape == (64, 10)
 
 
 def test_make_loader_shuffles_every_map_style_input_from_the_trainers_generator():

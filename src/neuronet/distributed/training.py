@@ -121,15 +121,15 @@ class Ranks(_Single):
 
     def loader(self, data, batch_size, shuffle, generator, shard):
         from neuronet.autograd.tensor import Tensor
-        from neuronet.data import DataLoader, TensorDataset
+        from neuronet.data import DataLoader, IterableDataset, TensorDataset
         from neuronet.distributed.sampler import DistributedSampler
 
         if isinstance(data, DataLoader):
             if shard == "train" and not isinstance(data.sampler, DistributedSampler):
                 self._warn_unsharded()
             return None
-        if not shard:
-            return None
+        if not shard or isinstance(data, IterableDataset):
+            return None  # a stream has no indices to shard: it yields each rank's part itself
         if isinstance(data, Tensor):
             data = TensorDataset(data)
         if shard == "train":

@@ -1,9 +1,11 @@
 """Where the training loop gets its batches, and how it splits them into inputs and target.
 
 ``make_loader`` turns what the user passed into a ``DataLoader``: a Dataset gets one whose
-shuffling is driven by the trainer's seeded generator; a DataLoader is used as it is. The
-loader's ``state_dict`` (epoch, batches consumed, generator states) is what a checkpoint stores,
-so a resumed run sees exactly the batches the interrupted one had left.
+shuffling is driven by the trainer's seeded generator; a DataLoader is used as it is; an
+``IterableDataset`` is batched in the order it yields. ``batch_count`` is None for a stream
+without ``__len__``. The loader's ``state_dict`` (epoch, batches consumed, generator states) is
+what a checkpoint stores, so a resumed run sees exactly the batches the interrupted one had
+left (a stream is iterated again and the consumed batches skipped).
 """
 
 from __future__ import annotations
@@ -27,16 +29,16 @@ def make_loader(data, batch_size: int, shuffle: bool, generator):
             f"expected a Dataset, a DataLoader or a Tensor of inputs, got {type(data).__name__}; "
             "wrap arrays with neuronet.data.TensorDataset(x, y)"
         )
-    try:
-        len(loader)
-    except TypeError:
-        raise TypeError(
-            f"Trainer: the data has no length: {type(loader.dataset).__name__} is an "
-            "IterableDataset without __len__, so the batches per epoch (for the progress, the "
-            "epoch's end and exact resume) are unknown; give it a __len__ returning the samples "
-            "it yields per epoch, or train it in a loop of your own (doctor.watch observes one)"
-        ) from None
     return loader
+
+
+def batch_count(loader):
+    """The batches ``loader`` yields per epoch, or None for a stream of unknown length (an
+    ``IterableDataset`` without ``__len__``: its epoch ends when the stream does)."""
+    try:
+        return len(loader)
+    except TypeError:
+        return None
 
 
 def split_batch(batch, need_target: bool = True):

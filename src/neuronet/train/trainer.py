@@ -9,6 +9,8 @@ One optimizer step is::
         loss.backward()
         every `accumulate` batches (and at the epoch's last batch):
             clip gradients -> optimizer.step() -> zero_grad() -> scheduler.step() if per step
+    (a stream without __len__: the epoch ends when it does, and a partial accumulation group
+    left then takes its step there)
     at the end of the epoch: evaluate on val, scheduler.step() if per epoch (with the monitored
     value if it needs_metric), on_epoch_end, on_checkpoint
 
@@ -40,11 +42,11 @@ from pathlib import Path
 import numpy as np
 
 from neuronet import backend
-from neuronet.autograd.grad_mode import no_grad
 from neuronet.autograd.tensor import Tensor
 from neuronet.distributed import training as distributed
 from neuronet.random import Generator, get_rng_state, set_rng_state
-from neuronet.train.batches import make_loader, split_batch
+from neuronet.train import evaluation
+from neuronet.train.batches import batch_count, make_loader, split_batch
 from neuronet.train.callbacks.base import Callback, CallbackList
 from neuronet.train.callbacks.checkpoint import ModelCheckpoint
 from neuronet.train.callbacks.history import History
@@ -205,7 +207,9 @@ class Trainer:
         """Train until ``epochs`` epochs are done (or ``steps`` optimizer steps in total).
 
         Args:
-            train: a Dataset (shuffled with the trainer's seed) or a DataLoader.
+            train: a Dataset (shuffled with the trainer's seed), a DataLoader, or an
+                IterableDataset (in its order; without ``__len__`` an epoch ends when the
+                stream does).
             val: optional validation Dataset or DataLoader, evaluated after each epoch.
             epochs: the total number of epochs (a resumed or continued run goes up to it).
             resume: a checkpoint a Trainer wrote (``ModelCheckpoint``'s checkpoint.safetensors).
@@ -224,7 +228,7 @@ class Trainer:
         backend.prepare_run()  # malloc tuning, and a note when numba compiles (first run only)
         self._ranks = distributed.for_trainer()
         loader = self._training_loader(train)
-        if val is not None and len(self._loader(val, False, shard="eval")) == 0:
+        if val is not None and batch_count(self._loader(val, False, shard="eval")) == 0:
             raise ValueError("Trainer.fit: the validation data is empty (0 batches)")
         if resume is not None:
             self._restore(resume, loader)
@@ -257,13 +261,21 @@ class Trainer:
                 loader.load_state_dict(loader.state_dict())  # the next iter() resumes the epoch
             return loader
         loader = self._loader(train, shuffle=True, shard="train")
-        if len(loader) == 0:
+        size = batch_count(loader)  # None: a stream without __len__, its epoch ends with it
+        if size == 0:
             raise ValueError("Trainer.fit: the training data is empty (0 batches)")
+        if size is None and self._ranks.world_size > 1:
+            raise ValueError(
+                f"Trainer.fit: under MPI the training data needs a length, but "
+                f"{type(loader.dataset).__name__} is an IterableDataset without __len__: the "
+                "ranks could run different numbers of batches and wait for each other forever; "
+                "give it a __len__ (the batches each rank yields per epoch)"
+            )
         if self.progress is not None or self.phase != "train":  # another data set: new epoch
             self.optimizer.zero_grad()
             self.progress, self.phase = None, "train"
         self._loader_in_use, self._train_source = loader, train
-        self.steps_per_epoch = len(loader)
+        self.steps_per_epoch = size
         return loader
 
     def _capped(self, steps) -> bool:
@@ -321,10 +333,11 @@ class Trainer:
         self.model.train()
         if self.progress is None:
             self.progress = EpochProgress(self.fresh_metrics())
-        start, batches = loader.batch_index, len(loader)
-        left = batches - start
+        start, batches = loader.batch_index, self.steps_per_epoch  # None: a stream
+        left = None if batches is None else batches - start
         if steps is not None:
-            left = min(left, (steps - self.global_step) * self.accumulate - start % self.accumulate)
+            cap = (steps - self.global_step) * self.accumulate - start % self.accumulate
+            left = cap if left is None else min(left, cap)
         self.batches_this_epoch = left
         callbacks.on_epoch_begin(self.epoch, {"batch": start} if start else {})
         self._ranks.begin_epoch(loader, self.epoch)  # DistributedSampler.set_epoch
@@ -337,13 +350,23 @@ class Trainer:
             )
             if sigint and not self._sigint.requested:  # another rank's Ctrl-C stops this one
                 self._sigint.presses = 1
-            if index + 1 < batches and (sigint or self.stop_training or self._capped(steps)):
+            last = batches is not None and index + 1 == batches
+            if not last and (sigint or self.stop_training or self._capped(steps)):
                 return
-        if index + 1 == batches:
-            self.progress.finish(self._ranks.reduce)
-            self.phase = "validate"
+        if batches is None:  # the stream has ended, and with it the epoch
+            if index < 0:
+                raise ValueError("Trainer.fit: the training data is empty (0 batches)")
+            if (index + 1) % self.accumulate:  # a partial accumulation group: its step now
+                self._finish_group()
+        elif index + 1 != batches:
+            return
+        self.progress.finish(self._ranks.reduce)
+        self.phase = "validate"
 
-    def _train_batch(self, index: int, batches: int, batch, callbacks, model) -> None:
+    def _train_batch(self, index: int, batches, batch, callbacks, model) -> None:
+        """Forward and backward on one batch, and the optimizer step when its accumulation
+        group is complete (``batches`` None: a stream, whose last group ``_finish_group``
+        completes)."""
         x, y = split_batch(batch)
         if y is None:
             raise ValueError(
@@ -357,13 +380,7 @@ class Trainer:
         with self._ranks.sync(self.model, stepped):  # no_sync() inside an accumulation group
             (loss / self.accumulate if self.accumulate > 1 else loss).backward()
         if stepped:
-            if self.grad_clip is not None:
-                from neuronet.nn.utils import clip_grad_norm_
-
-                clip_grad_norm_(self.model.parameters(), self.grad_clip)
-            self.optimizer.step()
-            self.optimizer.zero_grad()
-            self.global_step += 1
+            self._update()
         value = float(loss.item())
         if not math.isfinite(value) and self.nonfinite is None:
             self.nonfinite = {
@@ -385,6 +402,23 @@ class Trainer:
             self._step_scheduler("step", logs)
         callbacks.on_train_batch_end(self.global_step, logs)
 
+    def _update(self) -> None:
+        """One optimizer step on the gradients accumulated so far."""
+        if self.grad_clip is not None:
+            from neuronet.nn.utils import clip_grad_norm_
+
+            clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.global_step += 1
+
+    def _finish_group(self) -> None:
+        """The step of a stream's last, partial accumulation group, once the stream has ended
+        (a per-step scheduler gets the logs of the group's last batch, as the History kept
+        them: a run resumed just before this step has them too)."""
+        self._update()
+        self._step_scheduler("step", dict(self.history.steps[-1], step=self.global_step))
+
     def _end_epoch(self, val, callbacks) -> bool:
         """Validate, step the scheduler, log the epoch; False if Ctrl-C stopped validation."""
         logs = dict(self.progress.train_logs)
@@ -404,7 +438,7 @@ class Trainer:
         """``val_*`` logs, or None when Ctrl-C stopped it (the RNGs are then put back, so
         validating again after a resume draws the same numbers)."""
         states = (get_rng_state(), np.random.get_state(), random.getstate())
-        results = self._evaluate(val, callbacks, interruptible=True)
+        results = evaluation.evaluate(self, val, callbacks, interruptible=True)
         if results is None:
             set_rng_state(states[0])
             np.random.set_state(states[1])
@@ -415,61 +449,11 @@ class Trainer:
     # ---- evaluate / predict ---------------------------------------------------------------
     def evaluate(self, data, callbacks=None) -> dict:
         """Mean loss and every metric over ``data``, in eval mode without recording a graph."""
-        return self._evaluate(data, callbacks, interruptible=False)
-
-    def _evaluate(self, data, callbacks, interruptible: bool):
-        was_training = self.model.training
-        self.model.eval()
-        self._ranks = distributed.for_trainer()
-        self._ranks.sync_buffers(self.model)  # rank 0's running statistics everywhere
-        interruptible = interruptible and self._ranks.world_size == 1  # ranks stay in step
-        metrics = self.fresh_metrics()
-        for m in metrics:
-            m.reset()
-        loss_sum, count = 0.0, 0
-        loader = self._loader(data, False, shard="eval")
-        if len(loader) == 0:
-            raise ValueError("Trainer.evaluate: the data is empty (0 batches)")
-        if callbacks is not None:
-            callbacks.on_test_begin({})
-        try:
-            with no_grad():
-                for index, batch in enumerate(loader):
-                    if interruptible and self._sigint.requested:
-                        return None
-                    x, y = split_batch(batch)
-                    output = self._forward(x)
-                    n = len(y) if isinstance(y, Tensor) and y.ndim > 0 else 1
-                    loss_sum += float(self.loss_fn(output, y).item()) * n
-                    count += n
-                    for m in metrics:
-                        m.update(output.array, y.array if isinstance(y, Tensor) else y)
-                    if callbacks is not None:
-                        callbacks.on_test_batch_end(index, {})
-        finally:
-            self.model.train(was_training)
-        loss_sum, count = self._ranks.reduce(loss_sum, count, metrics)  # over all ranks
-        result = {"loss": loss_sum / max(count, 1)}
-        result.update({m.name: m.compute() for m in metrics})
-        if callbacks is not None:
-            callbacks.on_test_end(result)
-        return result
+        return evaluation.evaluate(self, data, callbacks, interruptible=False)
 
     def predict(self, data) -> Tensor:
         """The model's outputs for every input in ``data``, concatenated along the batch."""
-        was_training = self.model.training
-        self.model.eval()
-        outputs = []
-        try:
-            with no_grad():
-                for batch in self._loader(data, shuffle=False):
-                    x, _ = split_batch(batch, need_target=False)
-                    outputs.append(self._forward(x).array)
-        finally:
-            self.model.train(was_training)
-        if not outputs:
-            raise ValueError("Trainer.predict: the data is empty (0 batches)")
-        return Tensor(np.concatenate(outputs, axis=0))
+        return evaluation.predict(self, data)
 
     # ---- checkpoints --------------------------------------------------------------------------
     def checkpoint_refusal(self) -> str | None:

@@ -72,3 +72,16 @@ if rank == 0:
         "loss": float(nt.functional.cross_entropy(nt.tensor(logits), val_set.tensors[1]).item()),
     }
     (out / "eval.json").write_text(json.dumps({"trainer": evaluation, "single": full}))
+
+
+class _Stream(nt.data.IterableDataset):  # no __len__: the ranks could not agree on its end
+    def __iter__(self):
+        yield from zip(x, (x @ w).argmax(1))
+
+
+try:
+    Trainer(model, "cross_entropy", optimizer, quiet=True, monitor=False).fit(_Stream())
+except ValueError as error:
+    assert "under MPI the training data needs a length" in str(error), error
+else:
+    raise AssertionError("a stream without __len__ was trained under MPI")
