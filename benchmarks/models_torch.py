@@ -113,9 +113,13 @@ def model_for(name, context=64):
     )
 
 
-def build(name, x, y, context=64):
+def build(name, x, y, context=64, compiled=False):
+    """(step, infer) in PyTorch eager, or with ``compiled`` through ``torch.compile`` (the
+    default inductor backend; the first calls compile, so time them apart)."""
     torch.manual_seed(0)
     model = model_for(name, context)
+    if compiled:
+        model = torch.compile(model)  # shares the parameters, so the optimizer below is the same
     if name == "gpt":
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
     elif name == "resnet":

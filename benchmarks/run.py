@@ -1,7 +1,7 @@
 """The performance benchmark: six training-step workloads, neuronet next to PyTorch.
 
     python benchmarks/run.py [--workloads mlp,cnn] [--steps 30] [--warmup 5] [--pairs 3]
-                             [--threads N] [--json out.json]
+                             [--threads N] [--compile] [--json out.json]
 
 Each framework runs in a process of its own, processes alternating neuronet, PyTorch,
 neuronet, PyTorch ... (``--pairs`` of each, default 3), each warmed up before it is timed (see
@@ -13,7 +13,10 @@ GFLOP/s and its fraction of NumPy's 2048x2048 float32 matmul throughput, the sam
 The children run with the processor's own BLAS kernel (``OPENBLAS_CORETYPE`` and
 ``OPENBLAS_L2_SIZE`` removed) and the header prints the kernel each framework uses. Default
 threads are the headline (what a user gets); ``--threads N`` gives every pool N threads.
-PyTorch is optional: without it only neuronet's figures are printed.
+PyTorch is optional: without it only neuronet's figures are printed. ``--compile`` adds
+``torch.compile`` (inductor, which needs a C++ compiler) as a third framework in the rotation and
+prints a second table: its times, neuronet's ratio to it, and each framework's first training
+step + first inference in seconds (where torch.compile compiles; timed apart from the steps).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,12 +47,17 @@ def child(argv: list) -> None:
         times = harness.time_calls(lambda: a @ a, 1, 5)
         harness.emit({"gflops": 2 * 2048**3 / (min(times) / 1e3) / 1e9})
         return
-    torch = harness.torch_or_none(threads) if framework == "torch" else None
+    torch = harness.torch_or_none(threads) if framework != "neuronet" else None
     from benchmarks.workloads import build
 
     step, infer, flops = build(framework, name)
     kernel = harness.torch_kernel(torch) if torch else harness.blas_kernel()  # NumPy loaded now
+    first = time.perf_counter()
+    step()
+    infer()
+    first_calls_s = time.perf_counter() - first  # torch.compile compiles here
     result = {
+        "first_calls_s": first_calls_s,
         "train": harness.time_calls(step, warmup, steps),
         "infer": harness.time_calls(infer, warmup, steps),
         "flops": flops,
@@ -59,12 +68,17 @@ def child(argv: list) -> None:
 
 
 def measure_workload(name: str, args) -> dict:
-    runs = harness.run_pairs(SCRIPT, [name, args.steps, args.warmup], args.pairs, args.threads)
+    frameworks = None
+    if args.compile:
+        frameworks = (*harness.FRAMEWORKS, "torch.compile")
+    args_ = [name, args.steps, args.warmup]
+    runs = harness.run_pairs(SCRIPT, args_, args.pairs, args.threads, frameworks)
     row = {"kernel": {}, "rss_mb": {}}
     for framework, results in runs.items():
         row[framework] = {
             "train": harness.summarize(results, "train"),
             "infer": harness.summarize(results, "infer"),
+            "first_calls_s": max(r["first_calls_s"] for r in results),
         }
         row["kernel"][framework] = results[0]["kernel"]
         row["rss_mb"][framework] = max(r["rss_mb"] for r in results)
@@ -86,6 +100,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--pairs", type=int, default=3, help="processes per framework")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--threads", type=int, help="threads for every pool of both frameworks")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time torch.compile (inductor) in processes of its own, and its compile wait",
+    )
     args = parser.parse_args(argv)
     peak = harness.run_child(SCRIPT, "matmul", ["-", 0, 0], args.threads)["gflops"]
     threads = args.threads or "default"
@@ -108,6 +127,8 @@ def main(argv=None) -> dict:
             print(header)
         results["workloads"][name] = row
         print(_format(name, row, peak), flush=True)
+    if args.compile:
+        print(_compiled_table(results["workloads"]))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return results
@@ -126,6 +147,25 @@ def _format(name: str, row: dict, peak: float) -> str:
         f"{harness.cell(ours['infer']):>22}{harness.cell(theirs.get('infer')):>22}"
         f"{infer_ratio:>7}{rss:>17}"
     )
+
+
+def _compiled_table(rows: dict) -> str:
+    """neuronet against torch.compile: ms per step and per inference, the ratios, and the
+    seconds of each one's first training step + first inference (compilation included)."""
+    lines = [
+        f"{'workload':<12}{'torch.compile ms/step':>24}{'nt/compile':>11}"
+        f"{'compile infer ms':>22}{'nt/compile':>11}{'first calls s nt/compile':>26}"
+    ]
+    for name, row in rows.items():
+        ours, theirs = row["neuronet"], row["torch.compile"]
+        train = ours["train"]["median"] / theirs["train"]["median"]
+        infer = ours["infer"]["median"] / theirs["infer"]["median"]
+        first = f"{ours['first_calls_s']:.2f}/{theirs['first_calls_s']:.1f}"
+        lines.append(
+            f"{name:<12}{harness.cell(theirs['train']):>24}{train:>11.2f}"
+            f"{harness.cell(theirs['infer']):>22}{infer:>11.2f}{first:>26}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,10 @@ def build(
         from neuronet import backend
 
         backend.keep_freed_memory()  # the malloc opt-in Trainer.fit makes (neuronet.backend)
+        step, infer = m.build(name, x, y, context=context)
     else:
         from benchmarks import models_torch as m
-    step, infer = m.build(name, x, y, context=context)
+
+        compiled = framework == "torch.compile"
+        step, infer = m.build(name, x, y, context=context, compiled=compiled)
     return step, infer, flops(name, batch, context)
