@@ -51,7 +51,8 @@ class TensorBoardLogger(Callback):
         log_dir: the folder for the event files (created).
         histograms: write weight and gradient histograms.
         histogram_every: write them every this many optimizer steps; None: once per epoch, at
-            its last batch.
+            its last batch (a stream without ``__len__`` has no known last batch: give it
+            ``histogram_every``).
 
     Findings (the doctor's, or any text) go in with ``log_text(tag, text, step)`` or
     ``log_findings(findings, step)``; any callback of the trainer with a ``findings`` list is
