@@ -85,3 +85,19 @@ except ValueError as error:
     assert "under MPI the training data needs a length" in str(error), error
 else:
     raise AssertionError("a stream without __len__ was trained under MPI")
+
+
+class _Shard(nt.data.IterableDataset):  # each rank yields its own part, and says how much
+    def __init__(self):
+        self.x = x[dist.rank() :: dist.world_size()]
+
+    def __iter__(self):
+        yield from zip(self.x, (self.x @ w).argmax(1))
+
+    def __len__(self):
+        return len(self.x)
+
+
+sharded = Trainer(model, "cross_entropy", optimizer, batch_size=8, quiet=True, monitor=False)
+sharded.fit(_Shard())
+assert sharded.steps_per_epoch == sharded.global_step == -(-len(_Shard()) // 8), sharded.global_step
