@@ -72,6 +72,43 @@ def test_inference_mode_as_torch(torch):
     assert not predict(x).requires_grad and nt.is_grad_enabled()
 
 
+def _grad_mode_script(lib) -> list:
+    """The grad mode at each point of a script using set_grad_enabled every way PyTorch allows."""
+    seen = []
+    try:
+        lib.set_grad_enabled(False)  # a plain call sets the mode from here on
+        seen.append(lib.is_grad_enabled())
+        lib.set_grad_enabled(True)
+        seen.append(lib.is_grad_enabled())
+        with lib.set_grad_enabled(False):
+            seen.append(lib.is_grad_enabled())
+        seen.append(lib.is_grad_enabled())
+
+        @lib.set_grad_enabled(False)  # a decorator leaves the mode alone until called
+        def inside():
+            return lib.is_grad_enabled()
+
+        seen += [lib.is_grad_enabled(), inside(), lib.is_grad_enabled()]
+        with lib.no_grad():
+            with lib.set_grad_enabled(True):
+                seen.append(lib.is_grad_enabled())
+            seen.append(lib.is_grad_enabled())
+            no_grad = lib.no_grad()  # made, not entered: nothing changes
+            seen.append(lib.is_grad_enabled())
+            with no_grad:
+                seen.append(lib.is_grad_enabled())
+        seen.append(lib.is_grad_enabled())
+    finally:
+        lib.set_grad_enabled(True)
+    return seen
+
+
+def test_set_grad_enabled_as_torch_called_alone_in_with_and_as_decorator(torch):
+    ours = _grad_mode_script(nt)
+    assert ours == _grad_mode_script(torch)
+    assert ours == [False, True, False, True, True, False, True, True, False, False, False, True]
+
+
 def test_create_graph_says_plainly_it_is_not_supported():
     x = nt.tensor([1.0], requires_grad=True)
     y = (x * x).sum()

@@ -1,7 +1,8 @@
 """Grad modes: whether ops record the graph for backpropagation, per thread.
 
 ``no_grad()`` turns recording off (inference, optimizer updates); ``enable_grad()`` turns it
-back on inside a ``no_grad`` block; ``set_grad_enabled(mode)`` picks either;
+back on inside a ``no_grad`` block; ``set_grad_enabled(mode)`` picks either (and, called
+alone, sets the mode from then on, as in PyTorch);
 ``inference_mode()`` is ``no_grad`` for code written for PyTorch's inference mode. All of them
 work as context managers and as decorators, like PyTorch's.
 
@@ -30,15 +31,9 @@ def is_grad_enabled() -> bool:
     return STATE.enabled
 
 
-class set_grad_enabled:
-    """Context manager and decorator that sets grad mode to ``mode`` and restores it after.
-
-    Example:
-        >>> import neuronet
-        >>> with neuronet.set_grad_enabled(False):
-        ...     neuronet.is_grad_enabled()
-        False
-    """
+class _GradMode:
+    """Sets grad mode to ``mode`` for a ``with`` block or a decorated function, then restores
+    it (what no_grad, enable_grad and set_grad_enabled share)."""
 
     def __init__(self, mode: bool = True):
         self.mode = bool(mode)
@@ -58,20 +53,50 @@ class set_grad_enabled:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
+            with _GradMode(mode):
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Set grad mode to ``mode``, as PyTorch's: called alone it sets the mode from then on;
+    as a context manager or decorator it restores the previous mode afterwards.
+
+    Example:
+        >>> import neuronet
+        >>> with neuronet.set_grad_enabled(False):
+        ...     neuronet.is_grad_enabled()
+        False
+        >>> neuronet.is_grad_enabled()
+        True
+        >>> _ = neuronet.set_grad_enabled(False)  # a plain call: off from here on
+        >>> neuronet.is_grad_enabled()
+        False
+        >>> _ = neuronet.set_grad_enabled(True)
+    """
+
+    def __init__(self, mode: bool = True):
+        super().__init__(mode)
+        STATE.enabled = self.mode  # a plain call takes effect now
+
+    def __enter__(self):
+        STATE.enabled = self.mode  # ``prev`` is the mode before the call, as in PyTorch
+        return self
+
+    def __call__(self, fn):
+        STATE.enabled = self.prev  # used as a decorator: the mode applies inside fn only
+        return super().__call__(fn)
+
+
+class no_grad(_GradMode):
     """Disable graph recording: ``with no_grad(): ...`` or ``@no_grad()``."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Enable graph recording, e.g. inside a ``no_grad`` block."""
 
     def __init__(self):
