@@ -344,6 +344,83 @@ def test_module_dict():
         d(nt.ones(1))
 
 
+def _mixture(lib_nn, tensor, weights, scales):
+    """A model whose weights live in a ParameterList and a ParameterDict, built the same way
+    in neuronet (``nn``, ``nt.tensor``) and in torch."""
+
+    class Mixture(lib_nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = lib_nn.ParameterList([lib_nn.Parameter(tensor(w)) for w in weights])
+            self.scales = lib_nn.ParameterDict(
+                {k: lib_nn.Parameter(tensor(v)) for k, v in scales.items()}
+            )
+
+        def forward(self, x):
+            for w in self.weights:
+                x = (x @ w).tanh()
+            return x * self.scales["out"] + self.scales["shift"]
+
+    return Mixture()
+
+
+def test_parameter_list_and_dict_train_and_save_as_torchs(torch):
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((4, 4)) for _ in range(3)]
+    scales = {"out": rng.standard_normal(4), "shift": rng.standard_normal(4)}
+    x = rng.standard_normal((5, 4))
+    ours = _mixture(nn, nt.tensor, weights, scales)
+    theirs = _mixture(torch.nn, torch.tensor, weights, scales)
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # weights.0, ..., scales.out
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    opt = nt.optim.Adam(ours.parameters(), lr=0.1)
+    topt = torch.optim.Adam(theirs.parameters(), lr=0.1)
+    for _ in range(3):
+        for model, o, xin in ((ours, opt, nt.tensor(x)), (theirs, topt, torch.tensor(x))):
+            o.zero_grad()
+            (model(xin) ** 2).sum().backward()
+            o.step()
+    for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(a.array, b.detach().numpy(), rtol=1e-12, err_msg=name)
+    copy = _mixture(nn, nt.tensor, weights, scales)  # torch's weights, loaded by key
+    copy.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    out = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(copy(nt.tensor(x)).array, out, rtol=1e-12)
+
+
+def test_parameter_list_and_dict_behave_as_list_and_dict():
+    plist = nn.ParameterList([nt.zeros(2)])  # a Tensor is wrapped in a Parameter
+    assert isinstance(plist[0], nn.Parameter) and plist[0].requires_grad
+    plist.append(nn.Parameter(nt.ones(3)))
+    plist += [nt.ones(1)]
+    assert len(plist) == 3 and [p.shape for p in plist] == [(2,), (3,), (1,)]
+    assert plist[-1] is plist[2] and [p.shape for p in plist[1:]] == [(3,), (1,)]
+    plist[0] = nt.full((2,), 5.0)
+    assert float(plist[0].array[0]) == 5.0 and len(list(plist.parameters())) == 3
+    with pytest.raises(IndexError, match="index 3 is out of range for length 3"):
+        plist[3]  # noqa: B018
+    with pytest.raises(TypeError, match=r"item 3 is a ndarray, not a Parameter or Tensor"):
+        plist.append(np.zeros(2))
+    with pytest.raises(NotImplementedError, match="use its parameters in your own forward"):
+        plist(nt.ones(1))
+    pdict = nn.ParameterDict({"a": nt.ones(2)})
+    pdict["b"] = nn.Parameter(nt.zeros(1))
+    pdict.update([("c", nt.ones(1))])
+    assert list(pdict) == ["a", "b", "c"] and "b" in pdict and pdict.get("zz") is None
+    assert [n for n, _ in pdict.named_parameters()] == ["a", "b", "c"]
+    pdict["a"] = nt.zeros(4)  # replacing keeps the order
+    assert list(pdict) == ["a", "b", "c"] and pdict["a"].shape == (4,)
+    assert pdict.pop("b").shape == (1,) and list(pdict.keys()) == ["a", "c"]
+    del pdict["c"]
+    with pytest.raises(KeyError, match=r"ParameterDict has no key 'c'; keys are \['a'\]"):
+        pdict["c"]  # noqa: B018
+    with pytest.raises(KeyError, match="without '.'"):
+        pdict["x.y"] = nt.ones(1)
+    with pytest.raises(TypeError, match="item 'z' is a float, not a Parameter or Tensor"):
+        pdict["z"] = 1.0
+    assert "(a): Parameter containing: [float32 of size 4]" in repr(pdict)
+
+
 # ---- module paths in errors -------------------------------------------------------------------
 def test_module_path_and_describe():
     net = Net()

@@ -9,7 +9,13 @@ from __future__ import annotations
 from neuronet.nn import init  # noqa: F401
 from neuronet.nn.activation import *  # noqa: F403
 from neuronet.nn.attention import *  # noqa: F403
-from neuronet.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from neuronet.nn.containers import (  # noqa: F401
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from neuronet.nn.conv import *  # noqa: F403
 from neuronet.nn.dropout import *  # noqa: F403
 from neuronet.nn.embedding import *  # noqa: F403
