@@ -29,6 +29,14 @@ CASES = {
         "sgd",
     ),
     "CosineAnnealingLR": (lambda L, o: L.CosineAnnealingLR(o, T_max=STEPS), "sgd"),
+    "CosineAnnealingWarmRestarts": (
+        lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=17, eta_min=1e-3),
+        "sgd",
+    ),
+    "CosineAnnealingWarmRestarts-T_mult": (
+        lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2, eta_min=1e-4),
+        "adam",
+    ),
     "LinearLR-warmup": (lambda L, o: L.LinearLR(o, start_factor=0.1, total_iters=30), "sgd"),
     "LinearLR-decay": (lambda L, o: L.LinearLR(o, 1.0, 0.2, total_iters=100), "sgd"),
     "LambdaLR": (lambda L, o: L.LambdaLR(o, _lam), "sgd"),
@@ -59,6 +67,17 @@ CASES = {
                 L.CosineAnnealingLR(o, T_max=180, eta_min=1e-4),
             ],
             milestones=[20],
+        ),
+        "sgd",
+    ),
+    "SequentialLR-warmup-restarts": (  # the restarts begin at the milestone, as torch's
+        lambda L, o: L.SequentialLR(
+            o,
+            [
+                L.LinearLR(o, start_factor=0.1, total_iters=15),
+                L.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2),
+            ],
+            milestones=[15],
         ),
         "sgd",
     ),
@@ -130,6 +149,32 @@ def test_closed_forms_agree_with_torch_recursion_to_rounding(torch):
             theirs = np.array(tsched.get_last_lr())
             worst = max(worst, float(np.max(np.abs(ours - theirs) / np.abs(theirs))))
     assert worst < 1e-9
+
+
+@pytest.mark.parametrize("T_mult", [1, 3])
+def test_warm_restarts_stepped_by_fractional_epochs_match_torch(T_mult, torch):
+    """``step(epoch + i / batches)`` every batch, PyTorch's recipe for SGDR per batch, then
+    plain steps, then a jump back: the rates and the saved state match torch's."""
+    opt = _optimizer(optim, "sgd", [Parameter(np.zeros(2)), Parameter(np.zeros(2))])
+    topt = _optimizer(torch.optim, "sgd", [torch.zeros(2, requires_grad=True) for _ in range(2)])
+    sched = ls.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=T_mult, eta_min=0.001)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        topt, T_0=3, T_mult=T_mult, eta_min=0.001
+    )
+    epochs = [e + i / 7 for e in range(20) for i in range(7)] + [None] * 10 + [2.5, 0, None]
+    for epoch in epochs:
+        sched.step(epoch)
+        tsched.step(epoch)
+        assert sched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12), epoch
+        assert (sched.T_cur, sched.T_i, sched.last_epoch) == pytest.approx(
+            (tsched.T_cur, tsched.T_i, tsched.last_epoch), rel=1e-12
+        )
+    with pytest.raises(ValueError, match="epoch must be a number >= 0, got -1"):
+        sched.step(-1)
+    with pytest.raises(ValueError, match="T_mult must be an integer >= 1, got 1.5"):
+        ls.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=1.5)
+    with pytest.raises(ValueError, match="T_0 must be a positive integer, got 0"):
+        ls.CosineAnnealingWarmRestarts(opt, T_0=0)
 
 
 @pytest.mark.parametrize(

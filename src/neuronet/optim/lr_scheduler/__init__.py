@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from neuronet.optim.lr_scheduler import schedules  # noqa: F401
 from neuronet.optim.lr_scheduler.base import LRScheduler
-from neuronet.optim.lr_scheduler.cosine import CosineAnnealingLR, OneCycleLR
+from neuronet.optim.lr_scheduler.cosine import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    OneCycleLR,
+)
 from neuronet.optim.lr_scheduler.decay import (
     ExponentialLR,
     LambdaLR,
@@ -22,6 +26,7 @@ from neuronet.optim.lr_scheduler.sequential import SequentialLR, warmup_cosine
 
 __all__ = [
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",

@@ -80,6 +80,11 @@ class LRScheduler:
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         self._set_lrs(self.get_lr())
 
+    def _restart(self) -> None:
+        """Go back to step 0 (``SequentialLR`` does this at the milestone where it starts)."""
+        self.last_epoch = 0
+        self._set_lrs(self.get_lr())
+
     def _set_lrs(self, lrs) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr

@@ -1,6 +1,9 @@
-"""Cosine-shaped schedules: CosineAnnealingLR (per epoch) and OneCycleLR (per batch)."""
+"""Cosine-shaped schedules: CosineAnnealingLR and CosineAnnealingWarmRestarts (per epoch, or
+per batch with fractional epochs) and OneCycleLR (per batch)."""
 
 from __future__ import annotations
+
+import math
 
 from neuronet.optim.lr_scheduler import schedules
 from neuronet.optim.lr_scheduler.base import LRScheduler, per_group
@@ -35,6 +38,82 @@ class CosineAnnealingLR(LRScheduler):
             schedules.cosine_annealing_lr(step, base, self.T_max, self.eta_min)
             for base in self.base_lrs
         ]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter, 2017): half cosines from the base rate down to ``eta_min``,
+    restarting at the base rate after T_0 steps, then after T_0 * T_mult more, and so on::
+
+        lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    T_cur counts the steps since the last restart and T_i is the current cycle's length. As
+    in PyTorch, ``step(epoch)`` also takes a fractional epoch, for stepping every batch:
+    ``scheduler.step(epoch + i / batches)``; without an argument it advances one step.
+
+    Args:
+        optimizer: the optimizer.
+        T_0: steps of the first cycle.
+        T_mult: each cycle is this many times longer than the one before (default 1).
+        eta_min: the minimum rate (default 0).
+        last_epoch: the step count to resume from (-1: start).
+    """
+
+    def __init__(
+        self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ):
+        name = "CosineAnnealingWarmRestarts"
+        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"{name}: T_0 must be a positive integer, got {T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"{name}: T_mult must be an integer >= 1, got {T_mult!r}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, (int, float)):
+            raise ValueError(f"{name}: eta_min must be a number, got {eta_min!r}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, step: int) -> list:
+        t_cur, t_i = schedules.warm_restart_position(step, self.T_0, self.T_mult)
+        return [schedules.cosine_annealing_lr(t_cur, b, t_i, self.eta_min) for b in self.base_lrs]
+
+    def get_lr(self) -> list:
+        """The rates at the current position (T_cur of T_i), which a fractional epoch sets."""
+        return [
+            schedules.cosine_annealing_lr(self.T_cur, b, self.T_i, self.eta_min)
+            for b in self.base_lrs
+        ]
+
+    def step(self, epoch=None) -> None:
+        """One step on, or to ``epoch`` (a float is a position inside an epoch), as PyTorch."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or epoch < 0:
+                raise ValueError(
+                    f"CosineAnnealingWarmRestarts.step: epoch must be a number >= 0, got {epoch!r}"
+                )
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self._step_count += 1
+        self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
+
+    def _restart(self) -> None:
+        self.step(0)  # as PyTorch's SequentialLR at a milestone: the cycle starts afresh
 
 
 class OneCycleLR(LRScheduler):

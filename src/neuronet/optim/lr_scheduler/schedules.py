@@ -73,6 +73,23 @@ def cosine_annealing_lr(step: int, base_lr: float, T_max: int, eta_min: float = 
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * step / T_max)) / 2
 
 
+def warm_restart_position(step: int, T_0: int, T_mult: int = 1) -> tuple:
+    """``(t_cur, t_i)`` at ``step`` of SGDR's restarts: the first cycle is T_0 steps, each next
+    one T_mult times longer; t_cur counts the steps since the last restart, t_i is the length
+    of the cycle in progress. With ``cosine_annealing_lr(t_cur, base_lr, t_i, eta_min)`` it is
+    PyTorch's CosineAnnealingWarmRestarts stepped once per step.
+
+    Example:
+        >>> [warm_restart_position(t, 2, 2) for t in (0, 1, 2, 5, 6)]
+        [(0, 2), (1, 2), (0, 4), (3, 4), (0, 8)]
+    """
+    t_cur, t_i = step, T_0
+    while t_cur >= t_i:
+        t_cur -= t_i
+        t_i *= T_mult
+    return t_cur, t_i
+
+
 def anneal(start: float, end: float, pct: float, strategy: str = "cos") -> float:
     """From ``start`` (pct 0) to ``end`` (pct 1): along half a cosine, or linearly."""
     if strategy == "cos":
