@@ -40,6 +40,25 @@ CASES = {
     "LinearLR-warmup": (lambda L, o: L.LinearLR(o, start_factor=0.1, total_iters=30), "sgd"),
     "LinearLR-decay": (lambda L, o: L.LinearLR(o, 1.0, 0.2, total_iters=100), "sgd"),
     "LambdaLR": (lambda L, o: L.LambdaLR(o, _lam), "sgd"),
+    "MultiplicativeLR": (
+        lambda L, o: L.MultiplicativeLR(o, lambda t: 0.99 if t % 3 else 1.01),
+        "sgd",
+    ),
+    "MultiplicativeLR-per-group": (
+        lambda L, o: L.MultiplicativeLR(o, [lambda t: 0.98, lambda t: 1.0 - 0.001 * (t % 7)]),
+        "adam",
+    ),
+    "ConstantLR": (lambda L, o: L.ConstantLR(o, factor=0.25, total_iters=40), "sgd"),
+    "PolynomialLR": (lambda L, o: L.PolynomialLR(o, total_iters=150, power=2.0), "sgd"),
+    "PolynomialLR-linear": (lambda L, o: L.PolynomialLR(o, total_iters=STEPS), "adam"),
+    "SequentialLR-constant-polynomial": (
+        lambda L, o: L.SequentialLR(
+            o,
+            [L.ConstantLR(o, factor=0.1, total_iters=10), L.PolynomialLR(o, total_iters=100)],
+            milestones=[10],
+        ),
+        "sgd",
+    ),
     "OneCycleLR-sgd": (lambda L, o: L.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=STEPS), "sgd"),
     "OneCycleLR-adam-linear-3phase": (
         lambda L, o: L.OneCycleLR(

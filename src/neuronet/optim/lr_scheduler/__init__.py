@@ -15,16 +15,20 @@ from neuronet.optim.lr_scheduler.cosine import (
     OneCycleLR,
 )
 from neuronet.optim.lr_scheduler.decay import (
+    ConstantLR,
     ExponentialLR,
     LambdaLR,
     LinearLR,
+    MultiplicativeLR,
     MultiStepLR,
+    PolynomialLR,
     StepLR,
 )
 from neuronet.optim.lr_scheduler.plateau import ReduceLROnPlateau
 from neuronet.optim.lr_scheduler.sequential import SequentialLR, warmup_cosine
 
 __all__ = [
+    "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
     "ExponentialLR",
@@ -32,7 +36,9 @@ __all__ = [
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",

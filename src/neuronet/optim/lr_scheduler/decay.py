@@ -1,4 +1,5 @@
-"""Decay schedules: LambdaLR, StepLR, MultiStepLR, ExponentialLR, LinearLR (per epoch)."""
+"""Decay schedules (per epoch): LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ExponentialLR,
+LinearLR, ConstantLR, PolynomialLR."""
 
 from __future__ import annotations
 
@@ -47,6 +48,46 @@ class LambdaLR(LRScheduler):
 
     def _unsaved(self) -> tuple:
         return ("optimizer", "lr_lambdas")
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the rate by ``lr_lambda(t)`` at every step t >= 1:
+    ``lr = base_lr * lr_lambda(1) * ... * lr_lambda(t)`` (one function, or one per group).
+
+    Like LambdaLR's, the functions are not in ``state_dict()``: build the scheduler with the
+    same functions before ``load_state_dict``.
+
+    Args:
+        optimizer: the optimizer.
+        lr_lambda: a function of the step count returning a factor, or a list of them (one per
+            parameter group).
+        last_epoch: the step count to resume from (-1: start).
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        n_groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n_groups:
+                raise ValueError(f"Expected {n_groups} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n_groups
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda must be callable, got {type(fn).__name__}")
+        self._products = [[1.0] for _ in self.lr_lambdas]  # products up to each step, cached
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, step: int) -> list:
+        lrs = []
+        for fn, products, base in zip(self.lr_lambdas, self._products, self.base_lrs):
+            while len(products) <= step:
+                products.append(products[-1] * fn(len(products)))
+            lrs.append(base * products[max(step, 0)])
+        return lrs
+
+    def _unsaved(self) -> tuple:
+        return ("optimizer", "lr_lambdas", "_products")
 
 
 class StepLR(LRScheduler):
@@ -180,4 +221,73 @@ class LinearLR(LRScheduler):
         ]
 
 
-__all__ = ["ExponentialLR", "LambdaLR", "LinearLR", "MultiStepLR", "StepLR"]
+class ConstantLR(LRScheduler):
+    """Scale by ``factor`` for the first ``total_iters`` steps, then use the base rate:
+    ``lr = base_lr * factor`` for t < total_iters, else ``base_lr`` (a constant warmup).
+
+    Args:
+        optimizer: the optimizer.
+        factor: the factor before total_iters, in [0, 1] (default 1/3).
+        total_iters: steps at the reduced rate (default 5).
+        last_epoch: the step count to resume from (-1: start).
+    """
+
+    def __init__(
+        self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be a number between 0 and 1, got {factor!r}")
+        if isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters < 0:
+            raise ValueError(
+                f"ConstantLR: total_iters must be a non-negative integer, got {total_iters!r}"
+            )
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, step: int) -> list:
+        return [
+            schedules.constant_lr(step, base, self.factor, self.total_iters)
+            for base in self.base_lrs
+        ]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay to 0 over ``total_iters`` steps as a polynomial of the remaining fraction:
+    ``lr = base_lr * (1 - min(t, total_iters) / total_iters) ** power``.
+
+    Args:
+        optimizer: the optimizer.
+        total_iters: steps until the rate reaches 0 (default 5).
+        power: the polynomial's power (default 1.0: linear).
+        last_epoch: the step count to resume from (-1: start).
+    """
+
+    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        if isinstance(total_iters, bool) or not isinstance(total_iters, int) or total_iters <= 0:
+            raise ValueError(
+                f"PolynomialLR: total_iters must be a positive integer, got {total_iters!r}"
+            )
+        if isinstance(power, bool) or not isinstance(power, (int, float)):
+            raise ValueError(f"PolynomialLR: power must be a number, got {power!r}")
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, step: int) -> list:
+        return [
+            schedules.polynomial_lr(step, base, self.total_iters, self.power)
+            for base in self.base_lrs
+        ]
+
+
+__all__ = [
+    "ConstantLR",
+    "ExponentialLR",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "PolynomialLR",
+    "StepLR",
+]

@@ -61,6 +61,27 @@ def linear_lr(
     return base_lr * (start_factor + (end_factor - start_factor) * progress)
 
 
+def constant_lr(step: int, base_lr: float, factor: float = 1.0 / 3, total_iters: int = 5) -> float:
+    """``base_lr * factor`` for the first total_iters steps, then ``base_lr``.
+
+    Example:
+        >>> [constant_lr(t, 1.0, 0.5, 2) for t in range(4)]
+        [0.5, 0.5, 1.0, 1.0]
+    """
+    return base_lr * factor if step < total_iters else base_lr
+
+
+def polynomial_lr(step: int, base_lr: float, total_iters: int = 5, power: float = 1.0) -> float:
+    """``base_lr * (1 - min(step, total_iters) / total_iters) ** power``: down to 0 at
+    total_iters (linearly for power 1), then 0.
+
+    Example:
+        >>> [polynomial_lr(t, 1.0, 4, 2.0) for t in range(6)]
+        [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
+    """
+    return base_lr * (1.0 - min(total_iters, step) / total_iters) ** power
+
+
 def cosine_annealing_lr(step: int, base_lr: float, T_max: int, eta_min: float = 0.0) -> float:
     """``eta_min + (base_lr - eta_min) * (1 + cos(pi * step / T_max)) / 2``: half a cosine
     from base_lr down to eta_min over T_max steps; past T_max it rises again (period 2 T_max),
