@@ -53,6 +53,7 @@ NOT_OPS = {
     "__array__", "__array_function__", "detach_", "element_size", "is_floating_point",
     "nelement", "retains_grad",
     "cuda", "half", "bfloat16",  # devices and dtypes neuronet does not have: they raise
+    "uniform_", "normal_", "multinomial",  # random draws, no gradient (tests/test_sampling.py)
 }  # fmt: skip
 
 

@@ -44,6 +44,7 @@ from neuronet.creation import (  # noqa: F401
     zeros_like,
 )
 from neuronet.random import Generator, get_rng_state, manual_seed, set_rng_state  # noqa: F401
+from neuronet.sampling import bernoulli, multinomial, normal, poisson  # noqa: F401
 from neuronet.device import DeviceError, device  # noqa: F401
 from neuronet.printing import get_printoptions, set_printoptions  # noqa: F401
 from neuronet.threads import get_num_threads, set_num_threads  # noqa: F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet import creation as _creation
+from neuronet import sampling as _sampling
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops import activation as _activation
 from neuronet.ops import arithmetic as A
@@ -170,6 +171,16 @@ _FACTORIES = {
 }
 
 TABLES.append(_FACTORIES)
+
+# Random draws, without gradient (neuronet/sampling.py): the in-place fills of custom
+# initialisation and probs.multinomial(n).
+_SAMPLING = {
+    "uniform_": _sampling.uniform_,
+    "normal_": _sampling.normal_,
+    "multinomial": _sampling.multinomial,
+}
+
+TABLES.append(_SAMPLING)
 
 
 def bind() -> None:
