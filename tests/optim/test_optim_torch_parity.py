@@ -63,6 +63,23 @@ CASES = (
     ]
     + [("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True, "momentum": 0.5})]
     + [
+        ("Adadelta", {"lr": 0.5, **c})
+        for c in _grid(weight_decay=[0.0, 0.1], maximize=[False, True])
+    ]
+    + [("Adadelta", {"rho": 0.5, "eps": 1e-3})]
+    + [
+        ("Adamax", {"lr": 0.01, **c})
+        for c in _grid(weight_decay=[0.0, 0.1], maximize=[False, True])
+    ]
+    + [("Adamax", {"lr": 0.01, "betas": (0.5, 0.8), "eps": 1e-3})]
+    + [
+        ("RAdam", {"lr": 0.01, **c})
+        for c in _grid(
+            weight_decay=[0.0, 0.1], decoupled_weight_decay=[False, True], maximize=[False, True]
+        )
+    ]
+    + [("RAdam", {"lr": 0.01, "betas": (0.5, 0.8), "eps": 1e-3})]  # rectified from step 6 on
+    + [
         ("Adagrad", {"lr": 0.05, **c})
         for c in _grid(
             weight_decay=[0.0, 0.1],

@@ -12,8 +12,10 @@ first ``step()`` when installed and ``neuronet.backend.fast.numba`` is on.
 from __future__ import annotations
 
 from neuronet.optim import lr_scheduler  # noqa: F401
+from neuronet.optim.adadelta import Adadelta
 from neuronet.optim.adagrad import Adagrad
 from neuronet.optim.adam import Adam
+from neuronet.optim.adam_variants import Adamax, RAdam
 from neuronet.optim.adamw import AdamW
 from neuronet.optim.factory import make_optimizer
 from neuronet.optim.lamb import LAMB
@@ -24,11 +26,14 @@ from neuronet.optim.sgd import SGD
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
+    "Adamax",
     "AdamW",
     "LAMB",
     "Optimizer",
+    "RAdam",
     "RMSprop",
     "lr_scheduler",
     "make_optimizer",

@@ -1,0 +1,197 @@
+"""Two variants of Adam, PyTorch's forms: Adamax (Kingma & Ba, 2015, section 7: the infinity
+norm for the second moment) and RAdam (Liu et al., 2020: the adaptive step switched on only once
+the variance of its estimate is bounded, and rectified until then). Their first moment is
+Adam's (``adam.py``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from neuronet.optim.adam import adam_moments, check_adam_options
+from neuronet.optim.optimizer import Optimizer, lerp_
+
+
+def _signed_decayed_grad(w, grad, group, out, tmp) -> np.ndarray:
+    """``out <- (-g if maximize else g)``, then the weight decay: L2 into the gradient, or
+    (``decoupled_weight_decay``) ``w <- w * (1 - lr * weight_decay)``."""
+    np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=out)
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group.get("decoupled_weight_decay", False):
+            w *= 1 - group["lr"] * wd
+        else:
+            out += np.multiply(w, wd, out=tmp)
+    return out
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm in place of the second moment.
+
+    Algorithm, for each parameter w with gradient g, at step t = 1, 2, ...::
+
+        1. g <- -g                                        if maximize
+        2. g <- g + weight_decay * w                      (L2 penalty)
+        3. m <- beta1 * m + (1 - beta1) * g
+        4. u <- max(beta2 * u, |g| + eps)                 (exp_inf)
+        5. w <- w - lr / (1 - beta1^t) * m / u
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate (default 2e-3).
+        betas: (beta1, beta2) (default (0.9, 0.999)).
+        eps: added to |g| (default 1e-8).
+        weight_decay: L2 penalty coefficient (default 0).
+        maximize: maximize the objective.
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_inf`` (u).
+
+    Example:
+        >>> import numpy as np
+        >>> from neuronet import optim, tensor
+        >>> from neuronet.nn import Parameter
+        >>> w = Parameter(np.array([1.0, -1.0], dtype=np.float32))
+        >>> w.grad = tensor([0.3, -2.0])
+        >>> optim.Adamax([w], lr=0.1).step()  # the first step moves each weight by about lr
+        >>> w.array.round(4)
+        array([ 0.9, -0.9], dtype=float32)
+    """
+
+    def __init__(
+        self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False
+    ):
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+        }
+        self.validate(defaults)
+        super().__init__(params, defaults)
+
+    def check_options(self, options: dict) -> None:
+        check_adam_options(options)
+
+    def init_state(self, param, group) -> dict:
+        shape, dtype = param.array.shape, param.array.dtype
+        return {"step": 0, "exp_avg": np.zeros(shape, dtype), "exp_inf": np.zeros(shape, dtype)}
+
+    def update(self, param, grad, state, group) -> None:
+        w = param.array
+        beta1, beta2 = group["betas"]
+        m, u = state["exp_avg"], state["exp_inf"]
+        state["step"] += 1
+        g = self.scratch(w)
+        tmp = self.scratch(w, slot=1)
+        _signed_decayed_grad(w, grad, group, g, tmp)
+        lerp_(m, g, 1 - beta1, tmp)
+        np.abs(g, out=tmp)
+        tmp += group["eps"]
+        u *= beta2
+        np.maximum(u, tmp, out=u)
+        clr = group["lr"] / (1 - beta1 ** state["step"])
+        np.divide(m, u, out=tmp)
+        tmp *= -clr
+        w += tmp
+
+
+class RAdam(Optimizer):
+    """RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and left
+    out (plain momentum SGD with bias correction) while that variance is unbounded.
+
+    Algorithm, for each parameter w with gradient g, at step t = 1, 2, ...::
+
+        1. g <- -g                                        if maximize
+        2. w <- w * (1 - lr * weight_decay)               if decoupled_weight_decay
+           g <- g + weight_decay * w                      otherwise (L2 penalty)
+        3. m <- beta1 * m + (1 - beta1) * g;  v <- beta2 * v + (1 - beta2) * g^2
+        4. m_hat <- m / (1 - beta1^t)
+           rho_inf <- 2 / (1 - beta2) - 1;  rho_t <- rho_inf - 2 t beta2^t / (1 - beta2^t)
+        5. if rho_t > 5:
+               r <- sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+               w <- w - lr * m_hat * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r
+           else:
+               w <- w - lr * m_hat
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate (default 1e-3).
+        betas: (beta1, beta2) (default (0.9, 0.999)).
+        eps: added to sqrt(v) (default 1e-8).
+        weight_decay: weight decay coefficient (default 0).
+        maximize: maximize the objective.
+        decoupled_weight_decay: decay the weights directly, as AdamW (default False).
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v).
+
+    Example:
+        >>> import numpy as np
+        >>> from neuronet import optim, tensor
+        >>> from neuronet.nn import Parameter
+        >>> w = Parameter(np.array([1.0], dtype=np.float32))
+        >>> w.grad = tensor([2.0])
+        >>> optim.RAdam([w], lr=0.1).step()  # rho_1 = 1 <= 5: w -= lr * m_hat = lr * g
+        >>> w.array.round(4)
+        array([0.8], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+    ):
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        self.validate(defaults)
+        super().__init__(params, defaults)
+
+    def check_options(self, options: dict) -> None:
+        check_adam_options(options)
+
+    def init_state(self, param, group) -> dict:
+        shape, dtype = param.array.shape, param.array.dtype
+        return {"step": 0, "exp_avg": np.zeros(shape, dtype), "exp_avg_sq": np.zeros(shape, dtype)}
+
+    def update(self, param, grad, state, group) -> None:
+        w = param.array
+        beta1, beta2 = group["betas"]
+        lr = group["lr"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        t = state["step"]
+        g = self.scratch(w)
+        tmp = self.scratch(w, slot=1)
+        _signed_decayed_grad(w, grad, group, g, tmp)
+        adam_moments(g, m, v, beta1, beta2, tmp)
+        bc1, bc2 = 1 - beta1**t, 1 - beta2**t
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * (beta2**t) / bc2
+        step = np.divide(m, bc1, out=g)  # m_hat (g is no longer needed)
+        step *= lr
+        if rho_t > 5.0:
+            rect = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
+            np.sqrt(v, out=tmp)
+            tmp += group["eps"]
+            np.divide(bc2**0.5, tmp, out=tmp)  # the adaptive learning rate
+            step *= tmp
+            step *= rect
+        w -= step
+
+
+__all__ = ["Adamax", "RAdam"]
