@@ -33,7 +33,7 @@ def test_call_forms_shapes_and_dtypes_as_torch(name, torch):
     theirs = FORMS[name](torch, torch.tensor)
     assert ours.shape == tuple(theirs.shape)
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
-    assert not ours.requires_grad
+    assert ours.requires_grad == theirs.requires_grad
 
 
 def test_multinomial_frequencies_and_draws_without_replacement():
@@ -78,6 +78,16 @@ def test_the_same_seed_gives_the_same_draws():
     g1, g2 = nt.Generator().manual_seed(3), nt.Generator().manual_seed(3)
     a = nt.normal(nt.zeros(4), 1.0, generator=g1).numpy()
     np.testing.assert_array_equal(a, nt.normal(nt.zeros(4), 1.0, generator=g2).numpy())
+
+
+def test_draws_from_parameters_that_need_a_gradient_give_zero_as_torchs(torch):
+    for lib in (nt, torch):
+        m = lib.zeros(3, requires_grad=True)
+        s = lib.ones(3, requires_grad=True)
+        p = lib.full((3,), 0.5, requires_grad=True)
+        (lib.normal(m, s) + lib.bernoulli(p) + lib.poisson(p)).sum().backward()
+        for t in (m, s, p):
+            assert t.grad is not None and not t.grad.numpy().any()
 
 
 def test_in_place_fills_follow_the_leaf_rule_and_bump_the_version():

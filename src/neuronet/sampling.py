@@ -4,8 +4,10 @@ as Tensor methods in ``ops/tensor_methods.py``, with ``Tensor.multinomial``).
 
 Draws come from a neuronet ``Generator`` (``generator=``, or the default one that
 ``manual_seed`` seeds): the same seed gives the same numbers within neuronet, not PyTorch's.
-No result records a graph (PyTorch's sampling ops have no gradient either). For a sample that
-gradients flow through, write it with the reparameterisation ``mean + std * randn(...)``.
+As in PyTorch, a draw from parameters that require a gradient (``normal``'s mean and std,
+``bernoulli``'s and ``poisson``'s probabilities and rates) is in the graph with gradient 0: the
+draw is not differentiated. For a sample that gradients flow through, write it with the
+reparameterisation ``mean + std * randn(...)``. ``multinomial``'s indices record no graph.
 
 Example:
     >>> import neuronet as nt
@@ -19,8 +21,23 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet import backend
+from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.random import resolve
+
+
+class _Draws(Function):
+    """Draws already made from the parameters ``params``, as a graph node whose gradient with
+    respect to every parameter is 0 (PyTorch's derivative for normal, bernoulli, poisson)."""
+
+    @staticmethod
+    def forward(ctx, values, *params):
+        ctx.shapes = [np.shape(p) for p in params]
+        return values
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (None, *(np.zeros(shape, grad_out.dtype) for shape in ctx.shapes))
 
 
 def _array(name: str, what: str, value) -> np.ndarray:
@@ -96,10 +113,12 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
     if not np.isfinite(probs).all() or (probs < 0).any() or (probs > 1).any():
         raise ValueError("bernoulli: the probabilities must lie in [0, 1]")
     draws = resolve(generator).rng.random(probs.shape) < probs
-    return Tensor(draws.astype(dtype))
+    return _Draws.apply(draws.astype(dtype), input)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None) -> Tensor:
+def normal(
+    mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, layout=None
+) -> Tensor:
     """Normal draws with the given mean and standard deviation, as ``torch.normal``:
 
     - ``normal(mean_tensor, std_tensor)``, or a tensor and a number: one draw per element of
@@ -107,6 +126,9 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None) -> Tensor:
     - ``normal(mean, std, size)`` with two numbers: ``size`` draws (float32, or ``dtype``).
     """
     tensors = [t.array for t in (mean, std) if isinstance(t, Tensor)]
+    from neuronet.creation import _made
+
+    _made(np.empty(0), False, device, layout)  # device (the CPU only) and layout, as creation's
     for name, value in (("mean", mean), ("std", std)):
         if not isinstance(value, (Tensor, int, float, np.integer, np.floating)) or isinstance(
             value, bool
@@ -127,7 +149,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None) -> Tensor:
         shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
         out_dtype = backend.as_dtype(dtype) or np.dtype(np.float32)
     z = resolve(generator).rng.standard_normal(shape)
-    return Tensor((z * s + m).astype(out_dtype))
+    return _Draws.apply((z * s + m).astype(out_dtype), mean, std)
 
 
 def poisson(input, generator=None) -> Tensor:
@@ -136,7 +158,7 @@ def poisson(input, generator=None) -> Tensor:
     if not np.isfinite(rates).all() or (rates < 0).any():
         raise ValueError("poisson: the rates must be finite and non-negative")
     draws = resolve(generator).rng.poisson(rates)
-    return Tensor(draws.astype(_float_dtype(rates)))
+    return _Draws.apply(draws.astype(_float_dtype(rates)), input)
 
 
 def uniform_(tensor, from_: float = 0.0, to: float = 1.0, *, generator=None):

@@ -154,9 +154,9 @@ ABSENT = {
     "bit-level and integer number theory (neuronet's integers index and count)": """bitwise_and
         bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor gcd lcm
         __rand__ __ror__ __rxor__ ldexp frexp nextafter""",
-    "random sampling beyond rand/randn/randint/randperm/dropout/rrelu (in-place samplers and "
-    "distributions belong to a random-number family not in issue 19's list)": """bernoulli
-        normal uniform multinomial exponential cauchy geometric log_normal
+    "random sampling beyond rand/randn/randint/randperm/dropout/rrelu, bernoulli, normal, "
+    "multinomial and uniform_ (neuronet/sampling.py); the other distributions' samplers are not "
+    "written": """exponential cauchy geometric log_normal
         nn.functional.dropout3d nn.functional.feature_alpha_dropout
         nn.functional.fractional_max_pool2d nn.functional.fractional_max_pool3d""",
     "not in issue 19's list (statistics, numerical integration, scatter variants and less "

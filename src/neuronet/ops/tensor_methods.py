@@ -299,3 +299,24 @@ _ISSUE19 = _issue19_table()
 TABLES.append(_ISSUE19)
 for _name, _fn in _ISSUE19.items():
     setattr(Tensor, _name, _fn)
+
+
+# ---- in-place forms of element-wise and indexing ops: x.clamp_(0, 1), x.index_add_(0, i, s) ----
+# Each is its out-of-place op written into self's storage (``_inplace_from``: PyTorch's casting
+# rule, and the graph follows the change as for add_).
+_INPLACE_FORMS = """abs neg exp expm1 log log1p sqrt rsqrt square reciprocal sin cos erf sigmoid
+tanh relu sign floor ceil round trunc frac clamp clamp_min clamp_max clip nan_to_num lerp addcmul
+addcdiv hypot atan2 copysign masked_fill index_add index_fill index_copy scatter
+scatter_add""".split()
+
+
+def _inplace_table() -> dict:
+    import neuronet.functional as F
+
+    return {f"{n}_": _inplace_from(getattr(F, n), f"{n}_", f"x.{n}(...)") for n in _INPLACE_FORMS}
+
+
+_INPLACE = _inplace_table()
+TABLES.append(_INPLACE)
+for _name, _fn in _INPLACE.items():
+    setattr(Tensor, _name, _fn)

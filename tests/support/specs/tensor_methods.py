@@ -48,6 +48,28 @@ def _inplace(name, update, *shapes, away=0.0, differentiable=True):
     )
 
 
+_SMOOTH_UNARY = ("neg", "exp", "expm1", "square", "sin", "cos", "erf", "sigmoid", "tanh", "frac")
+
+
+def _inplace_positive(name, op):
+    """``x.<op>_()`` on inputs in [0.5, ...): for ops defined only on positive numbers."""
+
+    def make(rng, dtype):
+        return [(np.abs(rng.standard_normal((3, 4))) + 0.5).astype(dtype)]
+
+    def call(x):
+        y = x.clone()
+        getattr(y, f"{op}_")()
+        return y
+
+    return OpSpec(f"Tensor.{name}", call, call, make)
+
+
+def _idx(like, values):
+    """An int64 index tensor of ``like``'s library (neuronet or torch)."""
+    return like.new_tensor(values).long()
+
+
 def _iadd(y, o):
     y += o
 
@@ -138,6 +160,45 @@ SPECS = [
     ),
     _inplace("remainder_", lambda y, o: y.remainder_(o), (3, 4), (3, 4), away=0.5),
     _inplace("fmod_", lambda y, o: y.fmod_(o), (3, 4), (3, 4), away=0.5),
+    # in-place forms of element-wise ops (each mutates the clone the spec returns)
+    *[_inplace(f"{n}_", lambda y, n=n: getattr(y, f"{n}_")(), (3, 4)) for n in _SMOOTH_UNARY],
+    *[_inplace_positive(f"{n}_", n) for n in ("log", "log1p", "sqrt", "rsqrt", "reciprocal")],
+    _inplace("abs_", lambda y: y.abs_(), (3, 4), away=0.1),
+    _inplace("relu_", lambda y: y.relu_(), (3, 4), away=0.1),
+    *[
+        _inplace(f"{n}_", lambda y, n=n: getattr(y, f"{n}_")(), (3, 4), differentiable=False)
+        for n in ("sign", "floor", "ceil", "round", "trunc")
+    ],
+    _inplace("clamp_", lambda y: y.clamp_(-1.0, 1.5), (3, 4)),
+    _inplace("clip_", lambda y: y.clip_(min=-1.5), (3, 4)),
+    _inplace("clamp_min_", lambda y: y.clamp_min_(0.3), (3, 4)),
+    _inplace("clamp_max_", lambda y: y.clamp_max_(0.3), (3, 4)),
+    _inplace("nan_to_num_", lambda y: y.nan_to_num_(posinf=9.0), (3, 4)),
+    _inplace("lerp_", lambda y, e: y.lerp_(e, 0.3), (3, 4), (4,)),
+    _inplace("addcmul_", lambda y, a, b: y.addcmul_(a, b, value=0.5), (3, 4), (3, 4), (4,)),
+    _inplace(
+        "addcdiv_", lambda y, a, b: y.addcdiv_(a, b, value=0.5), (3, 4), (3, 4), (3, 4), away=0.5
+    ),
+    _inplace("hypot_", lambda y, o: y.hypot_(o), (3, 4), (3, 4), away=0.3),
+    _inplace("atan2_", lambda y, o: y.atan2_(o), (3, 4), (3, 4), away=0.3),
+    _inplace("copysign_", lambda y, o: y.copysign_(o), (3, 4), (3, 4), away=0.3),
+    # in-place indexing: the index tensors are made from the input, in either library
+    _inplace("masked_fill_", lambda y: y.masked_fill_(y > 0, 2.0), (3, 4), away=0.5),
+    _inplace("index_add_", lambda y, s: y.index_add_(0, _idx(y, [2, 0]), s), (3, 4), (2, 4)),
+    _inplace("index_fill_", lambda y: y.index_fill_(1, _idx(y, [1, 3]), -1.0), (3, 4)),
+    _inplace("index_copy_", lambda y, s: y.index_copy_(0, _idx(y, [2, 0]), s), (3, 4), (2, 4)),
+    _inplace(
+        "scatter_",
+        lambda y, s: y.scatter_(0, _idx(y, [[0, 1, 2, 0], [2, 0, 1, 1]]), s),
+        (3, 4),
+        (2, 4),
+    ),
+    _inplace(
+        "scatter_add_",
+        lambda y, s: y.scatter_add_(0, _idx(y, [[0, 1, 2, 0], [0, 0, 1, 0]]), s),
+        (3, 4),
+        (2, 4),
+    ),
     # factory methods: a new tensor of the input's dtype (values, shapes and dtypes as torch's)
     OpSpec("Tensor.new_zeros", *_same(lambda x: x.new_zeros(2, 3)), _normal((2,)), False),
     OpSpec("Tensor.new_ones", *_same(lambda x: x.new_ones((3, 1))), _normal((2,)), False),
