@@ -7,7 +7,17 @@ import neuronet.functional as F
 
 from __future__ import annotations
 
-from neuronet.backend import bfloat16, bool_, float16, float32, float64, int32, int64  # noqa: F401
+from neuronet.backend import (  # noqa: F401
+    bfloat16,
+    bool_,
+    finfo,
+    float16,
+    float32,
+    float64,
+    iinfo,
+    int32,
+    int64,
+)
 from neuronet.autograd import (  # noqa: F401
     Function,
     Tensor,

@@ -94,6 +94,23 @@ def is_floating(dtype) -> bool:
     return dtype.kind == "f"
 
 
+def finfo(dtype=None) -> np.finfo:
+    """Machine limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``, ``resolution``,
+    ``bits``), as ``torch.finfo``; the default dtype's without an argument."""
+    dtype = as_dtype(dtype) or DEFAULT_DTYPE
+    if dtype.kind != "f":
+        raise TypeError(f"finfo: {dtype} is not a floating dtype; use iinfo for integers")
+    return np.finfo(dtype)
+
+
+def iinfo(dtype) -> np.iinfo:
+    """Machine limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``."""
+    dtype = as_dtype(dtype)
+    if dtype is None or dtype.kind not in "iu":
+        raise TypeError(f"iinfo: {dtype} is not an integer dtype; use finfo for floats")
+    return np.iinfo(dtype)
+
+
 # ---- the switch --------------------------------------------------------------------------------
 
 

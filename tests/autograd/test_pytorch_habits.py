@@ -223,3 +223,19 @@ def test_aliases_are_the_same_modules():
     assert data1 is nt.data and nt.utils.data is nt.data
     assert DataLoader is nt.data.DataLoader and Dataset is nt.data.Dataset
     assert TensorDataset is nt.data.TensorDataset and random_split is nt.data.random_split
+
+
+def test_finfo_and_iinfo_as_torchs(torch):
+    for name in ("float32", "float64"):
+        ours, theirs = nt.finfo(getattr(nt, name)), torch.finfo(getattr(torch, name))
+        for field in ("eps", "max", "min", "tiny", "resolution", "bits"):
+            want = float(getattr(theirs, field))  # numpy gives float32 scalars for float32
+            assert float(getattr(ours, field)) == pytest.approx(want, rel=1e-7), (name, field)
+    assert nt.finfo().eps == torch.finfo().eps  # the default dtype's
+    for name in ("int32", "int64"):
+        ours, theirs = nt.iinfo(getattr(nt, name)), torch.iinfo(getattr(torch, name))
+        assert (ours.max, ours.min, ours.bits) == (theirs.max, theirs.min, theirs.bits)
+    with pytest.raises(TypeError, match="use iinfo for integers"):
+        nt.finfo(nt.int64)
+    with pytest.raises(TypeError, match="use finfo for floats"):
+        nt.iinfo(nt.float32)
