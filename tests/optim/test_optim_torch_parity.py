@@ -80,6 +80,13 @@ CASES = (
     ]
     + [("RAdam", {"lr": 0.01, "betas": (0.5, 0.8), "eps": 1e-3})]  # rectified from step 6 on
     + [
+        ("NAdam", {"lr": 0.01, **c})
+        for c in _grid(
+            weight_decay=[0.0, 0.1], decoupled_weight_decay=[False, True], maximize=[False, True]
+        )
+    ]
+    + [("NAdam", {"lr": 0.01, "betas": (0.5, 0.8), "eps": 1e-3, "momentum_decay": 0.05})]
+    + [
         ("Adagrad", {"lr": 0.05, **c})
         for c in _grid(
             weight_decay=[0.0, 0.1],
@@ -136,6 +143,9 @@ def test_matches_torch_every_step(case, dtype, update_path, torch):
             for key, value in opt.state[p].items():
                 if key == "step":
                     assert value == int(tstate["step"]), f"{where}: step"
+                    continue
+                if key == "mu_product":  # NAdam's: a float32 scalar in torch, for any dtype
+                    assert value.dtype == np.float32 and value == tstate[key].numpy(), where
                     continue
                 assert value.dtype == dtype, f"{where}: state {key} dtype {value.dtype}"
                 assert_matches(value, tstate[key].numpy(), dtype, f"{where} state {key}")

@@ -15,7 +15,7 @@ from neuronet.optim import lr_scheduler  # noqa: F401
 from neuronet.optim.adadelta import Adadelta
 from neuronet.optim.adagrad import Adagrad
 from neuronet.optim.adam import Adam
-from neuronet.optim.adam_variants import Adamax, RAdam
+from neuronet.optim.adam_variants import Adamax, NAdam, RAdam
 from neuronet.optim.adamw import AdamW
 from neuronet.optim.factory import make_optimizer
 from neuronet.optim.lamb import LAMB
@@ -32,6 +32,7 @@ __all__ = [
     "Adamax",
     "AdamW",
     "LAMB",
+    "NAdam",
     "Optimizer",
     "RAdam",
     "RMSprop",
