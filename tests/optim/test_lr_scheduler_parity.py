@@ -37,6 +37,29 @@ CASES = {
         lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2, eta_min=1e-4),
         "adam",
     ),
+    "CyclicLR-triangular": (lambda L, o: L.CyclicLR(o, 0.01, [0.1, 0.05], step_size_up=15), "sgd"),
+    "CyclicLR-triangular2-adam": (
+        lambda L, o: L.CyclicLR(
+            o, 0.001, 0.02, step_size_up=10, step_size_down=30, mode="triangular2"
+        ),
+        "adam",
+    ),
+    "CyclicLR-exp_range": (
+        lambda L, o: L.CyclicLR(o, 0.01, 0.1, step_size_up=7, mode="exp_range", gamma=0.995),
+        "sgd",
+    ),
+    "CyclicLR-scale_fn-no-momentum": (
+        lambda L, o: L.CyclicLR(
+            o,
+            0.01,
+            0.1,
+            step_size_up=12,
+            scale_fn=_lam,
+            scale_mode="iterations",
+            cycle_momentum=False,
+        ),
+        "sgd",
+    ),
     "LinearLR-warmup": (lambda L, o: L.LinearLR(o, start_factor=0.1, total_iters=30), "sgd"),
     "LinearLR-decay": (lambda L, o: L.LinearLR(o, 1.0, 0.2, total_iters=100), "sgd"),
     "LambdaLR": (lambda L, o: L.LambdaLR(o, _lam), "sgd"),

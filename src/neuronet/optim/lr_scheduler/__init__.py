@@ -1,7 +1,7 @@
 """Learning-rate schedules, PyTorch-compatible (``neuronet.optim.lr_scheduler``).
 
 Each scheduler writes ``group["lr"]`` from a closed form (``schedules.py``) and says in
-``interval`` whether the training loop steps it per batch (``"step"``: OneCycleLR,
+``interval`` whether the training loop steps it per batch (``"step"``: OneCycleLR, CyclicLR,
 warmup_cosine) or per epoch (``"epoch"``: the rest).
 """
 
@@ -14,6 +14,7 @@ from neuronet.optim.lr_scheduler.cosine import (
     CosineAnnealingWarmRestarts,
     OneCycleLR,
 )
+from neuronet.optim.lr_scheduler.cyclic import CyclicLR
 from neuronet.optim.lr_scheduler.decay import (
     ConstantLR,
     ExponentialLR,
@@ -31,6 +32,7 @@ __all__ = [
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
