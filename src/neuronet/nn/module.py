@@ -39,6 +39,14 @@ class _Handle:
         self._hooks.pop(self._key, None)
 
 
+def _register(hooks: dict, hook, module) -> _Handle:
+    key = id(hook) ^ len(hooks) ^ id(module)
+    while key in hooks:
+        key += 1
+    hooks[key] = hook
+    return _Handle(hooks, key)
+
+
 def _as_array(value) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.array
@@ -61,6 +69,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_parent", None)
         object.__setattr__(self, "_name", "")
         object.__setattr__(self, "training", True)
@@ -359,8 +369,13 @@ class Module:
     def __call__(self, *args, **kwargs):
         if ANOMALY.enabled:  # anomaly mode: keep the module call stack (autograd/anomaly.py)
             return module_call(self, args, kwargs)
-        if not (self._forward_pre_hooks or self._forward_hooks):  # the usual case: no hooks
-            return self.forward(*args, **kwargs)
+        if not (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        ):
+            return self.forward(*args, **kwargs)  # the usual case: no hooks
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
@@ -368,7 +383,12 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+        if self._backward_hooks or self._backward_pre_hooks:
+            from neuronet.nn.backward_hooks import call_with_backward_hooks
+
+            out = call_with_backward_hooks(self, args, lambda a: self.forward(*a, **kwargs))
+        else:
+            out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -383,6 +403,17 @@ class Module:
             key += 1
         self._forward_hooks[key] = hook
         return _Handle(self._forward_hooks, key)
+
+    def register_full_backward_hook(self, hook) -> _Handle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's positional inputs are computed; a returned tuple replaces grad_input
+        (``nn/backward_hooks.py``). Returns a handle with ``remove()``."""
+        return _register(self._backward_hooks, hook, self)
+
+    def register_full_backward_pre_hook(self, hook) -> _Handle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are computed, before those of its inputs; a returned tuple replaces them."""
+        return _register(self._backward_pre_hooks, hook, self)
 
     def register_forward_pre_hook(self, hook) -> _Handle:
         """Call ``hook(module, inputs)`` before every forward; a returned value replaces inputs."""
