@@ -120,3 +120,30 @@ def per_group(name: str, optimizer, value) -> list:
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+def uses_beta1(owner: str, optimizer) -> bool:
+    """Whether a momentum-cycling schedule sets Adam's beta1 (``betas``) rather than SGD's
+    ``momentum``; an optimizer with neither is refused, naming the way out."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled; "
+            f"{type(optimizer).__name__} has neither (pass cycle_momentum=False to {owner})"
+        )
+    return "betas" in optimizer.defaults
+
+
+def lr_lambdas(optimizer, lr_lambda) -> list:
+    """One callable per param group, from one callable or a list of them (LambdaLR's and
+    MultiplicativeLR's argument)."""
+    n_groups = len(optimizer.param_groups)
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != n_groups:
+            raise ValueError(f"Expected {n_groups} lr_lambdas, but got {len(lr_lambda)}")
+        fns = list(lr_lambda)
+    else:
+        fns = [lr_lambda] * n_groups
+    for fn in fns:
+        if not callable(fn):
+            raise TypeError(f"lr_lambda must be callable, got {type(fn).__name__}")
+    return fns

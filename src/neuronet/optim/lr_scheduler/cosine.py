@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from neuronet.optim.lr_scheduler import schedules
-from neuronet.optim.lr_scheduler.base import LRScheduler, per_group
+from neuronet.optim.lr_scheduler.base import LRScheduler, per_group, uses_beta1
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -204,13 +204,7 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = lr
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    f"enabled; {type(optimizer).__name__} has neither (pass "
-                    "cycle_momentum=False)"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = uses_beta1("OneCycleLR", optimizer)
             max_ms = per_group("max_momentum", optimizer, max_momentum)
             base_ms = per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from neuronet.optim.lr_scheduler.base import LRScheduler, per_group
+from neuronet.optim.lr_scheduler.base import LRScheduler, per_group, uses_beta1
 
 
 class CyclicLR(LRScheduler):
@@ -94,13 +94,7 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else _MODE_SCALE[mode]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option "
-                    f"enabled; {type(optimizer).__name__} has neither (pass "
-                    "cycle_momentum=False)"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = uses_beta1("CyclicLR", optimizer)
             self.base_momentums = per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:

@@ -4,7 +4,7 @@ LinearLR, ConstantLR, PolynomialLR."""
 from __future__ import annotations
 
 from neuronet.optim.lr_scheduler import schedules
-from neuronet.optim.lr_scheduler.base import LRScheduler
+from neuronet.optim.lr_scheduler.base import LRScheduler, lr_lambdas
 
 
 class LambdaLR(LRScheduler):
@@ -31,16 +31,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        n_groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n_groups:
-                raise ValueError(f"Expected {n_groups} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n_groups
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda must be callable, got {type(fn).__name__}")
+        self.lr_lambdas = lr_lambdas(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, step: int) -> list:
@@ -65,16 +56,7 @@ class MultiplicativeLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        n_groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n_groups:
-                raise ValueError(f"Expected {n_groups} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n_groups
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda must be callable, got {type(fn).__name__}")
+        self.lr_lambdas = lr_lambdas(optimizer, lr_lambda)
         self._products = [[1.0] for _ in self.lr_lambdas]  # products up to each step, cached
         super().__init__(optimizer, last_epoch)
 
