@@ -86,6 +86,8 @@ CASES = (
         )
     ]
     + [("NAdam", {"lr": 0.01, "betas": (0.5, 0.8), "eps": 1e-3, "momentum_decay": 0.05})]
+    + [("Rprop", {"lr": 0.01, **c}) for c in _grid(maximize=[False, True])]
+    + [("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)})]
     + [
         ("Adagrad", {"lr": 0.05, **c})
         for c in _grid(

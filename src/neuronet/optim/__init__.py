@@ -21,6 +21,7 @@ from neuronet.optim.factory import make_optimizer
 from neuronet.optim.lamb import LAMB
 from neuronet.optim.optimizer import Optimizer
 from neuronet.optim.rmsprop import RMSprop
+from neuronet.optim.rprop import Rprop
 from neuronet.optim.scaling import scale_lr
 from neuronet.optim.sgd import SGD
 
@@ -36,6 +37,7 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "Rprop",
     "lr_scheduler",
     "make_optimizer",
     "scale_lr",
