@@ -162,7 +162,7 @@ ABSENT = {
     "not in issue 19's list (statistics, numerical integration, scatter variants and less "
     "common tensor utilities); candidates for a later issue": """cartesian_prod combinations
         corrcoef cov cross cumulative_trapezoid trapezoid trapz deg2rad rad2deg dist fill zero_
-        float_power fmax fmin gradient histogram histogramdd index_reduce isin renorm rsub
+        float_power fmax fmin gradient histogram histogramdd index_reduce renorm rsub
         select_scatter slice_scatter diagonal_scatter slice split_with_sizes sum_to_size
         unravel_index sinc nn.functional.multi_head_attention_forward
         nn.functional.linear_cross_entropy""",

@@ -1,5 +1,5 @@
 """Predicates and logic: isnan, isinf, isposinf, isneginf, isfinite, signbit, logical_and/or/
-xor/not, isclose, allclose, equal.
+xor/not, isclose, allclose, equal, isin.
 
 All return bool tensors (``allclose`` and ``equal`` a Python bool) and have no gradient. The
 logical ops treat any non-zero value as True, as PyTorch. ``isclose`` tests
@@ -116,7 +116,18 @@ def equal(input: Tensor, other: Tensor) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """True where an element of ``elements`` is among ``test_elements`` (a tensor or a number;
+    at least one of the two a tensor), in ``elements``' shape; ``invert`` negates it."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin: elements or test_elements must be a Tensor")
+    a = elements.array if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements.array if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return Tensor(np.isin(a, b, assume_unique=assume_unique, invert=invert))
+
+
 __all__ = [
+    "isin",
     "isnan",
     "isinf",
     "isposinf",

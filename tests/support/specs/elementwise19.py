@@ -196,6 +196,23 @@ SPECS += [
         differentiable=False,
     ),
     OpSpec(
+        "isin",
+        lambda a, b: nt.isin(a, b),
+        torch_fn("isin"),
+        lambda r, d: [
+            np.array([[1.0, 2.0, 3.0], [4.0, 2.0, 0.5]], d),
+            np.array([2.0, 0.5, 7.0], d),
+        ],
+        differentiable=False,
+    ),
+    OpSpec(
+        "isin",
+        lambda a: nt.isin(a, 2.0, invert=True),
+        torch_fn("isin", 2.0, invert=True),
+        lambda r, d: [np.array([1.0, 2.0, 3.0, 2.0], d)],
+        differentiable=False,
+    ),
+    OpSpec(
         "allclose",
         lambda a, b: nt.tensor(nt.allclose(a, b, atol=0.1)),
         lambda a, b: __import__("torch").tensor(__import__("torch").allclose(a, b, atol=0.1)),
