@@ -168,8 +168,8 @@ def uniform_(tensor, from_: float = 0.0, to: float = 1.0, *, generator=None):
 
     if not from_ <= to:
         raise ValueError(f"uniform_: expected from <= to, got from={from_} and to={to}")
-    draws = resolve(generator).uniform(tensor.shape, from_, to, dtype=np.float64)
-    return put(tensor, ..., draws.astype(tensor.array.dtype), "uniform_")
+    draws = resolve(generator).uniform(tensor.shape, from_, to, dtype=_draw_dtype(tensor))
+    return put(tensor, ..., draws, "uniform_")
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, *, generator=None):
@@ -178,8 +178,13 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, *, generator=None):
 
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
-    draws = resolve(generator).normal(tensor.shape, mean, std, dtype=np.float64)
-    return put(tensor, ..., draws.astype(tensor.array.dtype), "normal_")
+    draws = resolve(generator).normal(tensor.shape, mean, std, dtype=_draw_dtype(tensor))
+    return put(tensor, ..., draws, "normal_")
+
+
+def _draw_dtype(tensor):
+    """Draw in the tensor's float dtype (no float64 copy for a float32 tensor)."""
+    return tensor.array.dtype if tensor.array.dtype.kind == "f" else np.float64
 
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuronet.optim.optimizer import Optimizer
+from neuronet.optim.optimizer import Optimizer, decayed_grad
 
 
 class Adadelta(Optimizer):
@@ -80,9 +80,7 @@ class Adadelta(Optimizer):
         g = self.scratch(w)
         d = self.scratch(w, slot=1)
         tmp = self.scratch(w, slot=2)
-        np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=g)
-        if group["weight_decay"] != 0:
-            g += np.multiply(w, group["weight_decay"], out=tmp)
+        decayed_grad(w, grad, group, g, tmp)
         s *= rho
         np.multiply(g, g, out=tmp)
         tmp *= 1 - rho

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet.optim import _fast
-from neuronet.optim.optimizer import Optimizer, contiguous
+from neuronet.optim.optimizer import Optimizer, contiguous, decayed_grad
 
 
 class Adagrad(Optimizer):
@@ -108,9 +108,7 @@ class Adagrad(Optimizer):
             return
         g = self.scratch(w)
         std = self.scratch(w, slot=1)
-        np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=g)
-        if group["weight_decay"] != 0:
-            g += np.multiply(w, group["weight_decay"], out=std)
+        decayed_grad(w, grad, group, g, std)
         np.multiply(g, g, out=std)
         acc += std
         np.sqrt(acc, out=std)

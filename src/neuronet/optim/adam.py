@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet.optim import _fast
-from neuronet.optim.optimizer import Optimizer, bias_corrections, contiguous, lerp_
+from neuronet.optim.optimizer import (
+    Optimizer,
+    bias_corrections,
+    contiguous,
+    decayed_grad,
+    lerp_,
+)
 
 
 def adam_moments(
@@ -171,15 +177,7 @@ class Adam(Optimizer):
             return
         g = self.scratch(w)
         tmp = self.scratch(w, slot=1)
-        if group["maximize"]:
-            np.negative(grad, out=g)
-        else:
-            np.copyto(g, grad)
-        if wd != 0:
-            if decoupled:
-                w *= 1 - lr * wd
-            else:
-                g += np.multiply(w, wd, out=tmp)
+        decayed_grad(w, grad, group, g, tmp)
         adam_moments(g, m, v, beta1, beta2, tmp)
         if amsgrad:
             np.maximum(vmax, v, out=vmax)

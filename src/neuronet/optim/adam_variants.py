@@ -10,20 +10,7 @@ import math
 import numpy as np
 
 from neuronet.optim.adam import adam_moments, check_adam_options
-from neuronet.optim.optimizer import Optimizer, lerp_
-
-
-def _signed_decayed_grad(w, grad, group, out, tmp) -> np.ndarray:
-    """``out <- (-g if maximize else g)``, then the weight decay: L2 into the gradient, or
-    (``decoupled_weight_decay``) ``w <- w * (1 - lr * weight_decay)``."""
-    np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=out)
-    wd = group["weight_decay"]
-    if wd != 0:
-        if group.get("decoupled_weight_decay", False):
-            w *= 1 - group["lr"] * wd
-        else:
-            out += np.multiply(w, wd, out=tmp)
-    return out
+from neuronet.optim.optimizer import Optimizer, decayed_grad, lerp_
 
 
 class Adamax(Optimizer):
@@ -85,7 +72,7 @@ class Adamax(Optimizer):
         state["step"] += 1
         g = self.scratch(w)
         tmp = self.scratch(w, slot=1)
-        _signed_decayed_grad(w, grad, group, g, tmp)
+        decayed_grad(w, grad, group, g, tmp)
         lerp_(m, g, 1 - beta1, tmp)
         np.abs(g, out=tmp)
         tmp += group["eps"]
@@ -184,7 +171,7 @@ class NAdam(Optimizer):
         g = self.scratch(w)
         tmp = self.scratch(w, slot=1)
         denom = self.scratch(w, slot=2)
-        _signed_decayed_grad(w, grad, group, g, tmp)
+        decayed_grad(w, grad, group, g, tmp)
         bc2 = 1 - beta2**t
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
@@ -281,7 +268,7 @@ class RAdam(Optimizer):
         t = state["step"]
         g = self.scratch(w)
         tmp = self.scratch(w, slot=1)
-        _signed_decayed_grad(w, grad, group, g, tmp)
+        decayed_grad(w, grad, group, g, tmp)
         adam_moments(g, m, v, beta1, beta2, tmp)
         bc1, bc2 = 1 - beta1**t, 1 - beta2**t
         rho_inf = 2 / (1 - beta2) - 1

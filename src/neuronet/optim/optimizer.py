@@ -374,6 +374,21 @@ def bias_corrections(beta1: float, beta2: float, step: int) -> tuple:
     return 1 - beta1**step, (1 - beta2**step) ** 0.5
 
 
+def decayed_grad(w: np.ndarray, grad, group: dict, out: np.ndarray, tmp: np.ndarray):
+    """The first lines of every update's NumPy body: ``out <- -g if maximize else g``, then
+    the group's weight decay, decoupled (``w <- w * (1 - lr * weight_decay)``, AdamW's) when
+    ``decoupled_weight_decay`` is set, else L2 (``out <- out + weight_decay * w``). ``tmp``
+    is a work array of w's shape. Returns ``out``."""
+    np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=out)
+    wd = group.get("weight_decay", 0)
+    if wd != 0:
+        if group.get("decoupled_weight_decay", False):
+            w *= 1 - group["lr"] * wd
+        else:
+            out += np.multiply(w, wd, out=tmp)
+    return out
+
+
 def lerp_(a: np.ndarray, b: np.ndarray, weight: float, tmp: np.ndarray) -> None:
     """``a <- a + weight * (b - a)`` in place, with torch.lerp's two-sided formula (for weight
     >= 0.5 it computes ``b - (b - a) * (1 - weight)``, exact at weight = 1). ``tmp``: work

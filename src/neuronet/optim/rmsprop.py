@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuronet.optim import _fast
-from neuronet.optim.optimizer import Optimizer, contiguous, lerp_
+from neuronet.optim.optimizer import Optimizer, contiguous, decayed_grad, lerp_
 
 
 class RMSprop(Optimizer):
@@ -126,9 +126,7 @@ class RMSprop(Optimizer):
             return
         g = self.scratch(w)
         avg = self.scratch(w, slot=1)
-        np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=g)
-        if group["weight_decay"] != 0:
-            g += np.multiply(w, group["weight_decay"], out=avg)
+        decayed_grad(w, grad, group, g, avg)
         sa *= alpha
         np.multiply(g, 1 - alpha, out=avg)
         avg *= g

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuronet.optim.optimizer import Optimizer
+from neuronet.optim.optimizer import Optimizer, decayed_grad
 
 
 class Rprop(Optimizer):
@@ -75,7 +75,7 @@ class Rprop(Optimizer):
         state["step"] += 1
         g = self.scratch(w)
         factor = self.scratch(w, slot=1)
-        np.multiply(grad, -1.0 if group["maximize"] else 1.0, out=g)
+        decayed_grad(w, grad, group, g, factor)  # maximize only: Rprop has no decay
         np.multiply(g, prev, out=factor)
         np.sign(factor, out=factor)
         flipped = factor < 0
