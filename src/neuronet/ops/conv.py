@@ -187,7 +187,8 @@ def _conv(op, spatial, input, weight, bias, stride, padding, dilation, groups) -
     kernel = (1,) * (2 - spatial) + kernel
     if backend.fast.numba and winograd.applies(kernel, channels, input.dtype, **params):
         return winograd.WinogradConvolution.apply(input, weight, bias, **params)
-    if backend.fast.numba and direct.applies(weight.shape, input.dtype, **params):
+    width = input.shape[-1]
+    if backend.fast.numba and direct.applies(weight.shape, input.dtype, **params, width=width):
         return direct.DirectConvolution.apply(input, weight, bias, **params)
     if backend.fast.numba:
         return chunked.CompiledChunkedConvolution.apply(input, weight, bias, **params)

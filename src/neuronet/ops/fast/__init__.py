@@ -9,7 +9,7 @@ exporter maps it as its reference), chosen in one visible place, the op's public
     reference (ops/)                     fast path (ops/fast/)                   when
     conv.Convolution                     winograd.WinogradConvolution            numba, 3x3 stride 1
                                          direct.DirectConvolution                numba, stride 1,
-                                                                                   C*kH*kW <= 32
+                                                                                   O <= 16 (32)
                                          conv.CompiledChunkedConvolution         numba
                                          conv.ChunkedConvolution                 fast on
     conv.TransposedConvolution           conv.ChunkedTransposedConvolution       fast on

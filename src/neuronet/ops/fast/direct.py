@@ -1,4 +1,5 @@
-"""Direct convolution for few channels: the fast path of ``ops/conv.py`` for LeNet-style layers.
+"""Direct convolution for few output channels: the fast path of ``ops/conv.py`` for LeNet-style
+layers.
 
 Same math as the reference (``Convolution``):
 
@@ -8,12 +9,17 @@ Same math as the reference (``Convolution``):
     dL/db[o] = sum over b, oh, ow of dL/dy[b, o, oh, ow]
 
 computed tap by tap over wrap-around rows (``direct_kernels.py``) instead of through im2col
-columns. With few input channels the im2col matrix is kH*kW times the input and its GEMMs are
-thin (a 5x5 convolution of 6 channels into 16: 150 x 16), so copying the columns costs more
-than the products; the direct loops read the input planes in place. ``ops/conv.py`` takes this
-path when numba is on and ``applies``: stride 1, dilation 1, one group and at most
-``MAX_TAPS`` = C*kH*kW products per output pixel (the measurements are in
-docs/performance.md).
+columns. im2col copies the input kH*kW times for a GEMM only O rows tall (LeNet's 6 -> 16
+channel 5x5 layer: 16 rows), so with few output channels the copies cost more than the
+products; the direct loops read the input planes in place. The input gradient is the same loop:
+dL/dy, zero padded, convolved with the flipped kernel.
+
+``ops/conv.py`` takes this path when numba is on and ``applies``: stride 1, dilation 1, one
+group, and few output channels: at most ``MAX_OUT`` = 16, or up to ``MAX_OUT_WIDE`` = 32 when
+the wrap-around rows add at most 30% to the work (the direct loops run on one core, the GEMM on
+all of them, so the GEMM gains with more output rows). A 1x1 convolution, whose im2col is no
+copy at all, only with at most 8 input channels. The measurements behind the limits are in
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -24,18 +30,26 @@ from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.ops._util import shaped
 from neuronet.ops.conv import Convolution, from4d, to4d
 
-MAX_TAPS = 32  # C*kH*kW above which im2col and its GEMM are faster (docs/performance.md)
+MAX_OUT = 16  # output channels up to which the direct loops beat im2col + GEMM
+MAX_OUT_WIDE = 32  # ... and up to which they do on maps wide enough for little wrap-around
+MAX_POINTWISE_IN = 8  # input channels up to which a 1x1 convolution is faster direct
 
 
-def applies(weight_shape, dtype, stride, pads, dilation, groups) -> bool:
-    """Whether a 2-d convolution with these settings takes the direct path."""
-    taps = int(np.prod(weight_shape[1:]))
+def applies(weight_shape, dtype, stride, pads, dilation, groups, width: int) -> bool:
+    """Whether a 2-d convolution with these settings, on inputs ``width`` pixels wide, takes the
+    direct path (module docstring)."""
+    out_channels, in_channels = weight_shape[:2]
+    kw = weight_shape[-1]
+    padded = width + pads[2] + pads[3]
+    wrap_ok = 10 * padded <= 13 * (padded - kw + 1)  # wrap-around columns at most 30% more
+    pointwise = int(np.prod(weight_shape[2:])) == 1
     return (
         tuple(stride) == (1, 1)
         and tuple(dilation) == (1, 1)
         and groups == 1
-        and taps <= MAX_TAPS
         and dtype in (np.float32, np.float64)
+        and (not pointwise or in_channels <= MAX_POINTWISE_IN)
+        and (out_channels <= MAX_OUT or (out_channels <= MAX_OUT_WIDE and wrap_ok))
     )
 
 
@@ -53,7 +67,7 @@ def pad_planes(x: np.ndarray, pads, kW: int) -> tuple:
 
 class DirectConvolution(Convolution):
     """``Convolution`` (same formulas and arguments) by direct loops over the taps, for the
-    stride-1, few-channel convolutions of ``applies`` (module docstring).
+    stride-1, few-output-channel convolutions of ``applies`` (module docstring).
 
     Saves: the padded input planes (only when the weight needs a gradient), the weight.
     """
@@ -68,8 +82,7 @@ class DirectConvolution(Convolution):
         planes, wp = pad_planes(x4, pads, kW)
         hp = x4.shape[2] + pads[0] + pads[1]
         y = np.empty((x4.shape[0], w4.shape[0], hp - kH + 1, wp - kW + 1), dtype=x.dtype)
-        has_bias = bias is not None
-        k.forward(planes, w4, wp, bias if has_bias else np.zeros(1, x.dtype), has_bias, y)
+        k.forward(planes, w4, wp, np.zeros(w4.shape[0], x.dtype) if bias is None else bias, y)
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
         ctx.save_for_backward(planes if keep else None, w4)
         ctx.geometry = (pads, wp, hp)
@@ -88,10 +101,10 @@ class DirectConvolution(Convolution):
         grad_y = np.ascontiguousarray(grad_out.reshape((n, o, hp - kH + 1, wp - kW + 1)))
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_planes = np.empty((n, x_shape[1], hp * wp + kW - 1), dtype=grad_y.dtype)
-            k.input_grad(grad_y, w4, wp, grad_planes)
-            image = grad_planes[:, :, : hp * wp].reshape(n, x_shape[1], hp, wp)
-            grad_x = shaped(image[:, :, top : top + h, left : left + w].copy(), in_shape)
+            grad_x = np.empty(x_shape, dtype=grad_y.dtype)
+            flipped = np.ascontiguousarray(w4[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+            k.input_grad(grad_y, flipped, wp, top, left, grad_x)
+            grad_x = shaped(grad_x, in_shape)
         if ctx.needs_input_grad[1]:
             grad_w = np.empty(w4.shape, dtype=grad_y.dtype)
             k.weight_grad(planes, grad_y, wp, kH, kW, grad_w)

@@ -1,14 +1,21 @@
-"""numba kernels for the direct convolution of few channels (see ``direct.py`` for the math).
+"""numba kernels for the direct convolution (see ``direct.py`` for the math).
 
 Layout: the zero-padded input planes are (n, C, P) with rows of width Wp and kW - 1 zeros of
 slack at the end (P = Hp*Wp + kW - 1), and every output plane is computed over wrap-around rows
-of the same width: output pixel (oh, ow) sits at p = oh*Wp + ow, and tap (i, j) of it reads
-planes[b, c, p + i*Wp + j]. So each tap is one contiguous run of L = OH*Wp products, a loop
-LLVM vectorises (the last kW - 1 columns of each row are computed and dropped). One output or
-gradient plane stays in the L1 cache while every tap is added into it. The input gradient is
-the same loop run as a gather: each input position q collects w[o, c, i, j] * dL/dy at
-q - i*Wp - j, reading dL/dy's wrap-around rows (zero in their dropped columns) preceded by
-enough zeros that q - i*Wp - j never falls before the start.
+of the same width: output pixel (r, s) sits at p = r*Wp + s, and tap (i, j) of it reads
+src[b, c, start + p + i*Wp + j]. So each tap is one contiguous run of L = R*Wp products, a loop
+LLVM vectorises (the last Wp - S columns of each row are computed and dropped).
+
+``forward`` computes four output channels at once: each pass over the run reads up to five taps
+of one kernel row and adds 4 x 5 products into four accumulator rows, so one load of the input
+serves four multiply-adds and one store of an accumulator five (``_pass5``; ``_pass3`` and
+``_pass1`` take what is left of a row: kW = 7 is 5 + 1 + 1). The four accumulator rows and the
+image's planes stay in the L1 cache. The input gradient is the same kernel run on dL/dy: a
+stride-1 convolution's input gradient is dL/dy, zero padded, convolved with the flipped kernel
+(``input_grad``).
+
+``weight_grad`` blocks the same way: four output channels by five taps, twenty dot products
+over the run at once, each image's dL/dy rows read once per block.
 
 Every output element is summed in one fixed order (channels, then taps, then images), so the
 results do not depend on anything but the inputs. Compiled on first use and cached on disk;
@@ -21,103 +28,181 @@ import numpy as np
 
 from neuronet.ops.fast.jit import kernel
 
-
-@kernel(inline="always")
-def _row_taps(acc, row, w, kW, zeros):
-    """acc[p] += sum over j < kW of w[j] * row[p + j]: the kW taps of one kernel row, three per
-    pass over acc (a missing one reads ``zeros``: a zero weight would turn 0 * inf into NaN)."""
-    L = acc.shape[0]
-    for j in range(0, kW, 3):
-        a0 = row[j : j + L]
-        a1 = row[j + 1 : j + 1 + L] if j + 1 < kW else zeros
-        a2 = row[j + 2 : j + 2 + L] if j + 2 < kW else zeros
-        w0 = w[j]
-        w1 = w[j + 1] if j + 1 < kW else w0
-        w2 = w[j + 2] if j + 2 < kW else w0
-        for p in range(L):
-            acc[p] += w0 * a0[p] + w1 * a1[p] + w2 * a2[p]
+# Products as fused multiply-adds: rounding differs from NumPy's by ~1 ulp, the same on every run.
+_FMA = {"contract"}
 
 
-@kernel()
-def forward(planes, w, Wp, bias, has_bias, y):
+@kernel(inline="always", fastmath=_FMA)
+def _pass5(a0, a1, a2, a3, row, j, w0, w1, w2, w3):
+    """a_q[p] += sum over t < 5 of w_q[j + t] * row[j + t + p], for the four rows a_q."""
+    L = a0.shape[0]
+    x0, x1, x2 = row[j : j + L], row[j + 1 : j + 1 + L], row[j + 2 : j + 2 + L]
+    x3, x4 = row[j + 3 : j + 3 + L], row[j + 4 : j + 4 + L]
+    u0, u1, u2, u3, u4 = w0[j], w0[j + 1], w0[j + 2], w0[j + 3], w0[j + 4]
+    v0, v1, v2, v3, v4 = w1[j], w1[j + 1], w1[j + 2], w1[j + 3], w1[j + 4]
+    s0, s1, s2, s3, s4 = w2[j], w2[j + 1], w2[j + 2], w2[j + 3], w2[j + 4]
+    t0, t1, t2, t3, t4 = w3[j], w3[j + 1], w3[j + 2], w3[j + 3], w3[j + 4]
+    for p in range(L):
+        e0, e1, e2, e3, e4 = x0[p], x1[p], x2[p], x3[p], x4[p]
+        a0[p] += u0 * e0 + u1 * e1 + u2 * e2 + u3 * e3 + u4 * e4
+        a1[p] += v0 * e0 + v1 * e1 + v2 * e2 + v3 * e3 + v4 * e4
+        a2[p] += s0 * e0 + s1 * e1 + s2 * e2 + s3 * e3 + s4 * e4
+        a3[p] += t0 * e0 + t1 * e1 + t2 * e2 + t3 * e3 + t4 * e4
+
+
+@kernel(inline="always", fastmath=_FMA)
+def _pass3(a0, a1, a2, a3, row, j, w0, w1, w2, w3):
+    """``_pass5`` for three taps."""
+    L = a0.shape[0]
+    x0, x1, x2 = row[j : j + L], row[j + 1 : j + 1 + L], row[j + 2 : j + 2 + L]
+    u0, u1, u2 = w0[j], w0[j + 1], w0[j + 2]
+    v0, v1, v2 = w1[j], w1[j + 1], w1[j + 2]
+    s0, s1, s2 = w2[j], w2[j + 1], w2[j + 2]
+    t0, t1, t2 = w3[j], w3[j + 1], w3[j + 2]
+    for p in range(L):
+        e0, e1, e2 = x0[p], x1[p], x2[p]
+        a0[p] += u0 * e0 + u1 * e1 + u2 * e2
+        a1[p] += v0 * e0 + v1 * e1 + v2 * e2
+        a2[p] += s0 * e0 + s1 * e1 + s2 * e2
+        a3[p] += t0 * e0 + t1 * e1 + t2 * e2
+
+
+@kernel(inline="always", fastmath=_FMA)
+def _pass1(a0, a1, a2, a3, row, j, w0, w1, w2, w3):
+    """``_pass5`` for one tap."""
+    L = a0.shape[0]
+    x0 = row[j : j + L]
+    u0, v0, s0, t0 = w0[j], w1[j], w2[j], w3[j]
+    for p in range(L):
+        e0 = x0[p]
+        a0[p] += u0 * e0
+        a1[p] += v0 * e0
+        a2[p] += s0 * e0
+        a3[p] += t0 * e0
+
+
+@kernel(inline="always", fastmath=_FMA)
+def _image(src, w, Wp, start, bias, out, acc):
+    """out[o, r, s] = bias[o] + sum over c, i, j of w[o, c, i, j] * src[c, q + i*Wp + j] with
+    q = start + r*Wp + s, for one image, four output channels at a time (module docstring).
+
+    ``src`` (C, >= start + (R + kH - 1)*Wp + kW - 1), ``w`` (O, C, kH, kW), ``bias`` (O,),
+    ``out`` (O, R, S) with S <= Wp - kW + 1, ``acc`` a (4, R*Wp) scratch.
+    """
+    O, C, kH, kW = w.shape
+    R, S = out.shape[1], out.shape[2]
+    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+    for o in range(0, O, 4):
+        # a block past the last channel repeats it; those rows are not written out
+        o1, o2, o3 = min(o + 1, O - 1), min(o + 2, O - 1), min(o + 3, O - 1)
+        acc[:] = 0
+        for c in range(C):
+            for i in range(kH):
+                row = src[c, start + i * Wp :]
+                w0, w1, w2, w3 = w[o, c, i], w[o1, c, i], w[o2, c, i], w[o3, c, i]
+                j = 0
+                while kW - j >= 5:
+                    _pass5(a0, a1, a2, a3, row, j, w0, w1, w2, w3)
+                    j += 5
+                while kW - j >= 3:
+                    _pass3(a0, a1, a2, a3, row, j, w0, w1, w2, w3)
+                    j += 3
+                while j < kW:
+                    _pass1(a0, a1, a2, a3, row, j, w0, w1, w2, w3)
+                    j += 1
+        for q in range(min(4, O - o)):
+            add = bias[o + q]
+            for r in range(R):
+                dst = out[o + q, r]
+                for s in range(S):
+                    dst[s] = acc[q, r * Wp + s] + add
+
+
+@kernel(fastmath=_FMA)
+def forward(planes, w, Wp, bias, y):
     """y[b, o, oh, ow] = bias[o] + sum over c, i, j of w[o, c, i, j] * planes[b, c, p + i*Wp + j]
     with p = oh*Wp + ow."""
-    n, C, _ = planes.shape
-    O, _, kH, kW = w.shape
-    OH, OW = y.shape[2], y.shape[3]
-    L = OH * Wp
-    acc = np.empty(L, planes.dtype)
-    zeros = np.zeros(L, planes.dtype)
-    zero = planes.dtype.type(0.0)
+    acc = np.empty((4, y.shape[2] * Wp), planes.dtype)
+    for b in range(planes.shape[0]):
+        _image(planes[b], w, Wp, 0, bias, y[b], acc)
+
+
+@kernel(fastmath=_FMA)
+def input_grad(grad_y, flipped, Wp, top, left, grad_x):
+    """grad_x[b, c, r, s] = sum over o, i, j of w[o, c, i, j] * dL/dy[b, o, q - i*Wp - j] with
+    q = (r + top)*Wp + s + left its place in the padded planes (dL/dy in wrap-around rows, zero
+    outside), as the forward loop with ``flipped`` (C, O, kH, kW) = w[o, c, kH-1-i', kW-1-j']
+    over dL/dy after margin = (kH - 1)*Wp + kW - 1 zeros: term (i', j') reads position
+    q + i'*Wp + j' - margin = q - i*Wp - j of dL/dy."""
+    n, O, OH, OW = grad_y.shape
+    C, _, kH, kW = flipped.shape
+    H = grad_x.shape[2]
+    margin = (kH - 1) * Wp + kW - 1
+    start = top * Wp + left
+    rows = np.zeros((O, max(start + (H + kH - 1) * Wp + kW - 1, margin + OH * Wp)), grad_y.dtype)
+    acc = np.empty((4, H * Wp), grad_y.dtype)
+    no_bias = np.zeros(C, grad_y.dtype)
     for b in range(n):
         for o in range(O):
-            acc[:] = zero
-            for c in range(C):
-                for i in range(kH):
-                    _row_taps(acc, planes[b, c, i * Wp :], w[o, c, i], kW, zeros)
-            add = bias[o] if has_bias else zero
             for oh in range(OH):
-                row = y[b, o, oh]
+                dst = rows[o, margin + oh * Wp :]
                 for ow in range(OW):
-                    row[ow] = acc[oh * Wp + ow] + add
+                    dst[ow] = grad_y[b, o, oh, ow]
+        _image(rows, flipped, Wp, start, no_bias, grad_x[b], acc)
 
 
 @kernel()
-def _rows(grad_y, b, Wp, margin, rows):
-    """rows[o, margin + oh*Wp + ow] = grad_y[b, o, oh, ow]; every other entry stays zero."""
-    O, OH, OW = grad_y.shape[1], grad_y.shape[2], grad_y.shape[3]
+def _rows(grad_y, b, Wp, rows):
+    """rows[o, r*Wp + s] = grad_y[b, o, r, s]; the wrap-around columns s >= S stay zero."""
+    O, R, S = grad_y.shape[1], grad_y.shape[2], grad_y.shape[3]
     for o in range(O):
         dst = rows[o]
-        for oh in range(OH):
-            src = grad_y[b, o, oh]
-            for ow in range(OW):
-                dst[margin + oh * Wp + ow] = src[ow]
-
-
-@kernel()
-def input_grad(grad_y, w, Wp, grad_planes):
-    """grad_planes[b, c, q] = sum over o, i, j of w[o, c, i, j] * dL/dy[b, o, q - i*Wp - j], the
-    adjoint of ``forward`` as a gather: dL/dy's wrap-around rows, preceded by ``margin`` zeros
-    (so q - i*Wp - j never goes below 0), read backwards by the flipped kernel row."""
-    n, O, OH, _ = grad_y.shape
-    _, C, kH, kW = w.shape
-    P = grad_planes.shape[2]
-    margin = (kH - 1) * Wp + kW - 1
-    rows = np.zeros((O, margin + P), grad_y.dtype)
-    flipped = np.empty(kW, w.dtype)
-    zeros = np.zeros(P, grad_y.dtype)
-    for b in range(n):
-        _rows(grad_y, b, Wp, margin, rows)
-        for c in range(C):
-            g = grad_planes[b, c]
-            g[:] = 0
-            for o in range(O):
-                for i in range(kH):
-                    for j in range(kW):  # row[q + j'] with j' = kW-1-j reads q - j
-                        flipped[j] = w[o, c, i, kW - 1 - j]
-                    _row_taps(g, rows[o, margin - i * Wp - (kW - 1) :], flipped, kW, zeros)
+        for r in range(R):
+            src = grad_y[b, o, r]
+            for s in range(S):
+                dst[r * Wp + s] = src[s]
 
 
 @kernel(fastmath={"reassoc", "contract"})
 def weight_grad(planes, grad_y, Wp, kH, kW, grad_w):
     """grad_w[o, c, i, j] = sum over b, p of dL/dy[b, o, p] * planes[b, c, p + i*Wp + j]:
-    one dot product of two contiguous runs per tap and image (reassociated, so it vectorises;
-    the order is fixed by the code, the same on every run)."""
-    n, O, OH, _ = grad_y.shape
+    dot products of contiguous runs, twenty at a time: four output channels by five taps
+    (reassociated, so each vectorises; the order is fixed by the code, the same on every run).
+    A tap past the kernel's row (j + t >= kW) reads ``zeros`` and is not written out. (The
+    pass is written out here: as a function of its own it ran 2x slower.)"""
+    n, O, R, _ = grad_y.shape
     C = planes.shape[1]
-    L = OH * Wp
+    L = R * Wp
     rows = np.zeros((O, L), grad_y.dtype)
+    zeros = np.zeros(L, grad_y.dtype)
+    zero = grad_y.dtype.type(0.0)
     grad_w[:] = 0
     for b in range(n):
-        _rows(grad_y, b, Wp, 0, rows)
-        for o in range(O):
-            r = rows[o]
+        _rows(grad_y, b, Wp, rows)
+        for o in range(0, O, 4):
+            o1, o2, o3 = min(o + 1, O - 1), min(o + 2, O - 1), min(o + 3, O - 1)
+            g0, g1, g2, g3 = rows[o], rows[o1], rows[o2], rows[o3]
             for c in range(C):
-                src = planes[b, c]
                 for i in range(kH):
-                    for j in range(kW):
-                        run = src[i * Wp + j : i * Wp + j + L]
-                        s = grad_y.dtype.type(0.0)
+                    row = planes[b, c, i * Wp :]
+                    for j in range(0, kW, 5):
+                        x0 = row[j : j + L]
+                        x1 = row[j + 1 : j + 1 + L] if j + 1 < kW else zeros
+                        x2 = row[j + 2 : j + 2 + L] if j + 2 < kW else zeros
+                        x3 = row[j + 3 : j + 3 + L] if j + 3 < kW else zeros
+                        x4 = row[j + 4 : j + 4 + L] if j + 4 < kW else zeros
+                        u0 = u1 = u2 = u3 = u4 = v0 = v1 = v2 = v3 = v4 = zero
+                        s0 = s1 = s2 = s3 = s4 = t0 = t1 = t2 = t3 = t4 = zero
+                        # fmt: off
                         for p in range(L):
-                            s += r[p] * run[p]
-                        grad_w[o, c, i, j] += s
+                            e0, e1, e2, e3, e4 = x0[p], x1[p], x2[p], x3[p], x4[p]
+                            d = g0[p]; u0 += d * e0; u1 += d * e1; u2 += d * e2; u3 += d * e3; u4 += d * e4  # noqa: E702, E501
+                            d = g1[p]; v0 += d * e0; v1 += d * e1; v2 += d * e2; v3 += d * e3; v4 += d * e4  # noqa: E702, E501
+                            d = g2[p]; s0 += d * e0; s1 += d * e1; s2 += d * e2; s3 += d * e3; s4 += d * e4  # noqa: E702, E501
+                            d = g3[p]; t0 += d * e0; t1 += d * e1; t2 += d * e2; t3 += d * e3; t4 += d * e4  # noqa: E702, E501
+                        sums = ((u0, u1, u2, u3, u4), (v0, v1, v2, v3, v4),
+                                (s0, s1, s2, s3, s4), (t0, t1, t2, t3, t4))
+                        # fmt: on
+                        for q in range(min(4, O - o)):
+                            for t in range(min(5, kW - j)):
+                                grad_w[o + q, c, i, j + t] += sums[q][t]
