@@ -82,7 +82,7 @@ class DirectConvolution(Convolution):
         planes, wp = pad_planes(x4, pads, kW)
         hp = x4.shape[2] + pads[0] + pads[1]
         y = np.empty((x4.shape[0], w4.shape[0], hp - kH + 1, wp - kW + 1), dtype=x.dtype)
-        k.forward(planes, w4, wp, np.zeros(w4.shape[0], x.dtype) if bias is None else bias, y)
+        k.taps(planes, w4, wp, 0, np.zeros(w4.shape[0], x.dtype) if bias is None else bias, y)
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
         ctx.save_for_backward(planes if keep else None, w4)
         ctx.geometry = (pads, wp, hp)

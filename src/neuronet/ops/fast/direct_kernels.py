@@ -6,7 +6,7 @@ of the same width: output pixel (r, s) sits at p = r*Wp + s, and tap (i, j) of i
 src[b, c, start + p + i*Wp + j]. So each tap is one contiguous run of L = R*Wp products, a loop
 LLVM vectorises (the last Wp - S columns of each row are computed and dropped).
 
-``forward`` computes four output channels at once: each pass over the run reads up to five taps
+``taps`` computes four output channels at once: each pass over the run reads up to five taps
 of one kernel row and adds 4 x 5 products into four accumulator rows, so one load of the input
 serves four multiply-adds and one store of an accumulator five (``_pass5``; ``_pass3`` and
 ``_pass1`` take what is left of a row: kW = 7 is 5 + 1 + 1). The four accumulator rows and the
@@ -119,36 +119,37 @@ def _image(src, w, Wp, start, bias, out, acc):
 
 
 @kernel(fastmath=_FMA)
-def forward(planes, w, Wp, bias, y):
-    """y[b, o, oh, ow] = bias[o] + sum over c, i, j of w[o, c, i, j] * planes[b, c, p + i*Wp + j]
-    with p = oh*Wp + ow."""
-    acc = np.empty((4, y.shape[2] * Wp), planes.dtype)
-    for b in range(planes.shape[0]):
-        _image(planes[b], w, Wp, 0, bias, y[b], acc)
+def taps(src, w, Wp, start, bias, out):
+    """out[b, o, r, s] = bias[o] + sum over c, i, j of w[o, c, i, j] * src[b, c, q + i*Wp + j]
+    with q = start + r*Wp + s: the forward (``start`` = 0 on the padded planes, output pixel
+    (oh, ow) at p = oh*Wp + ow) and, from ``input_grad``, the input gradient."""
+    acc = np.empty((4, out.shape[2] * Wp), src.dtype)
+    for b in range(src.shape[0]):
+        _image(src[b], w, Wp, start, bias, out[b], acc)
 
 
-@kernel(fastmath=_FMA)
+@kernel()
 def input_grad(grad_y, flipped, Wp, top, left, grad_x):
     """grad_x[b, c, r, s] = sum over o, i, j of w[o, c, i, j] * dL/dy[b, o, q - i*Wp - j] with
     q = (r + top)*Wp + s + left its place in the padded planes (dL/dy in wrap-around rows, zero
-    outside), as the forward loop with ``flipped`` (C, O, kH, kW) = w[o, c, kH-1-i', kW-1-j']
-    over dL/dy after margin = (kH - 1)*Wp + kW - 1 zeros: term (i', j') reads position
-    q + i'*Wp + j' - margin = q - i*Wp - j of dL/dy."""
+    outside): ``taps`` with ``flipped`` (C, O, kH, kW) = w[o, c, kH-1-i', kW-1-j'], image by
+    image, over dL/dy after margin = (kH - 1)*Wp + kW - 1 zeros: term (i', j') reads position
+    q + i'*Wp + j' - margin = q - i*Wp - j of dL/dy. (``taps`` is called with the forward's
+    argument types, so numba compiles it once for both.)"""
     n, O, OH, OW = grad_y.shape
     C, _, kH, kW = flipped.shape
     H = grad_x.shape[2]
     margin = (kH - 1) * Wp + kW - 1
     start = top * Wp + left
-    rows = np.zeros((O, max(start + (H + kH - 1) * Wp + kW - 1, margin + OH * Wp)), grad_y.dtype)
-    acc = np.empty((4, H * Wp), grad_y.dtype)
+    rows = np.zeros((1, O, max(start + (H + kH - 1) * Wp + kW - 1, margin + OH * Wp)), grad_y.dtype)
     no_bias = np.zeros(C, grad_y.dtype)
     for b in range(n):
         for o in range(O):
             for oh in range(OH):
-                dst = rows[o, margin + oh * Wp :]
+                dst = rows[0, o, margin + oh * Wp :]
                 for ow in range(OW):
                     dst[ow] = grad_y[b, o, oh, ow]
-        _image(rows, flipped, Wp, start, no_bias, grad_x[b], acc)
+        taps(rows, flipped, Wp, start, no_bias, grad_x[b : b + 1])
 
 
 @kernel()
