@@ -9,10 +9,11 @@ LLVM vectorises (the last Wp - S columns of each row are computed and dropped).
 ``taps`` computes four output channels at once: each pass over the run reads up to five taps
 of one kernel row and adds 4 x 5 products into four accumulator rows, so one load of the input
 serves four multiply-adds and one store of an accumulator five (``_pass5``; ``_pass3`` and
-``_pass1`` take what is left of a row: kW = 7 is 5 + 1 + 1). The four accumulator rows and the
-image's planes stay in the L1 cache. The input gradient is the same kernel run on dL/dy: a
-stride-1 convolution's input gradient is dL/dy, zero padded, convolved with the flipped kernel
-(``input_grad``).
+``_pass1`` take what is left of a row: kW = 7 is 5 + 1 + 1). A last block of one or two
+channels runs the same passes on two rows (``_pair5``, ...); a last block of three, a block of
+four that repeats a channel. The accumulator rows and the image's planes stay in the L1 cache.
+The input gradient is the same kernel run on dL/dy: a stride-1 convolution's input gradient is
+dL/dy, zero padded, convolved with the flipped kernel (``input_grad``).
 
 ``weight_grad`` blocks the same way: four output channels by five taps, twenty dot products
 over the run at once, each image's dL/dy rows read once per block.
@@ -82,9 +83,49 @@ def _pass1(a0, a1, a2, a3, row, j, w0, w1, w2, w3):
 
 
 @kernel(inline="always", fastmath=_FMA)
+def _pair5(a0, a1, row, j, w0, w1):
+    """``_pass5`` for two accumulator rows: a last block of one or two channels."""
+    L = a0.shape[0]
+    x0, x1, x2 = row[j : j + L], row[j + 1 : j + 1 + L], row[j + 2 : j + 2 + L]
+    x3, x4 = row[j + 3 : j + 3 + L], row[j + 4 : j + 4 + L]
+    u0, u1, u2, u3, u4 = w0[j], w0[j + 1], w0[j + 2], w0[j + 3], w0[j + 4]
+    v0, v1, v2, v3, v4 = w1[j], w1[j + 1], w1[j + 2], w1[j + 3], w1[j + 4]
+    for p in range(L):
+        e0, e1, e2, e3, e4 = x0[p], x1[p], x2[p], x3[p], x4[p]
+        a0[p] += u0 * e0 + u1 * e1 + u2 * e2 + u3 * e3 + u4 * e4
+        a1[p] += v0 * e0 + v1 * e1 + v2 * e2 + v3 * e3 + v4 * e4
+
+
+@kernel(inline="always", fastmath=_FMA)
+def _pair3(a0, a1, row, j, w0, w1):
+    """``_pair5`` for three taps."""
+    L = a0.shape[0]
+    x0, x1, x2 = row[j : j + L], row[j + 1 : j + 1 + L], row[j + 2 : j + 2 + L]
+    u0, u1, u2 = w0[j], w0[j + 1], w0[j + 2]
+    v0, v1, v2 = w1[j], w1[j + 1], w1[j + 2]
+    for p in range(L):
+        e0, e1, e2 = x0[p], x1[p], x2[p]
+        a0[p] += u0 * e0 + u1 * e1 + u2 * e2
+        a1[p] += v0 * e0 + v1 * e1 + v2 * e2
+
+
+@kernel(inline="always", fastmath=_FMA)
+def _pair1(a0, a1, row, j, w0, w1):
+    """``_pair5`` for one tap."""
+    L = a0.shape[0]
+    x0 = row[j : j + L]
+    u0, v0 = w0[j], w1[j]
+    for p in range(L):
+        e0 = x0[p]
+        a0[p] += u0 * e0
+        a1[p] += v0 * e0
+
+
+@kernel(inline="always", fastmath=_FMA)
 def _image(src, w, Wp, start, bias, out, acc):
     """out[o, r, s] = bias[o] + sum over c, i, j of w[o, c, i, j] * src[c, q + i*Wp + j] with
-    q = start + r*Wp + s, for one image, four output channels at a time (module docstring).
+    q = start + r*Wp + s, for one image, four output channels at a time (two in a last block of
+    one or two; module docstring).
 
     ``src`` (C, >= start + (R + kH - 1)*Wp + kW - 1), ``w`` (O, C, kH, kW), ``bias`` (O,),
     ``out`` (O, R, S) with S <= Wp - kW + 1, ``acc`` a (4, R*Wp) scratch.
@@ -93,14 +134,27 @@ def _image(src, w, Wp, start, bias, out, acc):
     R, S = out.shape[1], out.shape[2]
     a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
     for o in range(0, O, 4):
-        # a block past the last channel repeats it; those rows are not written out
+        # a last block of one or two channels runs the two-row passes; of three, a block of
+        # four that repeats the last channel (not written out)
         o1, o2, o3 = min(o + 1, O - 1), min(o + 2, O - 1), min(o + 3, O - 1)
+        pair = O - o <= 2
         acc[:] = 0
         for c in range(C):
             for i in range(kH):
                 row = src[c, start + i * Wp :]
                 w0, w1, w2, w3 = w[o, c, i], w[o1, c, i], w[o2, c, i], w[o3, c, i]
                 j = 0
+                if pair:
+                    while kW - j >= 5:
+                        _pair5(a0, a1, row, j, w0, w1)
+                        j += 5
+                    while kW - j >= 3:
+                        _pair3(a0, a1, row, j, w0, w1)
+                        j += 3
+                    while j < kW:
+                        _pair1(a0, a1, row, j, w0, w1)
+                        j += 1
+                    continue
                 while kW - j >= 5:
                     _pass5(a0, a1, a2, a3, row, j, w0, w1, w2, w3)
                     j += 5
