@@ -13,7 +13,8 @@ divergence", "Losses with clamps and variants"):
 - Weighted means divide by the summed weights of the counted samples (cross_entropy, nll_loss,
   and mse/l1 with ``weight``); huber_loss with ``weight`` divides by the element count, as torch.
 - ``binary_cross_entropy`` clamps each log at -100; ``binary_cross_entropy_with_logits`` uses
-  the log-sum-exp form and is stable for any logit.
+  the log-sum-exp form and is stable for any logit. With numba on (``backend.fast.numba``) the
+  latter takes the one-pass forward of ``ops/fast/loss.py`` (same formulas).
 - ``weight`` and ``pos_weight`` are constants: passing one that requires grad raises. (torch
   raises too for the cross-entropies, NLL and BCE; its Python-level weighted mse/l1/huber would
   differentiate the weight.)
@@ -25,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from neuronet import backend
 from neuronet.autograd.function import Function
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._loss_util import (
@@ -270,24 +272,30 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, t, sp = ctx.saved
-        pw = ctx.pos_weight
-        grad_l = grad_loss(ctx, grad_out)
-        if ctx.weight is not None:
-            grad_l = grad_l * ctx.weight
-        grad_x = None
-        grad_t = None
-        if ctx.needs_input_grad[0]:
-            sigmoid = np.exp(-sp)
-            if pw is None:
-                grad_x = sigmoid - t
-            else:
-                grad_x = (1 + (pw - 1) * t) * sigmoid
-                grad_x -= pw * t
-            grad_x *= grad_l
-        if ctx.needs_input_grad[1]:
-            grad_t = -x if pw is None else (pw - 1) * sp - x
-            grad_t = grad_t * grad_l
-        return grad_x, grad_t
+        sigmoid = np.exp(-sp) if ctx.needs_input_grad[0] else None
+        return bce_logits_grads(ctx, grad_out, x, t, sp, sigmoid)
+
+
+def bce_logits_grads(ctx, grad_out, x, t, sp, sigmoid):
+    """(dL/dx, dL/dt) of ``BinaryCrossEntropyWithLogits`` given sp = softplus(-x) and
+    sigmoid(x) (its docstring has the formulas); ``None`` for an input that needs none."""
+    pw = ctx.pos_weight
+    grad_l = grad_loss(ctx, grad_out)
+    if ctx.weight is not None:
+        grad_l = grad_l * ctx.weight
+    grad_x = None
+    grad_t = None
+    if ctx.needs_input_grad[0]:
+        if pw is None:
+            grad_x = sigmoid - t
+        else:
+            grad_x = (1 + (pw - 1) * t) * sigmoid
+            grad_x -= pw * t
+        grad_x *= grad_l
+    if ctx.needs_input_grad[1]:
+        grad_t = -x if pw is None else (pw - 1) * sp - x
+        grad_t = grad_t * grad_l
+    return grad_x, grad_t
 
 
 def _check_probabilities(op: str, name: str, arr: np.ndarray, fix: str) -> None:
@@ -343,9 +351,10 @@ def binary_cross_entropy_with_logits(
         raise ValueError(f"{op}: target contains NaN; clean the labels (targets must be in [0, 1])")
     w = constant(op, "weight", weight, input)
     pw = constant(op, "pos_weight", pos_weight, input)
-    return BinaryCrossEntropyWithLogits.apply(
-        input, target, reduction=reduction, weight=w, pos_weight=pw
-    )
+    fn = BinaryCrossEntropyWithLogits
+    if backend.fast.numba and input.dtype in (np.float32, np.float64):
+        fn = fast_loss.CompiledBinaryCrossEntropyWithLogits
+    return fn.apply(input, target, reduction=reduction, weight=w, pos_weight=pw)
 
 
 # ---- KL divergence ----------------------------------------------------------------------------
@@ -432,3 +441,6 @@ __all__ = [
     "nll_loss",
     "kl_div",
 ]
+
+
+from neuronet.ops.fast import loss as fast_loss  # noqa: E402  (it subclasses this module's Functions)

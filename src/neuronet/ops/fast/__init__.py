@@ -25,11 +25,12 @@ exporter maps it as its reference), chosen in one visible place, the op's public
     embedding.Embedding                  embedding.CompiledEmbedding             numba
     pooling.MaxPool                      pooling.CompiledMaxPool                 numba, blocks
     lstm.LSTMSequence, gru.GRUSequence   recurrent.CompiledLSTMSequence, ...     numba
+    loss.BinaryCrossEntropyWithLogits    loss.CompiledBinaryCrossEntropyWithLogits  numba
 
 The ``*_kernels.py`` modules hold the numba kernels (``jit.kernel``: compiled on first use,
-cached on disk); ``fastmath.py`` the vectorisable exp, sigmoid and tanh they use. They import
-numba, so the Functions import them inside the code that calls them: ``import neuronet`` never
-loads numba. The op registry's tests run every op on the reference and on each fast path and
+cached on disk); ``fastmath.py`` the vectorisable exp, sigmoid, tanh and softplus they use. They
+import numba, so the Functions import them inside the code that calls them: ``import neuronet``
+never loads numba. The op registry's tests run every op on the reference and on each fast path and
 assert they agree on the same inputs (``tests/ops/test_paths.py``).
 """
 

@@ -10,10 +10,13 @@ element, and the loop cannot use SIMD. For float32 these versions are branch-fre
   overflow for any x.
 - ``tanh(x)``: Cephes' tanhf: x + x**3 P(x**2) for |x| < 0.625 (no cancellation near 0), else
   sign(x) (1 - e) / (1 + e) with e = exp(-2|x|).
+- ``softplus(x)`` = log(1 + exp(x)) = max(x, 0) + log1p(e), e = exp(-|x|) in [0, 1]: no
+  overflow for any x. log1p(e) = 2 atanh(s) with s = e / (2 + e) in [0, 1/3], by its series
+  2 (s + s**3/3 + ... + s**15/15) (the next term is below 1.5e-9 of the sum).
 
-Measured against float64: exp within 2 ulp, sigmoid and tanh within 3 ulp (float32's ulp is
-6e-8 relative). For float64 arguments the same names call the C library (``math.exp``,
-``math.tanh``), correctly rounded to about 1 ulp.
+Measured against float64: exp within 2 ulp, sigmoid, tanh and softplus within 3 ulp (float32's
+ulp is 6e-8 relative). For float64 arguments the same names call the C library (``math.exp``,
+``math.tanh``, ``math.log1p``), correctly rounded to about 1 ulp.
 
 Use them inside ``@njit`` functions; each is an ``overload`` picked by the argument's type at
 compile time. This module imports numba, so only the kernel modules (imported lazily) import it.
@@ -68,6 +71,11 @@ def tanh(x):
     raise NotImplementedError("call from numba-compiled code")
 
 
+def softplus(x):
+    """log(1 + exp(x)), stable for any x."""
+    raise NotImplementedError("call from numba-compiled code")
+
+
 @overload(exp_nonpositive, fastmath=FASTMATH)
 def _exp_nonpositive(v):
     if _is_f32(v):
@@ -114,3 +122,25 @@ def _tanh(x):
 
         return tanh_f32
     return lambda x: math.tanh(x)
+
+
+@overload(softplus, fastmath=FASTMATH)
+def _softplus(x):
+    if _is_f32(x):
+
+        def softplus_f32(x):
+            T = np.float32
+            e = _exp_nonpositive_f32(-abs(x))
+            s = e / (T(2.0) + e)
+            z = s * s
+            p = T(2 / 15) * z + T(2 / 13)
+            p = p * z + T(2 / 11)
+            p = p * z + T(2 / 9)
+            p = p * z + T(2 / 7)
+            p = p * z + T(2 / 5)
+            p = p * z + T(2 / 3)
+            p = p * z + T(2.0)
+            return p * s + (x if x > 0 else T(0.0))
+
+        return softplus_f32
+    return lambda x: math.log1p(math.exp(-abs(x))) + (x if x > 0 else 0.0)
