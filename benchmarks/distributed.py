@@ -30,7 +30,6 @@ processes, and the BLAS in use is printed. On a shared machine the figures are n
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -41,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import harness  # noqa: E402
 from benchmarks.workloads import BATCH, NAMES  # noqa: E402
 
 RANKS = ROOT / "benchmarks" / "distributed_ranks.py"
@@ -219,7 +219,7 @@ def scaling(one: dict, ranks: dict) -> dict:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default=",".join(NAMES))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
@@ -229,6 +229,8 @@ def main(argv=None) -> dict:
         "--small-buckets", type=float, default=0.25, help="bucket_cap_mb of the second overlap run"
     )
     args = parser.parse_args(argv)
+    parser.names("--workloads", args.workloads, NAMES)
+    parser.at_least(args, steps=1, warmup=0)
     extra = [
         "--workloads",
         args.workloads,

@@ -27,6 +27,7 @@ per framework in child processes and prints the combined rows.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -145,6 +146,32 @@ def peak_rss_mb() -> float:
 def emit(result: dict) -> None:
     """A child's last line: its result as JSON (what ``run_child`` reads)."""
     print(json.dumps(result), flush=True)
+
+
+# ---- the command lines: a user's mistake is one line and exit code 2 --------------------------
+class Parser(argparse.ArgumentParser):
+    """``argparse`` with every usage error as one line on stderr and exit code 2 (as the
+    ``neuronet`` command), and checks for the options the benchmarks share."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def names(self, option: str, value: str, known) -> list[str]:
+        """The comma-separated names given to ``option``, each one of ``known``."""
+        names = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in names if v not in known]
+        if unknown or not names:
+            what = f"unknown name {unknown[0]!r}" if unknown else "no name given"
+            self.error(f"{option}: {what}; choose from {', '.join(known)} (comma-separated)")
+        return names
+
+    def at_least(self, args, **minimums) -> None:
+        """Each integer option ``dest=minimum`` of ``args`` is at least its minimum (or unset)."""
+        for dest, minimum in minimums.items():
+            value = getattr(args, dest)
+            if value is not None and value < minimum:
+                option = "--" + dest.replace("_", "-")
+                self.error(f"{option} must be at least {minimum}, got {value}")
 
 
 def run_child(script: str, framework: str, args: list, threads: int | None = None) -> dict:

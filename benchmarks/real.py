@@ -20,7 +20,6 @@ model is built (process start and imports excluded; they are the same for every 
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import statistics
 import sys
@@ -194,7 +193,7 @@ RECIPES = {"lenet": lenet_recipe, "gpt": gpt_recipe}
 
 def child(argv: list) -> None:
     framework, recipe = argv[0], argv[1]
-    args = parse(argv[2:])
+    args = parser().parse_args(argv[2:])
     fw = Framework(framework, args.threads)
     result = RECIPES[recipe](fw, args)
     torch = framework == "torch"
@@ -202,23 +201,29 @@ def child(argv: list) -> None:
     harness.emit(result)
 
 
-def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> harness.Parser:
+    parser = harness.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", default="lenet,gpt")
     parser.add_argument("--pairs", type=int, default=2, help="processes per framework")
     parser.add_argument("--gpt-steps", dest="gpt_steps", type=int, default=2000)
     parser.add_argument("--fashion-dir", dest="fashion_dir", default=FASHION)
     parser.add_argument("--threads", type=int, help="threads for every pool of both frameworks")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None) -> dict:
-    args = parse(argv)
-    recipes = args.recipes.split(",")
+    options = parser()
+    args = options.parse_args(argv)
+    recipes = options.names("--recipes", args.recipes, list(RECIPES))
+    options.at_least(args, pairs=1, gpt_steps=1, threads=1)
     if "lenet" in recipes and not Path(args.fashion_dir).is_dir():
-        sys.exit(
-            f"real.py: {args.fashion_dir} not found; apt-get install dataset-fashion-mnist, or "
-            "give --fashion-dir, or run --recipes gpt"
+        options.error(
+            f"--fashion-dir {args.fashion_dir} not found; apt-get install "
+            "dataset-fashion-mnist, give --fashion-dir, or run --recipes gpt"
+        )
+    if "gpt" in recipes and not SHAKESPEARE.is_file():
+        options.error(
+            f"{SHAKESPEARE} not found (the repository's ../shared/data); run --recipes lenet"
         )
     passthrough = ["--gpt-steps", args.gpt_steps, "--fashion-dir", args.fashion_dir]
     results = {}

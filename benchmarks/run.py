@@ -21,7 +21,6 @@ step + first inference in seconds (where torch.compile compiles; timed apart fro
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -93,7 +92,7 @@ def measure_workload(name: str, args) -> dict:
 def main(argv=None) -> dict:
     from benchmarks.workloads import NAMES
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default=",".join(NAMES))
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
@@ -106,6 +105,8 @@ def main(argv=None) -> dict:
         help="also time torch.compile (inductor) in processes of its own, and its compile wait",
     )
     args = parser.parse_args(argv)
+    workloads = parser.names("--workloads", args.workloads, NAMES)
+    parser.at_least(args, steps=1, warmup=0, pairs=1, threads=1)
     peak = harness.run_child(SCRIPT, "matmul", ["-", 0, 0], args.threads)["gflops"]
     threads = args.threads or "default"
     results = {"matmul_gflops": peak, "threads": threads, "workloads": {}}
@@ -119,7 +120,7 @@ def main(argv=None) -> dict:
         f"{'GFLOP/s':>9}{'of peak':>8}{'infer nt ms':>22}{'infer torch ms':>22}{'ratio':>7}"
         f"{'RSS MB nt/torch':>17}"
     )
-    for name in args.workloads.split(","):
+    for name in workloads:
         row = measure_workload(name, args)
         if not results["workloads"]:
             for framework, kernel in row["kernel"].items():

@@ -20,7 +20,6 @@ cliff (no pair of neighbouring sizes where the extra time per extra FLOP jumps).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from pathlib import Path
@@ -144,7 +143,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--pairs", type=int, default=2, help="processes per framework and size")
@@ -152,6 +151,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--quick", action="store_true", help="the two smallest sizes, 3 steps")
     args = parser.parse_args(argv)
+    parser.at_least(args, steps=1, warmup=0, pairs=1, threads=1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     steps, warmup = (3, 1) if args.quick else (args.steps, args.warmup)

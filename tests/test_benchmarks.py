@@ -77,3 +77,31 @@ def test_scaling_verdict_names_a_cliff():
     assert "grows like the FLOPs, no cliff" in verdict(rows)
     rows[-1]["ms_per_step"] *= 3
     assert "CLIFF between 128 and 256" in verdict(rows)
+
+
+@pytest.mark.parametrize(
+    "script, argv, message",
+    [
+        ("run", ["--workloads", "mlp,bogus"], "--workloads: unknown name 'bogus'; choose from mlp"),
+        ("run", ["--workloads", ","], "--workloads: no name given"),
+        ("run", ["--pairs", "0"], "--pairs must be at least 1, got 0"),
+        ("run", ["--warmup", "-1"], "--warmup must be at least 0, got -1"),
+        ("run", ["--steps", "x"], "argument --steps: invalid int value: 'x'"),
+        ("real", ["--recipes", "gpt,resnet"], "--recipes: unknown name 'resnet'"),
+        ("real", ["--gpt-steps", "0"], "--gpt-steps must be at least 1, got 0"),
+        ("real", ["--fashion-dir", "/no/such/dir"], "--fashion-dir /no/such/dir not found"),
+        ("scaling", ["--threads", "0"], "--threads must be at least 1, got 0"),
+        ("distributed", ["--workloads", "lenet"], "--workloads: unknown name 'lenet'"),
+    ],
+)
+def test_benchmark_command_line_mistakes_are_one_line_and_exit_2(script, argv, message, capsys):
+    """A mistake in a benchmark's options stops it before anything runs (no child process, no
+    traceback): one line on stderr naming the option, exit code 2."""
+    import importlib
+
+    module = importlib.import_module(f"benchmarks.{script}")
+    with pytest.raises(SystemExit) as stop:
+        module.main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f": error: {message}" in err, err
