@@ -29,6 +29,7 @@ import numpy as np
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.ops._util import shaped
 from neuronet.ops.conv import Convolution, from4d, to4d
+from neuronet.ops.fast.conv import bias_grad
 
 MAX_OUT = 16  # output channels up to which the direct loops beat im2col + GEMM
 MAX_OUT_WIDE = 32  # ... and up to which they do on maps wide enough for little wrap-around
@@ -110,5 +111,5 @@ class DirectConvolution(Convolution):
             k.weight_grad(planes, grad_y, wp, kH, kW, grad_w)
             grad_w = grad_w.reshape(w_shape)
         if ctx.needs_input_grad[2]:
-            grad_b = grad_y.sum(axis=(0, 2, 3))
+            grad_b = bias_grad(grad_y)
         return grad_x, grad_w, grad_b

@@ -43,6 +43,7 @@ import numpy as np
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.ops._util import shaped
 from neuronet.ops.conv import Convolution, from4d, to4d
+from neuronet.ops.fast.conv import bias_grad
 
 MIN_CHANNELS = 3  # with fewer input channels im2col is faster (docs/performance.md)
 CHUNK_BYTES = 1 << 21  # one chunk's V (36, C, columns) and M (36, O, columns): cache-sized
@@ -214,5 +215,5 @@ class WinogradConvolution(Convolution):
         if ctx.needs_input_grad[1]:
             grad_w = weight_grad(V, grad_y).reshape(w_shape)
         if ctx.needs_input_grad[2]:
-            grad_b = grad_y.sum(axis=(0, 2, 3))
+            grad_b = bias_grad(grad_y)
         return grad_x, grad_w, grad_b
