@@ -30,8 +30,10 @@ exporter maps it as its reference), chosen in one visible place, the op's public
 The ``*_kernels.py`` modules hold the numba kernels (``jit.kernel``: compiled on first use,
 cached on disk); ``fastmath.py`` the vectorisable exp, sigmoid, tanh and softplus they use. They
 import numba, so the Functions import them inside the code that calls them: ``import neuronet``
-never loads numba. The op registry's tests run every op on the reference and on each fast path and
-assert they agree on the same inputs (``tests/ops/test_paths.py``).
+never loads numba. ``blas_batch.py`` runs the Winograd convolution's stacks of products through
+OpenBLAS's batched GEMM where that is known to be safe. The op registry's tests run every op on
+the reference and on each fast path and assert they agree on the same inputs
+(``tests/ops/test_paths.py``).
 """
 
 

@@ -1,0 +1,135 @@
+"""Stacks of matrix products through OpenBLAS's batched GEMM: ``matmul(a, b, out)``.
+
+``np.matmul`` on stacks (B, m, k) x (B, k, n) makes one BLAS call per matrix, and OpenBLAS
+splits each call over its threads and synchronises them. For the Winograd convolution's 36
+products of (O, C) by (C, tiles) that synchronisation costs as much as the products. OpenBLAS
+0.3.31 has a batched GEMM (``sgemm_batch_strided_``) that hands each of its threads whole
+products instead, on the same threads (no second pool to fight its spinning workers): 1.1-2.1x
+on those shapes, with results equal bit for bit (each product runs the same kernel). The
+CBLAS form is used (``cblas_sgemm_batch_strided``, row-major); the Fortran form of 0.3.31
+applies each transpose flag to the other operand.
+
+It is used only where it was checked, else ``np.matmul`` runs:
+
+- the OpenBLAS that NumPy loaded reports version 0.3.31 with 64-bit integers (its
+  ``openblas_get_config``, read once);
+- float32, and every product has more than 100**3 multiply-adds: in that build the batched
+  call's path for smaller products (OpenBLAS's "small matrix" kernels, looked up wrongly under
+  its dynamic-architecture dispatch) crashes the process, so no smaller product reaches it;
+- each operand has unit stride along its rows or its columns (a transposed view is fine), the
+  output along its rows;
+- ``NEURONET_BLAS_BATCH=0`` in the environment turns it off.
+
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+import numpy as np
+
+MIN_MULTIPLY_ADDS = 100**3  # products at or below this take OpenBLAS's crashing small path
+VERSION = b"OpenBLAS 0.3.31"
+_STATE = {"fn": None, "loaded": False}
+
+
+def _openblas_path() -> str | None:
+    """The OpenBLAS shared library this process has loaded (NumPy's), from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                if "openblas" in os.path.basename(path) and ".so" in path:
+                    return path
+    except OSError:
+        return None
+    return None
+
+
+def _config(lib) -> bytes:
+    for name in ("scipy_openblas_get_config64_", "openblas_get_config64_", "openblas_get_config"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = ctypes.c_char_p
+            return fn() or b""
+    return b""
+
+
+def _load():
+    """The batched sgemm of a checked OpenBLAS, or None."""
+    if os.environ.get("NEURONET_BLAS_BATCH", "1") == "0":
+        return None
+    path = _openblas_path()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    config = _config(lib)
+    if not (config.startswith(VERSION) and b"USE64BITINT" in config):
+        return None
+    fn = getattr(lib, "cblas_sgemm_batch_strided", None)
+    if fn is not None:
+        i64, ptr, f32 = ctypes.c_int64, ctypes.c_void_p, ctypes.c_float
+        fn.restype = None
+        fn.argtypes = [ctypes.c_int] * 3 + [i64] * 3 + [f32, ptr, i64, i64, ptr, i64, i64]
+        fn.argtypes += [f32, ptr, i64, i64, i64]
+    return fn
+
+
+def available() -> bool:
+    """Whether ``matmul`` can take OpenBLAS's batched call in this process."""
+    if not _STATE["loaded"]:
+        _STATE["fn"] = _load()
+        _STATE["loaded"] = True
+    return _STATE["fn"] is not None
+
+
+def _layout(m: np.ndarray):
+    """(transposed, leading dimension) of a (rows, cols) float32 matrix view, or None: unit
+    stride along its rows (row-major) or its columns (a transposed view)."""
+    rows, cols = m.shape[-2:]
+    s_row, s_col = (s // 4 for s in m.strides[-2:])
+    if s_col == 1 and s_row >= max(1, cols) and m.strides[-1] == 4:
+        return False, s_row
+    if s_row == 1 and s_col >= max(1, rows) and m.strides[-2] == 4:
+        return True, s_col
+    return None
+
+
+def _batch_stride(m: np.ndarray):
+    stride = m.strides[0]
+    return stride // 4 if stride % 4 == 0 and stride >= 0 else None
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[i] = a[i] @ b[i] for stacks a (B, m, k), b (B, k, n), out (B, m, n): OpenBLAS's
+    batched call where the module docstring allows it, else ``np.matmul(a, b, out=out)``."""
+    B, m, k = a.shape
+    n = b.shape[2]
+    fine = (
+        a.dtype == b.dtype == out.dtype == np.float32
+        and b.shape[:2] == (B, k)
+        and out.shape == (B, m, n)
+        and min(m, n, k) >= 2
+        and m * n * k > MIN_MULTIPLY_ADDS
+        and available()
+    )
+    la = lb = lo = None
+    if fine:
+        la, lb, lo = _layout(a), _layout(b), _layout(out)
+        strides = [_batch_stride(x) for x in (a, b, out)]
+        fine = la is not None and lb is not None and lo is not None and not lo[0]
+        fine = fine and None not in strides
+    if not fine:
+        return np.matmul(a, b, out=out)
+    sa, sb, so = (_batch_stride(x) for x in (a, b, out))
+    (ta, lda), (tb, ldb), (_, ldc) = la, lb, lo
+    row_major, no_trans, trans = 101, 111, 112  # CBLAS's enum values
+    _STATE["fn"](
+        row_major, trans if ta else no_trans, trans if tb else no_trans, m, n, k, 1.0,
+        a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb, 0.0, out.ctypes.data, ldc, so, B,
+    )  # fmt: skip
+    return out
