@@ -67,6 +67,14 @@ def test_small_products_never_reach_it(shape, calls):
     assert calls == []
 
 
+def _unaligned(x: np.ndarray) -> np.ndarray:
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    view = np.frombuffer(raw.data, dtype=np.float32, count=x.size, offset=1).reshape(x.shape)
+    assert not view.flags.aligned
+    view[...] = x
+    return view
+
+
 def test_other_dtypes_and_layouts_take_numpy(calls):
     rng = np.random.default_rng(2)
     a, w = _operands(rng, 4, 128, 128, 128)
@@ -74,6 +82,7 @@ def test_other_dtypes_and_layouts_take_numpy(calls):
         (a.astype(np.float64), w.astype(np.float64)),  # float64
         (a[:, :, ::-1], w[:, ::-1, :]),  # negative strides
         (np.repeat(a, 2, axis=2)[:, :, ::2], w),  # no unit stride along rows or columns
+        (_unaligned(a), w),  # float32 not on a 4-byte boundary
     ]:
         out = np.empty((4, 128, 128), x.dtype)
         np.testing.assert_array_equal(blas_batch.matmul(x, y, out), np.matmul(x, y))
@@ -116,3 +125,19 @@ def test_winograd_convolution_is_the_same_with_it(monkeypatch, calls):
     plain = run()
     for name, p, q in zip(("y", "dx", "dw"), batched, plain):
         np.testing.assert_array_equal(p, q, err_msg=name)
+
+
+def test_it_picks_numpys_own_openblas(monkeypatch):
+    import os
+
+    site = os.path.dirname(os.path.dirname(np.__file__))
+    ours = os.path.join(site, "numpy.libs", "libscipy_openblas64_-abc.so")
+    scipys = os.path.join(site, "scipy.libs", "libscipy_openblas-def.so")
+    monkeypatch.setattr(blas_batch, "_mapped", lambda: {scipys, ours, "/usr/lib/libc.so.6"})
+    assert blas_batch._openblas_path() == ours
+    monkeypatch.setattr(blas_batch, "_mapped", lambda: {"/opt/conda/lib/libopenblas.so.0"})
+    assert blas_batch._openblas_path() == "/opt/conda/lib/libopenblas.so.0"
+    monkeypatch.setattr(blas_batch, "_mapped", lambda: {"/a/libopenblas.so", "/b/libopenblas.so"})
+    assert blas_batch._openblas_path() is None  # two candidates, neither NumPy's: do not guess
+    monkeypatch.setattr(blas_batch, "_mapped", set)
+    assert blas_batch._openblas_path() is None

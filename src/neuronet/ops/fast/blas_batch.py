@@ -34,17 +34,25 @@ VERSION = b"OpenBLAS 0.3.31"
 _STATE = {"fn": None, "loaded": False}
 
 
-def _openblas_path() -> str | None:
-    """The OpenBLAS shared library this process has loaded (NumPy's), from /proc/self/maps."""
+def _mapped() -> set:
+    """The files mapped into this process (Linux's /proc/self/maps; empty elsewhere)."""
     try:
         with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.split()[-1]
-                if "openblas" in os.path.basename(path) and ".so" in path:
-                    return path
+            return {line.split()[-1] for line in maps if "/" in line}
     except OSError:
-        return None
-    return None
+        return set()
+
+
+def _openblas_path() -> str | None:
+    """The OpenBLAS shared library NumPy loaded: the one inside NumPy's own install (its
+    wheel's ``numpy.libs``), else the only one in the process, else None (SciPy's wheel brings
+    an OpenBLAS of its own)."""
+    found = {p for p in _mapped() if "openblas" in os.path.basename(p) and ".so" in p}
+    home = os.path.dirname(os.path.dirname(np.__file__))
+    own = [p for p in found if p.startswith(os.path.join(home, "numpy"))]
+    if len(own) == 1:
+        return own[0]
+    return found.pop() if len(found) == 1 else None
 
 
 def _config(lib) -> bytes:
@@ -88,48 +96,50 @@ def available() -> bool:
 
 
 def _layout(m: np.ndarray):
-    """(transposed, leading dimension) of a (rows, cols) float32 matrix view, or None: unit
-    stride along its rows (row-major) or its columns (a transposed view)."""
+    """(transposed, leading dimension) of the (rows, cols) float32 matrices of a stack, or None:
+    unit stride along their rows (row-major) or their columns (a transposed view)."""
     rows, cols = m.shape[-2:]
-    s_row, s_col = (s // 4 for s in m.strides[-2:])
-    if s_col == 1 and s_row >= max(1, cols) and m.strides[-1] == 4:
-        return False, s_row
-    if s_row == 1 and s_col >= max(1, rows) and m.strides[-2] == 4:
-        return True, s_col
+    s_row, s_col = m.strides[-2:]
+    if s_row % 4 or s_col % 4 or not m.flags.aligned:
+        return None
+    if s_col == 4 and s_row // 4 >= cols:
+        return False, s_row // 4
+    if s_row == 4 and s_col // 4 >= rows:
+        return True, s_col // 4
     return None
 
 
-def _batch_stride(m: np.ndarray):
-    stride = m.strides[0]
-    return stride // 4 if stride % 4 == 0 and stride >= 0 else None
-
-
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out[i] = a[i] @ b[i] for stacks a (B, m, k), b (B, k, n), out (B, m, n): OpenBLAS's
-    batched call where the module docstring allows it, else ``np.matmul(a, b, out=out)``."""
+def _arguments(a: np.ndarray, b: np.ndarray, out: np.ndarray):
+    """The CBLAS batched call's arguments for out[i] = a[i] @ b[i], or None where it may not
+    run (module docstring)."""
     B, m, k = a.shape
     n = b.shape[2]
-    fine = (
+    if not (
         a.dtype == b.dtype == out.dtype == np.float32
         and b.shape[:2] == (B, k)
         and out.shape == (B, m, n)
         and min(m, n, k) >= 2
         and m * n * k > MIN_MULTIPLY_ADDS
-        and available()
-    )
-    la = lb = lo = None
-    if fine:
-        la, lb, lo = _layout(a), _layout(b), _layout(out)
-        strides = [_batch_stride(x) for x in (a, b, out)]
-        fine = la is not None and lb is not None and lo is not None and not lo[0]
-        fine = fine and None not in strides
-    if not fine:
-        return np.matmul(a, b, out=out)
-    sa, sb, so = (_batch_stride(x) for x in (a, b, out))
-    (ta, lda), (tb, ldb), (_, ldc) = la, lb, lo
+    ):
+        return None
+    layouts = [_layout(x) for x in (a, b, out)]
+    steps = [x.strides[0] for x in (a, b, out)]
+    if None in layouts or layouts[2][0] or any(s < 0 or s % 4 for s in steps):
+        return None
+    (ta, lda), (tb, ldb), (_, ldc) = layouts
+    sa, sb, so = (s // 4 for s in steps)
     row_major, no_trans, trans = 101, 111, 112  # CBLAS's enum values
-    _STATE["fn"](
+    return (
         row_major, trans if ta else no_trans, trans if tb else no_trans, m, n, k, 1.0,
         a.ctypes.data, lda, sa, b.ctypes.data, ldb, sb, 0.0, out.ctypes.data, ldc, so, B,
     )  # fmt: skip
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out[i] = a[i] @ b[i] for stacks a (B, m, k), b (B, k, n), out (B, m, n): OpenBLAS's
+    batched call where the module docstring allows it, else ``np.matmul(a, b, out=out)``."""
+    arguments = _arguments(a, b, out)
+    if arguments is None or not available():
+        return np.matmul(a, b, out=out)
+    _STATE["fn"](*arguments)
     return out
