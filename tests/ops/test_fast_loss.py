@@ -136,3 +136,19 @@ def test_takes_the_compiled_path_when_numba_is_on(monkeypatch):
     with backend.fast.using(numba=False):
         nt.binary_cross_entropy_with_logits(x.float(), x.float().sigmoid())
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_zero_dimensional_logits_keep_their_shape(reduction, torch):
+    x = nt.tensor(np.float32(-1.5), requires_grad=True)
+    t = nt.tensor(np.float32(0.25), requires_grad=True)
+    loss = nt.binary_cross_entropy_with_logits(x, t, reduction=reduction)
+    loss.backward()
+    assert loss.shape == x.grad.shape == t.grad.shape == ()
+    xt = torch.tensor(-1.5, requires_grad=True)
+    tt = torch.tensor(0.25, requires_grad=True)
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(xt, tt, reduction=reduction)
+    theirs.backward()
+    np.testing.assert_allclose(loss.item(), theirs.item(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.item(), xt.grad.item(), rtol=1e-6)
+    np.testing.assert_allclose(t.grad.item(), tt.grad.item(), rtol=1e-6)

@@ -31,8 +31,8 @@ class CompiledBinaryCrossEntropyWithLogits(BinaryCrossEntropyWithLogits):
     def forward(ctx, x, t, reduction, weight=None, pos_weight=None):
         from neuronet.ops.fast import loss_kernels
 
-        x = np.ascontiguousarray(x)
-        t = np.ascontiguousarray(t, dtype=x.dtype)
+        x = np.ascontiguousarray(x).reshape(x.shape)  # (ascontiguousarray makes 0-d 1-d)
+        t = np.ascontiguousarray(t, dtype=x.dtype).reshape(x.shape)
         sp, sig, loss = np.empty_like(x), np.empty_like(x), np.empty_like(x)
         flat = [a.reshape(-1) for a in (x, t, sp, sig, loss)]
         loss_kernels.bce_logits_forward(*flat)
