@@ -3,23 +3,22 @@
 ``np.matmul`` on stacks (B, m, k) x (B, k, n) makes one BLAS call per matrix, and OpenBLAS
 splits each call over its threads and synchronises them. For the Winograd convolution's 36
 products of (O, C) by (C, tiles) that synchronisation costs as much as the products. OpenBLAS
-0.3.31 has a batched GEMM (``sgemm_batch_strided_``) that hands each of its threads whole
-products instead, on the same threads (no second pool to fight its spinning workers): 1.1-2.1x
-on those shapes, with results equal bit for bit (each product runs the same kernel). The
-CBLAS form is used (``cblas_sgemm_batch_strided``, row-major); the Fortran form of 0.3.31
-applies each transpose flag to the other operand.
+0.3.31 has batched GEMMs that hand each of its threads whole products instead, on its own
+threads (no second pool to fight its spinning workers): 1.1-2.1x on those shapes, with results
+equal bit for bit (each product runs the same kernel). This module calls the CBLAS one,
+``cblas_sgemm_batch_strided`` (row-major); the Fortran one of 0.3.31 applies each transpose
+flag to the other operand.
 
 It is used only where it was checked, else ``np.matmul`` runs:
 
-- the OpenBLAS that NumPy loaded reports version 0.3.31 with 64-bit integers (its
-  ``openblas_get_config``, read once);
+- the OpenBLAS that NumPy loaded (NumPy's own copy, found in /proc/self/maps) reports version
+  0.3.31 with 64-bit integers (its ``openblas_get_config``, read once);
 - float32, and every product has more than 100**3 multiply-adds: in that build the batched
   call's path for smaller products (OpenBLAS's "small matrix" kernels, looked up wrongly under
   its dynamic-architecture dispatch) crashes the process, so no smaller product reaches it;
-- each operand has unit stride along its rows or its columns (a transposed view is fine), the
-  output along its rows;
+- each operand is aligned, with unit stride along its rows or its columns (a transposed view
+  is fine), the output along its rows, and non-negative strides between the matrices;
 - ``NEURONET_BLAS_BATCH=0`` in the environment turns it off.
-
 """
 
 from __future__ import annotations
