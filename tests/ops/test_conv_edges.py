@@ -13,6 +13,7 @@ from neuronet.ops.fast import conv as chunked
 from neuronet.ops.fast import im2col as I
 from support.op_specs import OPS
 from support.parity import to_nt
+from support.paths import PATHS, on_path, unavailable
 
 # Taken from the registry, not by importing support.specs.conv directly: that import would run
 # the registry's collection while the spec module is still half-initialised.
@@ -231,3 +232,51 @@ def test_padding_same_keeps_size_for_even_kernels(rng):
         for dilation in (1, 2):
             y = F.conv2d(x, nt.zeros((3, 2) + kernel), padding="same", dilation=dilation)
             assert y.shape == (1, 3, 7, 8)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "cin, kernel, kw",
+    [
+        (3, 3, {"padding": 1}),  # Winograd on the numba path
+        (1, 5, {"padding": 2}),  # direct loops on the numba path
+        (4, 3, {"stride": 2, "padding": 1}),  # im2col
+        (4, 3, {"groups": 2, "padding": 1}),
+    ],
+)
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(path, cin, kernel, kw, torch):
+    """A batch of no images (the last, empty shard of a split, say) runs as in PyTorch: an empty
+    output, zero weight and bias gradients, an empty input gradient; on every path."""
+    reason = unavailable(path)
+    if reason:
+        pytest.skip(reason)
+    x = np.zeros((0, cin, 8, 8), np.float32)
+    w = np.ones((4, cin // kw.get("groups", 1), kernel, kernel), np.float32)
+    with on_path(path):
+        xt, wt = nt.tensor(x, requires_grad=True), nt.tensor(w, requires_grad=True)
+        bt = nt.tensor(np.ones(4, np.float32), requires_grad=True)
+        y = F.conv2d(xt, wt, bt, **kw)
+        y.sum().backward()
+    theirs = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), **kw)
+    assert y.shape == tuple(theirs.shape)
+    assert xt.grad.shape == x.shape
+    np.testing.assert_array_equal(wt.grad.numpy(), np.zeros_like(w))
+    np.testing.assert_array_equal(bt.grad.numpy(), np.zeros(4, np.float32))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_empty_batch_through_a_transposed_convolution(path, torch):
+    reason = unavailable(path)
+    if reason:
+        pytest.skip(reason)
+    x = np.zeros((0, 4, 5, 5), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    with on_path(path):
+        xt, wt = nt.tensor(x, requires_grad=True), nt.tensor(w, requires_grad=True)
+        y = F.conv_transpose2d(xt, wt, stride=2, padding=1)
+        y.sum().backward()
+    theirs = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(x), torch.from_numpy(w), stride=2, padding=1
+    )
+    assert y.shape == tuple(theirs.shape) and xt.grad.shape == x.shape
+    np.testing.assert_array_equal(wt.grad.numpy(), np.zeros_like(w))

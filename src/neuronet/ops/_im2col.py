@@ -97,3 +97,8 @@ def from_rows(rows: np.ndarray, n: int, geo: Geometry) -> np.ndarray:
 def grouped(a: np.ndarray, groups: int) -> np.ndarray:
     """View a (G*R, M) matrix as G stacked (R, M) blocks, for one batched matmul."""
     return a.reshape(groups, a.shape[0] // groups, a.shape[1])
+
+
+def stacked(a: np.ndarray) -> np.ndarray:
+    """The inverse of ``grouped``: G (R, M) blocks as one (G*R, M) matrix (M may be 0)."""
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2])

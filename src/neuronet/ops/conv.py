@@ -29,7 +29,7 @@ from neuronet.autograd.function import Function
 from neuronet.autograd.grad_mode import is_grad_enabled
 from neuronet.autograd.tensor import Tensor
 from neuronet.ops._conv_checks import check_groups, check_tensors, padding_pairs, positive
-from neuronet.ops._im2col import Geometry, col2im, from_rows, grouped, im2col, to_rows
+from neuronet.ops._im2col import Geometry, col2im, from_rows, grouped, im2col, stacked, to_rows
 from neuronet.ops._util import as_tuple, swap_last
 
 
@@ -91,7 +91,7 @@ class Convolution(Function):
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_cols = np.matmul(swap_last(w_rows), grad_rows)  # W_gᵀ · dL/dY_g
-            grad_x = col2im(grad_cols.reshape(-1, grad_cols.shape[2]), n, ctx.geo)
+            grad_x = col2im(stacked(grad_cols), n, ctx.geo)
             grad_x = grad_x.reshape(in_shape)
         if ctx.needs_input_grad[1]:
             grad_w = np.matmul(grad_rows, swap_last(cols)).reshape(w_shape)  # dL/dY_g · cols_gᵀ
@@ -121,7 +121,7 @@ class TransposedConvolution(Function):
         x_rows = grouped(to_rows(x4), groups)  # (G, C_in/G, N*H*W)
         w_rows = w4.reshape(groups, w4.shape[0] // groups, -1)  # (G, C_in/G, C_out/G*K)
         cols = np.matmul(swap_last(w_rows), x_rows)  # W_gᵀ · rows(x)_g
-        y = col2im(cols.reshape(-1, cols.shape[2]), n, geo)
+        y = col2im(stacked(cols), n, geo)
         y = y + bias.reshape(1, -1, 1, 1) if bias is not None else np.ascontiguousarray(y)
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
         ctx.save_for_backward(x_rows if keep else None, w_rows)

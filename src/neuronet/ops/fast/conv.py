@@ -39,10 +39,10 @@ def bias_grad(grad_y: np.ndarray) -> np.ndarray:
     """dL/db[o] = sum over n, oh, ow of dL/dy[n, o, oh, ow], the per-channel sums as one
     matrix-vector product with ones (3x faster than ``sum(axis=(0, 2, 3))``, which NumPy runs
     as strided passes: 0.11 against 0.37 ms on the cnn's 64 x 32 x 26 x 26)."""
-    if not grad_y.flags.c_contiguous:
+    if not grad_y.flags.c_contiguous or grad_y.size == 0:
         return grad_y.sum(axis=(0, 2, 3))
     n, o = grad_y.shape[:2]
-    ones = np.ones(grad_y[0, 0].size, dtype=grad_y.dtype)
+    ones = np.ones(grad_y.size // (n * o), dtype=grad_y.dtype)
     return (grad_y.reshape(n * o, -1) @ ones).reshape(n, o).sum(axis=0)
 
 

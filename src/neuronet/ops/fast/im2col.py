@@ -86,6 +86,8 @@ class Geometry:
 
         Sizes differ by at most one image, largest first (callers size buffers by chunk 0).
         """
+        if n == 0:
+            return [slice(0, 0)]  # an empty batch: one empty chunk
         per_image = max(1, channels * self.K * self.L * itemsize)
         count = -(-n // max(1, min(n, CHUNK_BYTES // per_image)))
         size, extra = divmod(n, count)
