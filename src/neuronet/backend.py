@@ -13,6 +13,9 @@ ones the rest of the library accepts.
   is not installed (the ``fast`` extra) or ``fast.enabled`` is off. Environment:
   ``NEURONET_NUMBA=0``. numba is imported when a kernel first runs, never by ``import neuronet``.
 - ``fast.threads``: the number of BLAS threads (through threadpoolctl).
+- The Winograd convolution's stacks of products go through OpenBLAS's batched GEMM where that
+  is known to be safe (``ops/fast/blas_batch.py``). Environment: ``NEURONET_BLAS_BATCH=0``
+  keeps them on ``np.matmul``.
 - ``fast.using(enabled=..., numba=...)``: the same settings for a ``with`` block only.
 
 Every op chooses its implementation at one visible place, its public function (for example
