@@ -66,6 +66,30 @@ def pad_planes(x: np.ndarray, pads, kW: int) -> tuple:
     return planes, wp
 
 
+def taps(src, w, wp, start, bias, out) -> None:
+    """out[b, o, r, s] = bias[o] + sum over c, i, j of w[o, c, i, j] * src[b, c, start + r*wp +
+    s + i*wp + j]: the kernels' blocks of four output channels, then a last block of one or
+    two (``direct_kernels.taps``, ``taps_pair``)."""
+    from neuronet.ops.fast import direct_kernels as k
+
+    k.taps(src, w, wp, start, bias, out)
+    if k.split.py_func(w.shape[0]) < w.shape[0]:  # (py_func: the kernels' rule, not compiled)
+        k.taps_pair(src, w, wp, start, bias, out)
+
+
+def weight_grad(planes, grad_y, wp, kH, kW, grad_w) -> None:
+    """grad_w = sum over b, p of dL/dy[b, o, p] * planes[b, c, p + i*wp + j]: the kernels'
+    groups of five taps, then a kernel row's last three or fewer (``direct_kernels``)."""
+    from neuronet.ops.fast import direct_kernels as k
+
+    grad_w[...] = 0
+    fives_end = k.fives_end.py_func(kW)
+    if fives_end > 0:
+        k.weight_grad(planes, grad_y, wp, kH, kW, grad_w)
+    if fives_end < kW:
+        k.weight_grad_threes(planes, grad_y, wp, kH, kW, grad_w)
+
+
 class DirectConvolution(Convolution):
     """``Convolution`` (same formulas and arguments) by direct loops over the taps, for the
     stride-1, few-output-channel convolutions of ``applies`` (module docstring).
@@ -75,15 +99,13 @@ class DirectConvolution(Convolution):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, pads, dilation, groups):
-        from neuronet.ops.fast import direct_kernels as k
-
         x4, w4 = to4d(x, weight)
         w4 = np.ascontiguousarray(w4)
         kH, kW = w4.shape[2:]
         planes, wp = pad_planes(x4, pads, kW)
         hp = x4.shape[2] + pads[0] + pads[1]
         y = np.empty((x4.shape[0], w4.shape[0], hp - kH + 1, wp - kW + 1), dtype=x.dtype)
-        k.taps(planes, w4, wp, 0, np.zeros(w4.shape[0], x.dtype) if bias is None else bias, y)
+        taps(planes, w4, wp, 0, np.zeros(w4.shape[0], x.dtype) if bias is None else bias, y)
         keep = ctx.needs_input_grad[1] and is_grad_enabled()
         ctx.save_for_backward(planes if keep else None, w4)
         ctx.geometry = (pads, wp, hp)
@@ -102,13 +124,14 @@ class DirectConvolution(Convolution):
         grad_y = np.ascontiguousarray(grad_out.reshape((n, o, hp - kH + 1, wp - kW + 1)))
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = np.empty(x_shape, dtype=grad_y.dtype)
             flipped = np.ascontiguousarray(w4[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-            k.input_grad(grad_y, flipped, wp, top, left, grad_x)
+            grad_x = np.empty(x_shape, dtype=grad_y.dtype)
+            pair = k.split.py_func(x_shape[1]) < x_shape[1]  # (py_func: not compiled)
+            (k.input_grad_pair if pair else k.input_grad)(grad_y, flipped, wp, top, left, grad_x)
             grad_x = shaped(grad_x, in_shape)
         if ctx.needs_input_grad[1]:
             grad_w = np.empty(w4.shape, dtype=grad_y.dtype)
-            k.weight_grad(planes, grad_y, wp, kH, kW, grad_w)
+            weight_grad(planes, grad_y, wp, kH, kW, grad_w)
             grad_w = grad_w.reshape(w_shape)
         if ctx.needs_input_grad[2]:
             grad_b = bias_grad(grad_y)
