@@ -24,11 +24,14 @@ GEMMs do 4x rather than 2.25x fewer multiply-adds. Rounding: the transforms scal
 and 1/24, so float32 results agree with the direct sum to about 1e-5 of the output's largest
 magnitude; float64 to ~1e-14.
 
-The same routine gives the input gradient of such a convolution: dL/dx is the correlation of
-dL/dy, zero padded by 2 - pad on each side, with the kernel rotated by 180 degrees and its
-in/out channels swapped (``rotated``). The zero padding is never materialised: the input
-transform reads the unpadded array at an offset. The weight gradient reuses the input
-transforms that forward computed (``weight_grad``).
+The gradients run the forward's steps backwards (``gradients``): dM = A dY Aᵀ per tile (the
+adjoint of the output transform), then 36 GEMMs each for dL/dU = dM · Vᵀ (reusing the input
+transforms V that the forward kept) and for dL/dV = Uᵀ · dM, then B dL/dV Bᵀ added where each
+tile was read (the adjoint of the input transform). For the input gradient there is a second
+way, the one this module took first: dL/dx is the correlation of dL/dy, zero padded by 2 - pad
+on each side, with the kernel rotated by 180 degrees and its in/out channels swapped
+(``rotated``), by the forward's routine; the zero padding is never materialised, the input
+transform reads the unpadded array at an offset. Each wins on some layers (``adjoint_pays``).
 
 ``WinogradConvolution`` is ``conv.Convolution`` with these routines; ``ops/conv.py`` takes it
 when numba is on and ``applies``: 3x3 kernels, stride 1, dilation 1, one group, at least
@@ -154,32 +157,66 @@ def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
     return (y, V) if keep_input else y
 
 
-def weight_grad(V: np.ndarray, grad_y: np.ndarray) -> np.ndarray:
-    """dL/dw (O, C, 3, 3) of y = correlate(planes, w), given the input transforms V (36, C,
-    n*TH*TW) that ``correlate(..., keep_input=True)`` returned and dL/dy (n, O, OH, OW).
+def adjoint_pays(x_shape, y_shape) -> bool:
+    """Whether the input gradient is faster by the adjoint transforms (``gradients``) than as
+    a correlation of dL/dy (``correlate``): their transforms cost about 2 C per tile of y's
+    tiling against C + O per tile of x's (measured), so the adjoint wins where padding makes
+    x's tiling larger, as for 'valid' layers (the cnn's 32 -> 64 on 13 x 13: 16 tiles an
+    image against 9, 7.4 -> 4.7-5.0 ms for both gradients). On 'same' layers with C = O it
+    does not (resnet's 128 -> 128 on 8 x 8: 4.7-5.1 -> 5.4-5.5 ms)."""
+    n, C = x_shape[:2]
+    O = y_shape[1]
+    tiles_x = _tiling((x_shape[2], x_shape[3]))
+    tiles_y = _tiling((y_shape[2], y_shape[3]))
+    return 2 * C * tiles_y[0] * tiles_y[1] < (C + O) * tiles_x[0] * tiles_x[1]
 
-    Y = Aᵀ (U ⊙ V) A is linear in U, so per tile dL/dU = (A dY Aᵀ) ⊙ V; summed over tiles this
-    is again 36 GEMMs, dL/dU[k] = dM[k] · V[k]ᵀ with dM = A dY Aᵀ (``output_tiles_adjoint``),
-    and dL/dg = Gᵀ (dL/dU) G for every (o, c)."""
+
+def gradients(grad_y, U, V, x_shape, pad, input_grad=True):
+    """(dL/dx, dL/dw) of y = correlate(x, U, offset=(pad, pad)) from dL/dy (n, O, OH, OW), with
+    x of shape ``x_shape`` (n, C, H, W). dL/dw needs the input transforms V (36, C, n*TH*TW)
+    that ``correlate(..., keep_input=True)`` returned; it is None when V is. dL/dx is None
+    unless ``input_grad``.
+
+    Both come from dM = A dY Aᵀ per tile (``output_tiles_adjoint``), the adjoint of the output
+    transform. Y = Aᵀ (U ⊙ V) A is linear in U and in V, so per tile
+        dL/dU = dM ⊙ V, summed over tiles: dL/dU[k] = dM[k] · V[k]ᵀ, then dL/dg = Gᵀ dL/dU G;
+        dL/dV = U ⊙ dM: dL/dV[k] = U[k]ᵀ · dM[k], then dL/dd = B dL/dV Bᵀ added where each
+        tile d was read (``input_tiles_adjoint``).
+    Both are 36 GEMMs per chunk, on the forward's tiles. (The input gradient as the correlation
+    of dL/dy padded by 2 - pad with the rotated kernel, as before, transformed dL/dy's O
+    channels on a tiling that padding made larger: the cnn's 32 -> 64 layer on 13 x 13 took
+    5.0 ms for it, against 2.0 ms this way.)"""
     from neuronet.ops.fast import winograd_kernels as k
 
     n, O = grad_y.shape[:2]
-    C = V.shape[1]
+    C = U.shape[2]
     TH, TW = _tiling(grad_y.shape[2:])
     tiles = TH * TW
-    dtype = V.dtype
+    dtype = U.dtype
     nb = _images_per_chunk(n, C, O, tiles, dtype.itemsize)
     dM = np.empty((ALPHA * ALPHA, O, nb * tiles), dtype)
-    dU = np.zeros((ALPHA * ALPHA, O, C), dtype)
-    part = np.empty((ALPHA * ALPHA, O, C), dtype)
+    if V is not None:
+        dU = np.zeros((ALPHA * ALPHA, O, C), dtype)
+        part = np.empty((ALPHA * ALPHA, O, C), dtype)
+    if input_grad:
+        dV = np.empty((ALPHA * ALPHA, C, nb * tiles), dtype)
+        grad_x = np.empty(x_shape, dtype)  # every element written
     for start in range(0, n, nb):
         stop = min(n, start + nb)
         cols = (stop - start) * tiles
         k.output_tiles_adjoint(grad_y[start:stop], TH, TW, dM)
-        V_part = V[:, :, start * tiles : stop * tiles]
-        dU += blas_batch.matmul(dM[:, :, :cols], V_part.transpose(0, 2, 1), part)
-    grad_w = _kron_g(dtype).T @ dU.reshape(ALPHA * ALPHA, O * C)  # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
-    return np.ascontiguousarray(grad_w.T).reshape(O, C, 3, 3)
+        if V is not None:
+            V_part = V[:, :, start * tiles : stop * tiles]
+            dU += blas_batch.matmul(dM[:, :, :cols], V_part.transpose(0, 2, 1), part)
+        if input_grad:
+            blas_batch.matmul(U.transpose(0, 2, 1), dM[:, :, :cols], dV[:, :, :cols])
+            k.input_tiles_adjoint(dV, pad, pad, TH, TW, grad_x[start:stop])
+    grad_w = None
+    if V is not None:
+        # vec(Gᵀ dU G) = (G ⊗ G)ᵀ vec(dU)
+        grad_w = _kron_g(dtype).T @ dU.reshape(ALPHA * ALPHA, O * C)
+        grad_w = np.ascontiguousarray(grad_w.T).reshape(O, C, 3, 3)
+    return (grad_x if input_grad else None), grad_w
 
 
 class WinogradConvolution(Convolution):
@@ -187,8 +224,9 @@ class WinogradConvolution(Convolution):
     stride-1 convolutions of ``applies``:
 
         y     = correlate(x, G w Gᵀ) + b                  (36 GEMMs, module docstring)
-        dL/dx = correlate(dL/dy padded by 2 - pad, rotated(w))
-        dL/dw = Gᵀ (sum over tiles of (A dY Aᵀ) ⊙ V) G    (``weight_grad``)
+        dL/dx = B ((G w Gᵀ) ⊙ (A dY Aᵀ)) Bᵀ, tile by tile (``gradients``), or
+              = correlate(dL/dy padded by 2 - pad, rotated(w))   (``adjoint_pays``)
+        dL/dw = Gᵀ (sum over tiles of (A dY Aᵀ) ⊙ V) G    (``gradients``)
         dL/db = sum over n, oh, ow of dL/dy
 
     Saves: the input transforms V (only when the weight needs a gradient), the weight.
@@ -216,12 +254,15 @@ class WinogradConvolution(Convolution):
         n, o = x_shape[0], w4.shape[0]
         grad_y = grad_out.reshape((n, o) + tuple(s + 2 * ctx.pad - 2 for s in x_shape[2:]))
         grad_x = grad_w = grad_b = None
-        if ctx.needs_input_grad[0]:
+        adjoint = ctx.needs_input_grad[0] and adjoint_pays(x_shape, grad_y.shape)
+        if ctx.needs_input_grad[0] and not adjoint:
             rim = 2 - ctx.pad
             U = transform_kernel(rotated(w4))
             grad_x = shaped(correlate(grad_y, U, x_shape[2:], offset=(rim, rim)), in_shape)
-        if ctx.needs_input_grad[1]:
-            grad_w = weight_grad(V, grad_y).reshape(w_shape)
+        if adjoint or ctx.needs_input_grad[1]:
+            dx, dw = gradients(grad_y, transform_kernel(w4), V, x_shape, ctx.pad, adjoint)
+            grad_x = shaped(dx, in_shape) if adjoint else grad_x
+            grad_w = None if dw is None else dw.reshape(w_shape)
         if ctx.needs_input_grad[2]:
             grad_b = bias_grad(grad_y)
         return grad_x, grad_w, grad_b
