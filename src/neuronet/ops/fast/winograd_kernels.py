@@ -171,8 +171,9 @@ def input_tiles_adjoint(dV, top, left, TH, TW, grad_x):
                 ta[4 * j + 3] = m1[j] - m2[j] + two * (m3[j] - m4[j]) - five * m5[j]
         for b in range(n):
             plane = grad_x[b, c]
-            carry[:] = 0  # rows 4, 5 of the tile row above, along the plane's columns
-            c4, c5 = carry[0, :span], carry[1, :span]
+            c4, c5 = carry[0], carry[1]  # rows 4, 5 of the tile row above, per column
+            for w in range(W):
+                c4[w] = c5[w] = 0
             for th in range(TH):
                 rr = b * TH + th
                 h = 4 * th - top
@@ -201,19 +202,22 @@ def input_tiles_adjoint(dV, top, left, TH, TW, grad_x):
                     s = w - span
                     e0, e1, e2 = ext[0, rr, s], ext[1, rr, s], ext[2, rr, s]
                     e3, e4, e5 = ext[3, rr, s], ext[4, rr, s], ext[5, rr, s]
-                    col = (four * e0 + carry[0, w],
-                           four * (e2 - e1 + e5) + two * (e4 - e3) + carry[1, w],
-                           -five * e0 - four * (e1 + e2) - e3 - e4,
-                           e1 - e2 + two * (e3 - e4) - five * e5)  # fmt: skip
-                    for r in range(4):
-                        if 0 <= h + r < H:
-                            plane[h + r, w] = col[r]
-                    carry[0, w] = e0 + e1 + e2 + e3 + e4
-                    carry[1, w] = e5
+                    if 0 <= h < H:
+                        plane[h, w] = four * e0 + c4[w]
+                    if 0 <= h + 1 < H:
+                        plane[h + 1, w] = four * (e2 - e1 + e5) + two * (e4 - e3) + c5[w]
+                    if 0 <= h + 2 < H:
+                        plane[h + 2, w] = -five * e0 - four * (e1 + e2) - e3 - e4
+                    if 0 <= h + 3 < H:
+                        plane[h + 3, w] = e1 - e2 + two * (e3 - e4) - five * e5
+                    c4[w] = e0 + e1 + e2 + e3 + e4
+                    c5[w] = e5
             h = 4 * TH - top  # the last tile row's rows 4, 5
             for r in range(2):
                 if 0 <= h + r < H:
-                    plane[h + r] = carry[r, :W]
+                    out, last = plane[h + r], carry[r]
+                    for w in range(W):
+                        out[w] = last[w]
 
 
 @kernel()
