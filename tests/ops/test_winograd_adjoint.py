@@ -89,21 +89,22 @@ def test_gradients_match_torch_float64(pad, chunk_of_one, monkeypatch, torch):
     np.testing.assert_array_equal(only_w, grad_w)
 
 
-def test_valid_layers_take_the_adjoint_and_same_layers_the_correlation(monkeypatch):
+def test_which_layers_take_the_adjoint(monkeypatch):
     assert winograd.adjoint_pays((64, 32, 13, 13), (64, 64, 11, 11))  # the cnn's 32 -> 64
+    assert winograd.adjoint_pays((2, 3, 5, 5), (2, 6, 3, 3))  # 4 tiles against 1
     assert not winograd.adjoint_pays((32, 128, 8, 8), (32, 128, 8, 8))  # resnet's 'same'
-    assert not winograd.adjoint_pays((2, 8, 6, 7), (2, 8, 8, 9))  # padding 2
+    assert not winograd.adjoint_pays((16, 32, 8, 8), (16, 16, 10, 10))  # padding 2
     used = []
     original = winograd.gradients
     monkeypatch.setattr(
         winograd, "gradients", lambda *a, **k: used.append(a[-1]) or original(*a, **k)
     )
     rng = np.random.default_rng(1)
-    for pad, (c, o), size in ((0, (4, 8), 13), (1, (8, 8), 8)):
+    for pad, (c, o), size in ((0, (4, 8), 13), (1, (8, 8), 8), (2, (32, 16), 8)):
         x = nt.tensor(rng.standard_normal((2, c, size, size)), requires_grad=True)
         w = nt.tensor(rng.standard_normal((o, c, 3, 3)), requires_grad=True)
         F.conv2d(x, w, padding=pad).sum().backward()
-    assert used == [True, False]  # input_grad: by the adjoint, then not
+    assert used == [True, False, False]  # input_grad by the adjoint, or not
 
 
 def test_valid_layer_float32_equals_im2col_path():

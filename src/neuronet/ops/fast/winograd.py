@@ -158,17 +158,18 @@ def correlate(x, U, out_hw, bias=None, keep_input=False, offset=(0, 0)):
 
 
 def adjoint_pays(x_shape, y_shape) -> bool:
-    """Whether the input gradient is faster by the adjoint transforms (``gradients``) than as
-    a correlation of dL/dy (``correlate``): their transforms cost about 2 C per tile of y's
-    tiling against C + O per tile of x's (measured), so the adjoint wins where padding makes
-    x's tiling larger, as for 'valid' layers (the cnn's 32 -> 64 on 13 x 13: 16 tiles an
-    image against 9, 7.4 -> 4.7-5.0 ms for both gradients). On 'same' layers with C = O it
-    does not (resnet's 128 -> 128 on 8 x 8: 4.7-5.1 -> 5.4-5.5 ms)."""
-    n, C = x_shape[:2]
-    O = y_shape[1]
-    tiles_x = _tiling((x_shape[2], x_shape[3]))
-    tiles_y = _tiling((y_shape[2], y_shape[3]))
-    return 2 * C * tiles_y[0] * tiles_y[1] < (C + O) * tiles_x[0] * tiles_x[1]
+    """Whether the input gradient takes the adjoint transforms (``gradients``) rather than the
+    correlation of dL/dy (``correlate``): where x's tiling has more tiles than y's, as on
+    'valid' layers. Their transforms cost about the same per channel and tile, measured: C
+    (+ O for dM, shared with the weight gradient) on y's tiling against C + O on x's. The cnn's
+    32 -> 64 layer on 13 x 13 (16 tiles an image against 9), both gradients: 7.5-7.8 -> 4.2-4.3
+    ms. On 'same' layers the adjoint is faster too, but by less (resnet's 128 -> 128 on 8 x 8:
+    5.4-5.5 -> 4.3-4.8 ms, its step 151-159 -> 145-151 ms), and there it would be one more
+    kernel to compile on a first run (1.5-2.2 s) for models whose other kernels take 8-10 s,
+    against the 10 s a first run may add: not taken."""
+    th_x, tw_x = _tiling((x_shape[2], x_shape[3]))
+    th_y, tw_y = _tiling((y_shape[2], y_shape[3]))
+    return th_y * tw_y < th_x * tw_x
 
 
 def gradients(grad_y, U, V, x_shape, pad, input_grad=True):
@@ -254,12 +255,13 @@ class WinogradConvolution(Convolution):
         n, o = x_shape[0], w4.shape[0]
         grad_y = grad_out.reshape((n, o) + tuple(s + 2 * ctx.pad - 2 for s in x_shape[2:]))
         grad_x = grad_w = grad_b = None
-        adjoint = ctx.needs_input_grad[0] and adjoint_pays(x_shape, grad_y.shape)
-        if ctx.needs_input_grad[0] and not adjoint:
+        need_x, need_w = ctx.needs_input_grad[:2]
+        adjoint = need_x and adjoint_pays(x_shape, grad_y.shape)
+        if need_x and not adjoint:
             rim = 2 - ctx.pad
             U = transform_kernel(rotated(w4))
             grad_x = shaped(correlate(grad_y, U, x_shape[2:], offset=(rim, rim)), in_shape)
-        if adjoint or ctx.needs_input_grad[1]:
+        if adjoint or need_w:
             dx, dw = gradients(grad_y, transform_kernel(w4), V, x_shape, ctx.pad, adjoint)
             grad_x = shaped(dx, in_shape) if adjoint else grad_x
             grad_w = None if dw is None else dw.reshape(w_shape)
