@@ -124,11 +124,12 @@ def input_tiles(x, top, left, TH, TW, V, col0):
 
 @kernel()
 def input_tiles_adjoint(dV, top, left, TH, TW, grad_x):
-    """The adjoint of ``input_tiles`` (for the input gradient): grad_x[b, c] += B dV Bᵀ for
-    every tile, dV = dV[6a + e, c, (b, th, tw)] as 6x6, each 6x6 result added where the tile
-    read xp[b, c, 4th:4th+6, 4tw:4tw+6] (xp: grad_x zero padded by ``top`` rows and ``left``
-    columns; what lands in the padding is dropped). Neighbouring tiles overlap by two rows and
-    two columns. Every element of grad_x is written (the forward's tiles read all of x), once.
+    """The adjoint of ``input_tiles`` (for the input gradient): grad_x[b, c] = the sum over
+    tiles of B dV Bᵀ, dV = dV[6a + e, c, (b, th, tw)] as 6x6, each 6x6 result placed where the
+    tile read xp[b, c, 4th:4th+6, 4tw:4tw+6] (xp: grad_x zero padded by ``top`` rows and
+    ``left`` columns; what lands in the padding is dropped). Neighbouring tiles overlap by two
+    rows and two columns, where their results add. Every element of grad_x is written once
+    (the forward's tiles read all of x), so it need not start at zero.
 
     Per channel, the two 1-d passes of ``input_tiles`` backwards: B along the rows, each
     tile's columns 4, 5 first (``nxt``, shifted by one tile; a tile row's last tile's into
